@@ -1,0 +1,165 @@
+import { SqlClient, SqlSchema } from "@effect/sql"
+import * as os from "node:os"
+import { Effect, Option, Schema } from "effect"
+import { Redactor } from "./Redactor.ts"
+
+/** How a run was started. */
+export const Trigger = Schema.Literal("manual", "schedule", "backfill", "library", "test")
+export type Trigger = typeof Trigger.Type
+
+/** One stage's entry in a run record. */
+export class StageRecord extends Schema.Class<StageRecord>("StageRecord")({
+  name: Schema.String,
+  kind: Schema.Literal("source", "transform", "model", "sink"),
+  status: Schema.Literal("succeeded", "failed", "not run"),
+  startedAt: Schema.NullOr(Schema.String),
+  millis: Schema.NullOr(Schema.Number),
+  rows: Schema.NullOr(Schema.Number),
+  attempts: Schema.Number,
+  notes: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  error: Schema.NullOr(Schema.String)
+}) {}
+
+/** What one sink wrote. */
+export const SinkRecord = Schema.Struct({
+  target: Schema.String,
+  inserted: Schema.Number,
+  updated: Schema.Number,
+  deleted: Schema.Number
+})
+
+/** Why a run failed, as stored. */
+export const RunErrorRecord = Schema.Struct({
+  tag: Schema.String,
+  reason: Schema.NullOr(Schema.String),
+  stage: Schema.NullOr(Schema.String),
+  message: Schema.String
+})
+
+/** A row of `pipeline_run`. */
+export class RunRecord extends Schema.Class<RunRecord>("RunRecord")({
+  id: Schema.String,
+  pipeline: Schema.String,
+  params: Schema.Record({ key: Schema.String, value: Schema.String }),
+  trigger: Schema.String,
+  slot: Schema.NullOr(Schema.String),
+  status: Schema.Literal("running", "succeeded", "failed"),
+  startedAt: Schema.DateFromSelf,
+  finishedAt: Schema.NullOr(Schema.DateFromSelf),
+  heartbeatAt: Schema.DateFromSelf,
+  stages: Schema.Array(StageRecord),
+  sinks: Schema.Array(SinkRecord),
+  error: Schema.NullOr(RunErrorRecord)
+}) {}
+
+const RunRow = Schema.Struct({
+  id: Schema.String,
+  pipeline: Schema.String,
+  params: Schema.Record({ key: Schema.String, value: Schema.String }),
+  trigger: Schema.String,
+  slot: Schema.NullOr(Schema.String),
+  status: Schema.Literal("running", "succeeded", "failed"),
+  started_at: Schema.DateFromSelf,
+  finished_at: Schema.NullOr(Schema.DateFromSelf),
+  heartbeat_at: Schema.DateFromSelf,
+  stages: Schema.Array(StageRecord),
+  sinks: Schema.Array(SinkRecord),
+  error: Schema.NullOr(RunErrorRecord)
+})
+
+const toRecord = (row: typeof RunRow.Type): RunRecord =>
+  new RunRecord({
+    id: row.id,
+    pipeline: row.pipeline,
+    params: row.params,
+    trigger: row.trigger,
+    slot: row.slot,
+    status: row.status,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    heartbeatAt: row.heartbeat_at,
+    stages: row.stages,
+    sinks: row.sinks,
+    error: row.error
+  })
+
+/** What a run starts with. */
+export interface RunStart {
+  readonly id: string
+  readonly pipeline: string
+  readonly params: Readonly<Record<string, string>>
+  readonly trigger: Trigger
+  readonly slot?: string | undefined
+}
+
+/** What a run ends with. */
+export interface RunFinish {
+  readonly status: "succeeded" | "failed"
+  readonly stages: ReadonlyArray<StageRecord>
+  readonly sinks: ReadonlyArray<typeof SinkRecord.Type>
+  readonly error: typeof RunErrorRecord.Type | null
+}
+
+/**
+ * The run history in `pipeline_run`. Records are written outside the run's sink transaction, so a failed run is
+ * still recorded as failed. Every text passes through the Redactor first.
+ */
+export class RunStore extends Effect.Service<RunStore>()("@seedtest/engine/RunStore", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const columns = sql`id, pipeline, params, trigger, slot, status, started_at, finished_at, heartbeat_at, stages, sinks, error`
+
+    const findMany = SqlSchema.findAll({
+      Request: Schema.Struct({ limit: Schema.Number, pipeline: Schema.NullOr(Schema.String) }),
+      Result: RunRow,
+      execute: ({ limit, pipeline }) =>
+        sql`SELECT ${columns} FROM pipeline_run
+            WHERE ${pipeline === null ? sql`true` : sql`pipeline = ${pipeline}`}
+            ORDER BY started_at DESC, id DESC LIMIT ${limit}`
+    })
+    const findOne = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: RunRow,
+      execute: (id) => sql`SELECT ${columns} FROM pipeline_run WHERE id = ${id}`
+    })
+
+    const json = (value: unknown) => JSON.stringify(value)
+
+    return {
+      /** Records a run as running. */
+      start: Effect.fn("RunStore.start")(function*(run: RunStart) {
+        const redactor = yield* Redactor
+        yield* sql`INSERT INTO pipeline_run (id, pipeline, params, trigger, slot, status, host)
+                   VALUES (${run.id}, ${run.pipeline}, ${redactor.scrub(json(run.params))}::jsonb, ${run.trigger},
+                           ${run.slot ?? null}, 'running', ${hostName()})`
+      }),
+      /** Says the run's process is alive (the scheduler fails runs whose heartbeat stopped). */
+      heartbeat: Effect.fn("RunStore.heartbeat")(function*(id: string) {
+        yield* sql`UPDATE pipeline_run SET heartbeat_at = now() WHERE id = ${id} AND status = 'running'`
+      }),
+      /** Records how a run ended. */
+      finish: Effect.fn("RunStore.finish")(function*(id: string, finish: RunFinish) {
+        const redactor = yield* Redactor
+        const stages = finish.stages.map((s) => ({ ...s, error: s.error === null ? null : redactor.scrub(s.error) }))
+        const error = finish.error === null ? null : { ...finish.error, message: redactor.scrub(finish.error.message) }
+        yield* sql`UPDATE pipeline_run
+                   SET status = ${finish.status}, finished_at = now(), heartbeat_at = now(),
+                       stages = ${redactor.scrub(json(stages))}::jsonb, sinks = ${json(finish.sinks)}::jsonb,
+                       error = ${error === null ? null : json(error)}::jsonb
+                   WHERE id = ${id}`
+      }),
+      /** The newest runs first. */
+      list: Effect.fn("RunStore.list")(function*(options: { readonly limit: number; readonly pipeline?: string | undefined }) {
+        const rows = yield* findMany({ limit: options.limit, pipeline: options.pipeline ?? null }).pipe(Effect.catchTag("ParseError", Effect.die))
+        return rows.map(toRecord)
+      }),
+      /** One run by id. */
+      get: Effect.fn("RunStore.get")(function*(id: string) {
+        const row = yield* findOne(id).pipe(Effect.catchTag("ParseError", Effect.die))
+        return Option.map(row, toRecord)
+      })
+    }
+  })
+}) {}
+
+const hostName = (): string => `${os.hostname()}:${process.pid}`

@@ -1,0 +1,323 @@
+import { assert, describe, it, layer } from "@effect/vitest"
+import { SqlClient } from "@effect/sql"
+import { ConfigProvider, Duration, Effect, Either, Exit, Fiber, Layer, Ref, Schema, TestClock } from "effect"
+import * as Param from "../../engine/Param.ts"
+import * as Pipeline from "../../engine/Pipeline.ts"
+import * as Resource from "../../engine/Resource.ts"
+import { RunStore } from "../../engine/RunStore.ts"
+import * as Runner from "../../engine/Runner.ts"
+import * as TableWriter from "../../sinks/TableWriter.ts"
+import { databases } from "../support/TestDatabase.ts"
+
+class Boom extends Schema.TaggedError<Boom>()("Boom", { n: Schema.Number }) {}
+
+interface Item extends Record<string, unknown> {
+  readonly id: string
+  readonly value: number
+  readonly doc: Record<string, unknown>
+}
+
+const items = TableWriter.upsert<Item>({
+  table: "kernel_item",
+  key: ["id"],
+  columns: { id: "text", value: "float8", doc: "jsonb" },
+  merge: ["doc"]
+})
+
+interface Audit extends Record<string, unknown> {
+  readonly run_id: string
+  readonly note: string
+}
+
+const audit = TableWriter.append<Audit>({ table: "kernel_audit", columns: { run_id: "text", note: "text" } })
+
+const setup = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE IF NOT EXISTS kernel_item (id text PRIMARY KEY, value float8 NOT NULL CHECK (value >= 0), doc jsonb NOT NULL)`
+  yield* sql`CREATE TABLE IF NOT EXISTS kernel_audit (run_id text NOT NULL, note text NOT NULL)`
+  yield* sql`TRUNCATE kernel_item, kernel_audit, pipeline_run`
+})
+
+const counts = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const [row] = yield* sql<{ items: number; audits: number }>`
+    SELECT (SELECT count(*) FROM kernel_item) AS items, (SELECT count(*) FROM kernel_audit) AS audits`
+  return row!
+})
+
+const params = { scale: Param.number({ env: "KERNEL_SCALE", description: "multiplier", default: 1, min: 0 }) }
+
+/** source → two independent transforms → model → two sinks */
+const itemsPipeline = (options: { readonly failAudit?: boolean; readonly failModel?: boolean } = {}) =>
+  Pipeline.make({ name: "kernel-items", description: "test pipeline", params })
+    .source("numbers", {
+      description: "three numbers",
+      reads: Resource.many("numbers"),
+      output: Schema.Array(Schema.Number),
+      run: () => Effect.succeed([1, 2, 3])
+    })
+    .transform("doubled", {
+      description: "times two",
+      inputs: ["numbers"],
+      run: ({ numbers }, { params }) => numbers.map((n) => n * 2 * params.scale)
+    })
+    .transform("labels", {
+      description: "names",
+      inputs: ["numbers"],
+      run: ({ numbers }) => numbers.map((n) => `item-${n}`)
+    })
+    .model("scored", {
+      description: "pairs them",
+      inputs: ["doubled", "labels"],
+      output: Schema.Array(Schema.Struct({ id: Schema.String, value: Schema.Number })),
+      run: ({ doubled, labels }) =>
+        options.failModel
+          ? Effect.fail(new Boom({ n: 1 }))
+          : Effect.succeed(labels.map((id, i) => ({ id, value: doubled[i]! })))
+    })
+    .sink("writeItems", {
+      description: "items",
+      inputs: ["scored"],
+      writer: items,
+      rows: ({ scored }) => scored.map((s) => ({ ...s, doc: { fresh: s.value } }))
+    })
+    .sink("writeAudit", {
+      description: "audit",
+      inputs: ["scored"],
+      writer: audit,
+      // a negative value violates kernel_item's CHECK — but here we break the audit insert with a null note
+      rows: ({ scored }, { runId }) => scored.map((s) => ({ run_id: runId, note: options.failAudit ? (null as unknown as string) : s.id }))
+    })
+
+const runtimeFor = (db: Layer.Layer<any, unknown>) => Layer.provideMerge(RunStore.Default, db)
+
+for (const [name, db] of databases) {
+  layer(runtimeFor(db), { timeout: Duration.minutes(2) })(`Runner on the ${name} database`, (it) => {
+    it.effect("runs stages after their inputs and commits every sink", () =>
+      Effect.gen(function*() {
+        yield* setup
+        const result = yield* Runner.run(itemsPipeline(), { params: { scale: "2" } })
+        assert.deepStrictEqual(result.sinks.map((s) => [s.target, s.inserted]), [["kernel_item", 3], ["kernel_audit", 3]])
+        const started = new Map(result.stages.map((s) => [s.name, s.startedAt!]))
+        assert.isTrue(started.get("scored")! >= started.get("doubled")!)
+        assert.isTrue(started.get("doubled")! >= started.get("numbers")!)
+        const sql = yield* SqlClient.SqlClient
+        const rows = yield* sql<{ id: string; value: number }>`SELECT id, value FROM kernel_item ORDER BY id`
+        assert.deepStrictEqual(rows.map((r) => [r.id, r.value]), [["item-1", 4], ["item-2", 8], ["item-3", 12]])
+      }))
+
+    it.effect("records every real run in pipeline_run with stage timings and row counts", () =>
+      Effect.gen(function*() {
+        yield* setup
+        const ok = yield* Runner.run(itemsPipeline(), { trigger: "test" })
+        const failed = yield* Runner.run(itemsPipeline({ failModel: true })).pipe(Effect.flip)
+        assert.strictEqual(failed._tag, "StageFailed")
+        const store = yield* RunStore
+        const okRecord = (yield* store.get(ok.runId)).pipe((o) => (o._tag === "Some" ? o.value : assert.fail("no record")))
+        assert.strictEqual(okRecord.status, "succeeded")
+        assert.strictEqual(okRecord.trigger, "test")
+        assert.deepStrictEqual(okRecord.params, { scale: "1" })
+        assert.strictEqual(okRecord.stages.find((s) => s.name === "numbers")?.rows, 3)
+        assert.isTrue(okRecord.stages.every((s) => s.status === "succeeded" && s.millis !== null))
+        assert.isNotNull(okRecord.finishedAt)
+        const history = yield* store.list({ limit: 10 })
+        assert.strictEqual(history.length, 2)
+        const failedRecord = history.find((r) => r.id !== ok.runId)!
+        assert.strictEqual(failedRecord.status, "failed")
+        assert.strictEqual(failedRecord.error?.stage, "scored")
+        assert.strictEqual(failedRecord.stages.find((s) => s.name === "writeItems")?.status, "not run")
+      }))
+
+    it.effect("a failing model stage writes nothing", () =>
+      Effect.gen(function*() {
+        yield* setup
+        const error = yield* Runner.run(itemsPipeline({ failModel: true })).pipe(Effect.flip)
+        assert.strictEqual(error._tag, "StageFailed")
+        assert.deepStrictEqual(yield* counts, { items: 0, audits: 0 })
+      }))
+
+    it.effect("a failure in the last sink rolls back the sinks before it", () =>
+      Effect.gen(function*() {
+        yield* setup
+        const error = yield* Runner.run(itemsPipeline({ failAudit: true })).pipe(Effect.flip)
+        assert.strictEqual(error._tag, "StageFailed")
+        if (error._tag === "StageFailed") {
+          assert.strictEqual(error.reason, "WriteFailed")
+          assert.strictEqual(error.stage, "writeAudit")
+        }
+        assert.deepStrictEqual(yield* counts, { items: 0, audits: 0 })
+      }))
+
+    it.effect("dry-run reports inserts, updates and unchanged rows and writes nothing", () =>
+      Effect.gen(function*() {
+        yield* setup
+        const sql = yield* SqlClient.SqlClient
+        // item-1 stored with the same value and doc (unchanged), item-2 with another value (update), item-3 absent
+        yield* sql`INSERT INTO kernel_item VALUES ('item-1', 2, '{"fresh": 2}'), ('item-2', 99, '{"owned": "other"}')`
+        const before = yield* counts
+        const report = yield* Runner.dryRun(itemsPipeline())
+        assert.deepStrictEqual(yield* counts, before)
+        const runs = yield* sql<{ n: number }>`SELECT count(*) AS n FROM pipeline_run`
+        assert.strictEqual(runs[0]!.n, 0)
+        const itemPreview = report.sinks.find((s) => s.target === "kernel_item")!
+        assert.deepStrictEqual(
+          [itemPreview.rows, itemPreview.inserts, itemPreview.updates, itemPreview.unchanged],
+          [3, 1, 1, 1]
+        )
+        const change = itemPreview.changes.find((c) => (c.key as { id: string }).id === "item-2")!
+        // the merge keeps the key owned by another writer
+        assert.deepStrictEqual(change.after, { value: 4, doc: { owned: "other", fresh: 4 } })
+        assert.deepStrictEqual(change.before, { value: 99, doc: { owned: "other" } })
+        const auditPreview = report.sinks.find((s) => s.target === "kernel_audit")!
+        assert.strictEqual(auditPreview.inserts, 3)
+      }))
+
+    it.effect("jsonb merge keeps keys written by other pipelines", () =>
+      Effect.gen(function*() {
+        yield* setup
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`INSERT INTO kernel_item VALUES ('item-1', 0, '{"S": 0.4, "fresh": 0}')`
+        const result = yield* Runner.run(itemsPipeline())
+        assert.deepStrictEqual(result.sinks[0], { target: "kernel_item", inserted: 2, updated: 1, deleted: 0 })
+        const [row] = yield* sql<{ doc: Record<string, unknown> }>`SELECT doc FROM kernel_item WHERE id = 'item-1'`
+        assert.deepStrictEqual(row!.doc, { S: 0.4, fresh: 2 })
+      }))
+  })
+}
+
+const noDb = <A, E>(effect: Effect.Effect<A, E, any>) => effect as Effect.Effect<A, E, never>
+
+describe("Runner without sinks", () => {
+  const sleeper = (name: string, seconds: number) =>
+    Pipeline.transformStage(name, [], () => seconds)
+  const sleepy = (name: string, inputs: ReadonlyArray<string>, seconds: number) => ({
+    ...sleeper(name, seconds),
+    kind: "model" as const,
+    inputs,
+    run: () => Effect.as(Effect.sleep(Duration.seconds(seconds)), name)
+  })
+
+  it.effect("runs independent branches concurrently", () =>
+    Effect.gen(function*() {
+      const pipeline = Either.getOrThrow(Pipeline.fromStages(
+        { name: "branches", description: "", params: {} },
+        [sleepy("left", [], 10), sleepy("right", [], 10), sleepy("join", ["left", "right"], 1)]
+      ))
+      const fiber = yield* Effect.fork(noDb(Runner.dryRun(pipeline)))
+      yield* TestClock.adjust(Duration.seconds(10))
+      yield* TestClock.adjust(Duration.seconds(1))
+      // serial execution would need 21 seconds of the test clock
+      const exit = yield* Fiber.poll(fiber)
+      assert.isTrue(exit._tag === "Some" && Exit.isSuccess(exit.value))
+    }))
+
+  it.effect("fails a stage that exceeds its timeout", () =>
+    Effect.gen(function*() {
+      const pipeline = Either.getOrThrow(Pipeline.fromStages(
+        { name: "slow", description: "", params: {} },
+        [{ ...sleepy("slow", [], 60), timeout: Duration.seconds(5) }]
+      ))
+      const fiber = yield* Effect.fork(Effect.flip(noDb(Runner.dryRun(pipeline))))
+      yield* TestClock.adjust(Duration.seconds(5))
+      const error = yield* Fiber.join(fiber)
+      assert.strictEqual(error._tag, "StageFailed")
+      if (error._tag === "StageFailed") assert.strictEqual(error.reason, "Timeout")
+    }))
+
+  it.effect("retries with backoff and succeeds when a later attempt does", () =>
+    Effect.gen(function*() {
+      const calls = yield* Ref.make(0)
+      const flaky = Pipeline.make({ name: "flaky", description: "", params: {} }).model("call", {
+        description: "fails twice",
+        inputs: [],
+        output: Schema.Number,
+        retry: { times: 3, base: Duration.seconds(1) },
+        run: () =>
+          Ref.updateAndGet(calls, (n) => n + 1).pipe(
+            Effect.flatMap((n) => (n < 3 ? Effect.fail(new Boom({ n })) : Effect.succeed(n)))
+          )
+      })
+      const fiber = yield* Effect.fork(noDb(Runner.dryRun(flaky)))
+      yield* TestClock.adjust(Duration.seconds(1)) // first backoff
+      yield* TestClock.adjust(Duration.seconds(2)) // second backoff, doubled
+      const report = yield* Fiber.join(fiber)
+      assert.strictEqual(yield* Ref.get(calls), 3)
+      assert.strictEqual(report.stages[0]!.attempts, 3)
+    }))
+
+  it.effect("gives up after the retries it was allowed, with the stage's error", () =>
+    Effect.gen(function*() {
+      const failing = Pipeline.make({ name: "failing", description: "", params: {} }).model("call", {
+        description: "always fails",
+        inputs: [],
+        output: Schema.Number,
+        retry: { times: 2, base: Duration.millis(10), while: (e) => e instanceof Boom },
+        run: () => Effect.fail(new Boom({ n: 7 }))
+      })
+      const fiber = yield* Effect.fork(Effect.flip(noDb(Runner.dryRun(failing))))
+      yield* TestClock.adjust(Duration.seconds(1))
+      const error = yield* Fiber.join(fiber)
+      assert.strictEqual(error._tag, "StageFailed")
+      if (error._tag === "StageFailed") {
+        assert.strictEqual(error.reason, "Failure")
+        assert.strictEqual(error.attempts, 3)
+        assert.include(error.message, "Boom")
+      }
+    }))
+
+  it("rejects cycles, unknown inputs and duplicate stages when the pipeline is built", () => {
+    const definition = { name: "broken", description: "", params: {} }
+    const t = Pipeline.transformStage
+    const cycle = Pipeline.fromStages(definition, [t("a", ["c"], () => 1), t("b", ["a"], () => 1), t("c", ["b"], () => 1)])
+    assert.isTrue(Either.isLeft(cycle) && cycle.left.reason === "Cycle")
+    assert.include(Either.isLeft(cycle) ? cycle.left.message : "", "a → b → c → a")
+    const unknown = Pipeline.fromStages(definition, [t("a", ["missing"], () => 1)])
+    assert.isTrue(Either.isLeft(unknown) && unknown.left.reason === "UnknownInput")
+    assert.include(Either.isLeft(unknown) ? unknown.left.message : "", "missing")
+    const duplicate = Pipeline.fromStages(definition, [t("a", [], () => 1), t("a", [], () => 2)])
+    assert.isTrue(Either.isLeft(duplicate) && duplicate.left.reason === "DuplicateStage")
+  })
+
+  it("catches a stage consuming the wrong type at compile time", () => {
+    const base = Pipeline.make({ name: "typed", description: "", params: {} }).transform("count", {
+      description: "",
+      inputs: [],
+      run: () => 3
+    })
+    base.transform("ok", { description: "", inputs: ["count"], run: ({ count }: { readonly count: number }) => count + 1 })
+    // @ts-expect-error — "count" is a number, not a string
+    base.transform("bad", { description: "", inputs: ["count"], run: ({ count }: { readonly count: string }) => count.length })
+    // @ts-expect-error — no stage named "missing"
+    base.transform("unknown", { description: "", inputs: ["missing"], run: () => 1 })
+    // @ts-expect-error — the name is taken
+    base.transform("count", { description: "", inputs: [], run: () => 1 })
+    assert.strictEqual(base.stages.length, 1)
+  })
+
+  it.effect("reads parameters from --param, then the environment, then defaults, and rejects bad ones", () =>
+    Effect.gen(function*() {
+      const fields = {
+        weeks: Param.int({ env: "LOOKBACK_WEEKS", description: "", default: 12, min: 1 }),
+        bayes: Param.boolean({ env: "METRICS_USE_BAYESIAN", description: "", default: false })
+      }
+      const fromEnv = yield* Param.resolve("p", fields, {}).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["LOOKBACK_WEEKS", "8"]])))
+      )
+      assert.deepStrictEqual(fromEnv, { weeks: 8, bayes: false })
+      const overridden = yield* Param.resolve("p", fields, { weeks: "4", bayes: "true" }).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["LOOKBACK_WEEKS", "8"]])))
+      )
+      assert.deepStrictEqual(overridden, { weeks: 4, bayes: true })
+      const unknown = yield* Effect.flip(Param.resolve("p", fields, { week: "4" }))
+      assert.strictEqual(unknown.reason, "UnknownParam")
+      assert.include(unknown.message, "weeks")
+      const malformed = yield* Effect.flip(Param.resolve("p", fields, { weeks: "twelve" }))
+      assert.strictEqual(malformed.reason, "InvalidValue")
+      const belowMin = yield* Effect.flip(Param.resolve("p", fields, { weeks: "0" }))
+      assert.strictEqual(belowMin.reason, "InvalidValue")
+      const badEnv = yield* Effect.flip(Param.resolve("p", fields, {}).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["METRICS_USE_BAYESIAN", "maybe"]])))
+      ))
+      assert.include(badEnv.message, "METRICS_USE_BAYESIAN")
+    }))
+})
