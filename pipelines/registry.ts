@@ -1,0 +1,7 @@
+import type * as Pipeline from "../engine/Pipeline.ts"
+
+/**
+ * Every pipeline of the project. The scheduler, `plan`, `list` and `run` read this list; the cross-pipeline order
+ * comes from what each pipeline declares it reads and writes, never from the order here.
+ */
+export const pipelines: ReadonlyArray<Pipeline.Any> = []
