@@ -1,7 +1,12 @@
 import type * as Pipeline from "../engine/Pipeline.ts"
 
+const all = [] as const
+
 /**
  * Every pipeline of the project. The scheduler, `plan`, `list` and `run` read this list; the cross-pipeline order
  * comes from what each pipeline declares it reads and writes, never from the order here.
  */
-export const pipelines: ReadonlyArray<Pipeline.Any> = []
+export const pipelines: ReadonlyArray<Pipeline.Any> = all
+
+/** What running any of the pipelines needs (database, R service clients, …), for the layers at the edge. */
+export type Requirements = Pipeline.Requirements<(typeof all)[number]>

@@ -1,0 +1,31 @@
+import { Effect, Layer } from "effect"
+import { Redactor } from "../engine/Redactor.ts"
+import * as RedactorModule from "../engine/Redactor.ts"
+import { RunStore } from "../engine/RunStore.ts"
+import * as Database from "../sources/Database.ts"
+import * as Progress from "./Progress.ts"
+
+/**
+ * What commands that touch data need: the database (DATABASE_URL or the embedded one, migrated on start), the run
+ * history, progress on stderr, and a Redactor that knows the database password.
+ */
+export const DataLayer = RunStore.Default.pipe(
+  Layer.provideMerge(Database.migrated(Database.layer)),
+  Layer.provideMerge(Progress.layer()),
+  Layer.provideMerge(Database.redactorLayer)
+)
+
+/** Scrubs the process's secrets from a text about to be printed. */
+export const scrub = (text: string) => Effect.map(Redactor, (r) => r.scrub(text))
+
+/** A Redactor for a process that did not build the data layer (e.g. the top-level error printer). */
+export const RedactorFromConfig = Layer.effect(
+  Redactor,
+  Effect.gen(function*() {
+    const current = yield* Redactor
+    return RedactorModule.extend(current, [])
+  })
+).pipe(
+  Layer.provide(Database.redactorLayer),
+  Layer.catchAll(() => Layer.succeed(Redactor, RedactorModule.make([])))
+)

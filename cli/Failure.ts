@@ -1,0 +1,51 @@
+import * as ValidationError from "@effect/cli/ValidationError"
+import { Cause, Option } from "effect"
+import { describe } from "../engine/Errors.ts"
+
+/** Exit codes: distinct for a user's mistake, a failed run, and an environment that is not there. */
+export const ExitCode = { ok: 0, runFailed: 1, userError: 2, environment: 3 } as const
+
+interface Explained {
+  readonly code: number
+  readonly message: string
+  readonly hint: string | undefined
+}
+
+/** One clear sentence, what to do about it, and the exit code, for whatever a command failed with. */
+export const explain = (cause: Cause.Cause<unknown>): Explained | undefined => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure)) {
+    if (Cause.isInterruptedOnly(cause)) return { code: 130, message: "interrupted; nothing was committed by an unfinished run", hint: undefined }
+    return { code: ExitCode.runFailed, message: `internal error: ${describe(Cause.squash(cause))}`, hint: "This is a bug; please report it with the command you ran." }
+  }
+  const error = failure.value
+  if (ValidationError.isValidationError(error)) return undefined // @effect/cli already printed it with the usage
+  const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : ""
+  const message = describe(error)
+  switch (tag) {
+    case "UnknownPipeline":
+      return { code: ExitCode.userError, message, hint: "Run `seedtest list` to see them." }
+    case "ParamError":
+      return { code: ExitCode.userError, message, hint: "Run `seedtest plan <pipeline>` to see its parameters and defaults." }
+    case "UnknownRun":
+      return { code: ExitCode.userError, message, hint: "Run `seedtest runs` to see recent run ids." }
+    case "UsageError":
+      return { code: ExitCode.userError, message, hint: undefined }
+    case "StageFailed":
+      return { code: ExitCode.runFailed, message, hint: "Nothing was written. `seedtest runs show <id>` has the stage timings." }
+    case "SqlError":
+      return {
+        code: ExitCode.environment,
+        message: `the database is not reachable or refused a statement: ${message}`,
+        hint: "Check DATABASE_URL (or unset it to use the embedded database)."
+      }
+    case "MigrationError":
+      return { code: ExitCode.environment, message: `database migration failed, nothing was applied: ${message}`, hint: undefined }
+    case "EmbeddedDatabaseError":
+      return { code: ExitCode.environment, message, hint: undefined }
+    case "ConfigError":
+      return { code: ExitCode.userError, message: `a setting is invalid: ${message}`, hint: "See the settings in README.md." }
+    default:
+      return { code: ExitCode.runFailed, message, hint: undefined }
+  }
+}
