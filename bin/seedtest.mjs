@@ -1,6 +1,43 @@
 #!/usr/bin/env node
-// The `seedtest` command: runs the TypeScript CLI through tsx's loader (no build step in a checkout).
-import { register } from "tsx/esm/api"
+// The `seedtest` command. Uses the bundle in dist/ (built by `npm ci` / `npm run build`) when it is newer than every
+// source file, else runs the TypeScript sources through tsx, so an edited checkout never runs stale code.
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
 
-register()
-await import("../cli/main.ts")
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const bundle = path.join(root, "dist", "seedtest.mjs")
+const SOURCES = ["cli", "engine", "pipelines", "stages", "sources", "sinks", "config", "db", "cohort"]
+
+const newestSource = () => {
+  let newest = 0
+  const walk = (dir) => {
+    let entries
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true })
+    } catch {
+      return
+    }
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name)
+      if (entry.isDirectory()) walk(full)
+      else if (entry.name.endsWith(".ts")) newest = Math.max(newest, fs.statSync(full).mtimeMs)
+    }
+  }
+  for (const dir of SOURCES) walk(path.join(root, dir))
+  return newest
+}
+
+let fresh = false
+try {
+  fresh = fs.statSync(bundle).mtimeMs >= newestSource()
+} catch {
+  fresh = false
+}
+if (fresh) {
+  await import(pathToFileURL(bundle).href)
+} else {
+  const { register } = await import("tsx/esm/api")
+  register()
+  await import(pathToFileURL(path.join(root, "cli", "main.ts")).href)
+}

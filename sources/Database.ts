@@ -1,8 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
-import { PGlite } from "@electric-sql/pglite"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { type ConfigError, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -106,7 +104,11 @@ export const layerEmbedded = (
       if (dataDir !== undefined) yield* lockDataDir(path.resolve(dataDir))
       const db = yield* Effect.acquireRelease(
         Effect.tryPromise({
-          try: () => PGlite.create(pgdata === undefined ? {} : { dataDir: pgdata }),
+          // loaded on demand: commands that use DATABASE_URL (or no database) never pay for the WASM build
+          try: async () => {
+            const { PGlite } = await import("@electric-sql/pglite")
+            return PGlite.create(pgdata === undefined ? {} : { dataDir: pgdata })
+          },
           catch: (cause) => new EmbeddedDatabaseError({ reason: "StartFailed", dataDir: pgdata ?? "memory", cause })
         }),
         (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
@@ -115,6 +117,7 @@ export const layerEmbedded = (
       yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: async () => {
+            const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket")
             const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 4 })
             await server.start()
             return server
