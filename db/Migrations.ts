@@ -1,17 +1,36 @@
 import * as Migrator from "@effect/sql/Migrator"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import type { Effect } from "effect"
+import { Effect } from "effect"
 import pipelineRun from "./migrations/0001_pipeline_run.ts"
+import modelTables from "./migrations/0002_model_tables.ts"
+import demoInputs from "./migrations/0003_demo_inputs.ts"
 
 /**
  * Every migration, in order. Ids are the numeric prefixes; a new migration is a new file here, never an edit of
  * an applied one.
  */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
-  "0001_pipeline_run": pipelineRun
+  "0001_pipeline_run": pipelineRun,
+  "0002_model_tables": modelTables,
+  "0003_demo_inputs": demoInputs
 }
 
-/** Applies the pending migrations in one transaction under a table lock (idempotent; concurrent starts wait). */
-export const run: Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, Migrator.MigrationError | SqlError, SqlClient> =
-  Migrator.make({})({ loader: Migrator.fromRecord(migrations), table: "seedtest_migrations" })
+/** Applies the pending migrations of `record` in one transaction under a lock on `table` (idempotent). */
+export const apply = (
+  record: Record<string, Effect.Effect<void, unknown, SqlClient>>,
+  table: string
+): Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, Migrator.MigrationError | SqlError, SqlClient> =>
+  Migrator.make({})({ loader: Migrator.fromRecord(record), table }).pipe(
+    // the Migrator reports a failing migration as a defect; it is an environment failure, so make it a typed one
+    Effect.catchAllDefect((defect) =>
+      Effect.fail(
+        defect instanceof Migrator.MigrationError
+          ? defect
+          : new Migrator.MigrationError({ reason: "failed", message: String(defect), cause: defect })
+      )
+    )
+  )
+
+/** Applies the project's pending migrations (idempotent; concurrent starts wait for each other). */
+export const run = apply(migrations, "seedtest_migrations")

@@ -1,5 +1,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, HashMap, Option } from "effect"
+import * as Param from "../../engine/Param.ts"
+import type * as Pipeline from "../../engine/Pipeline.ts"
 import { dryRunPipeline, registry, runPipeline } from "../Registry.ts"
 import { DataLayer, scrub } from "../Environment.ts"
 
@@ -27,6 +29,16 @@ export const run = Command.make(
     Effect.gen(function*() {
       const p = yield* (yield* registry).get(pipeline)
       const overrides = Option.match(params, { onNone: () => ({}), onSome: (m) => Object.fromEntries(HashMap.toEntries(m)) })
+      // a wrong name or value is reported before the database starts
+      yield* Param.resolve(p.name, p.params, overrides)
+      return yield* execute(p, overrides, dryRun, json).pipe(Effect.provide(DataLayer))
+    })
+).pipe(Command.withDescription(
+  "Run one pipeline now. All its writes commit in one transaction after every other stage succeeded; a failure writes nothing. Progress goes to stderr."
+))
+
+const execute = (p: Pipeline.Any, overrides: Record<string, string>, dryRun: boolean, json: boolean) =>
+    Effect.gen(function*() {
       if (dryRun) {
         const report = yield* dryRunPipeline(p, { params: overrides })
         if (json) return yield* Console.log(yield* scrub(JSON.stringify(report, null, 2)))
@@ -45,7 +57,4 @@ export const run = Command.make(
       if (json) return yield* Console.log(yield* scrub(JSON.stringify(result, null, 2)))
       yield* Console.log(`\nrun ${result.runId} of ${result.pipeline} committed:`)
       for (const s of result.sinks) yield* Console.log(`  ${s.target}: ${s.inserted} inserted, ${s.updated} updated${s.deleted > 0 ? `, ${s.deleted} deleted` : ""}`)
-    }).pipe(Effect.provide(DataLayer))
-).pipe(Command.withDescription(
-  "Run one pipeline now. All its writes commit in one transaction after every other stage succeeded; a failure writes nothing. Progress goes to stderr."
-))
+    })
