@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect"
+import { Clock, Duration, Effect, Layer, Schedule } from "effect"
 import { type RunEvent, RunObserver } from "../engine/RunObserver.ts"
 
 const seconds = (millis: number): string => (millis < 1000 ? `${Math.round(millis)} ms` : `${(millis / 1000).toFixed(1)} s`)
@@ -23,12 +23,33 @@ export const formatEvent = (event: RunEvent): string | undefined => {
   }
 }
 
-/** Prints progress to stderr (stdout stays clean for `--json`). */
-export const layer = (write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)) =>
-  Layer.succeed(RunObserver, {
-    onEvent: (event) =>
-      Effect.sync(() => {
-        const line = formatEvent(event)
-        if (line !== undefined) write(line)
-      })
-  })
+/**
+ * Prints progress to stderr (stdout stays clean for `--json`), and every `every` a line naming the stages still
+ * running and for how long, so a long R fit never looks like a hang.
+ */
+export const layer = (
+  write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  every: Duration.DurationInput = Duration.seconds(20)
+) =>
+  Layer.scoped(
+    RunObserver,
+    Effect.gen(function*() {
+      const running = new Map<string, number>()
+      yield* Clock.currentTimeMillis.pipe(
+        Effect.map((now) => {
+          if (running.size > 0) {
+            write(`  … still running: ${[...running].map(([stage, since]) => `${stage} (${seconds(now - since)})`).join(", ")}`)
+          }
+        }),Effect.repeat(Schedule.spaced(every)), Effect.delay(every), Effect.forkScoped)
+      return {
+        onEvent: (event: RunEvent) =>
+          Effect.map(Clock.currentTimeMillis, (now) => {
+            if (event._tag === "StageStarted") running.set(event.stage, now)
+            if (event._tag === "StageSucceeded" || event._tag === "StageFailed") running.delete(event.stage)
+            if (event._tag === "RunFinished") running.clear()
+            const line = formatEvent(event)
+            if (line !== undefined) write(line)
+          })
+      }
+    })
+  )

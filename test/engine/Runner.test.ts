@@ -4,6 +4,8 @@ import { ConfigProvider, Duration, Effect, Either, Exit, Fiber, Layer, Ref, Sche
 import * as Param from "../../engine/Param.ts"
 import * as Pipeline from "../../engine/Pipeline.ts"
 import * as Resource from "../../engine/Resource.ts"
+import { Redactor } from "../../engine/Redactor.ts"
+import * as RedactorModule from "../../engine/Redactor.ts"
 import { RunStore } from "../../engine/RunStore.ts"
 import * as Runner from "../../engine/Runner.ts"
 import * as TableWriter from "../../sinks/TableWriter.ts"
@@ -172,6 +174,27 @@ for (const [name, db] of databases) {
         assert.strictEqual(auditPreview.inserts, 3)
       }))
 
+    it.effect("never stores a secret that leaked into an error message", () =>
+      Effect.gen(function*() {
+        yield* setup
+        const secret = "tok-3c1f9a77e2"
+        const leaky = Pipeline.make({ name: "leaky", description: "", params: {} }).model("call", {
+          description: "an R call whose error quotes its token",
+          inputs: [],
+          output: Schema.Number,
+          run: () => Effect.fail(new Error(`401 from r-brms with header X-Internal-Token: ${secret}`))
+        })
+        const error = yield* Runner.run(leaky).pipe(
+          Effect.provideService(Redactor, RedactorModule.make([secret])),
+          Effect.flip
+        )
+        assert.strictEqual(error._tag, "StageFailed")
+        const sql = yield* SqlClient.SqlClient
+        const [row] = yield* sql<{ record: string }>`SELECT row_to_json(pipeline_run)::text AS record FROM pipeline_run`
+        assert.notInclude(row!.record, secret)
+        assert.include(row!.record, "<redacted>")
+      }))
+
     it.effect("jsonb merge keeps keys written by other pipelines", () =>
       Effect.gen(function*() {
         yield* setup
@@ -263,6 +286,26 @@ describe("Runner without sinks", () => {
         assert.strictEqual(error.attempts, 3)
         assert.include(error.message, "Boom")
       }
+    }))
+
+  it.effect("gives every stage its own span, named after it, under the run's span", () =>
+    Effect.gen(function*() {
+      const spanOf = (stage: string) =>
+        Effect.map(Effect.currentSpan, (span) => ({
+          stage,
+          span: span.name,
+          parent: span.parent._tag === "Some" && span.parent.value._tag === "Span" ? span.parent.value.name : null,
+          attribute: span.attributes.get("stage")
+        }))
+      const seen: Array<unknown> = []
+      const collect = Pipeline.make({ name: "traced", description: "", params: {} })
+        .model("a", { description: "", inputs: [], output: Schema.Unknown, run: () => Effect.tap(spanOf("a"), (s) => void seen.push(s)) })
+        .model("b", { description: "", inputs: ["a"], output: Schema.Unknown, run: () => Effect.tap(spanOf("b"), (s) => void seen.push(s)) })
+      yield* noDb(Runner.dryRun(collect))
+      assert.deepStrictEqual(seen, [
+        { stage: "a", span: "stage a", parent: "dry-run traced", attribute: "a" },
+        { stage: "b", span: "stage b", parent: "dry-run traced", attribute: "b" }
+      ])
     }))
 
   it("rejects cycles, unknown inputs and duplicate stages when the pipeline is built", () => {
