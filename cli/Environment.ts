@@ -4,14 +4,18 @@ import * as RedactorModule from "../engine/Redactor.ts"
 import { RunStore } from "../engine/RunStore.ts"
 import * as Database from "../sources/Database.ts"
 import * as Progress from "./Progress.ts"
+import { RServicesLayer, tokenSecrets } from "./RServices.ts"
 
 /**
  * What commands that touch data need: the database (DATABASE_URL or the embedded one, migrated on start), the run
- * history, progress on stderr, and a Redactor that knows the database password.
+ * history, the R service clients (remote, or local processes started on first use), progress on stderr, and a
+ * Redactor that knows the database password and the R tokens.
  */
 export const DataLayer = RunStore.Default.pipe(
   Layer.provideMerge(Database.migrated(Database.layer)),
+  Layer.provideMerge(RServicesLayer),
   Layer.provideMerge(Progress.layer()),
+  Layer.provideMerge(Layer.effect(Redactor, Effect.flatMap(tokenSecrets, (tokens) => Effect.map(Redactor, (r) => RedactorModule.extend(r, tokens))))),
   Layer.provideMerge(Database.redactorLayer)
 )
 

@@ -1,4 +1,8 @@
-import { Schema } from "effect"
+import { Cron } from "croner"
+import { Config, Data, Effect, Either, ParseResult, Schema } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 
 /** One scheduled pipeline: when it fires (cron, in its time zone), with which parameters, and whether it is on. */
 export class ScheduleEntry extends Schema.Class<ScheduleEntry>("ScheduleEntry")({
@@ -9,13 +13,87 @@ export class ScheduleEntry extends Schema.Class<ScheduleEntry>("ScheduleEntry")(
   enabled: Schema.optionalWith(Schema.Boolean, { default: () => true })
 }) {}
 
-/** The default schedules (mission.md); the report's clock time matters less than its inputs: it waits for them. */
-export const defaultSchedule: ReadonlyArray<ScheduleEntry> = [
-  new ScheduleEntry({ pipeline: "compute-daily-kpis", cron: "10 2 * * *" }),
-  new ScheduleEntry({ pipeline: "aggregate-features-daily", cron: "25 2 * * *" }),
-  new ScheduleEntry({ pipeline: "fit-bayesian-growth", cron: "30 4 * * 1" }),
-  new ScheduleEntry({ pipeline: "forecast-prophet", cron: "0 5 * * 1" }),
-  new ScheduleEntry({ pipeline: "fit-survival-churn", cron: "0 5 * * *" }),
-  new ScheduleEntry({ pipeline: "cluster-segments", cron: "0 7 1,15 * *" }),
-  new ScheduleEntry({ pipeline: "generate-weekly-report", cron: "0 6 * * 1" })
-]
+const ScheduleFile = Schema.Struct({ schedules: Schema.Array(Schema.Unknown) })
+
+/** A schedule file that cannot be used, naming the entry at fault. */
+export class ScheduleFileError extends Data.TaggedError("ScheduleFileError")<{
+  readonly reason: "Unreadable" | "Malformed" | "InvalidEntry"
+  readonly file: string
+  readonly entry: string | undefined
+  readonly detail: string
+}> {
+  override get message(): string {
+    const where = this.entry === undefined ? this.file : `${this.file}, entry ${this.entry}`
+    return `The schedule file is not usable (${where}): ${this.detail}`
+  }
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+/** The schedule shipped with the project: the default schedules of mission.md (from the sources or the bundle). */
+export const defaultFile = [path.join(here, "schedule.json"), path.join(here, "..", "config", "schedule.json")]
+  .find((f) => fs.existsSync(f)) ?? path.join(here, "schedule.json")
+
+/** `SEEDTEST_SCHEDULE_FILE`, else the shipped schedule. */
+export const scheduleFile = Config.string("SEEDTEST_SCHEDULE_FILE").pipe(Config.withDefault(defaultFile))
+
+const validTimezone = (tz: string): boolean => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Validates a parsed schedule document: every entry decodes, its cron expression and time zone are valid, its
+ * pipeline is known, and no pipeline is listed twice.
+ */
+export const parse = (
+  file: string,
+  document: unknown,
+  knownPipelines: ReadonlyArray<string>
+): Either.Either<ReadonlyArray<ScheduleEntry>, ScheduleFileError> => {
+  const fail = (reason: ScheduleFileError["reason"], entry: string | undefined, detail: string) =>
+    Either.left(new ScheduleFileError({ reason, file, entry, detail }))
+  const top = Schema.decodeUnknownEither(ScheduleFile)(document)
+  if (Either.isLeft(top)) return fail("Malformed", undefined, `expected { "schedules": [ … ] }`)
+  const entries: Array<ScheduleEntry> = []
+  for (const [i, raw] of top.right.schedules.entries()) {
+    const label = typeof raw === "object" && raw !== null && "pipeline" in raw ? `#${i + 1} (${String(raw.pipeline)})` : `#${i + 1}`
+    const decoded = Schema.decodeUnknownEither(ScheduleEntry)(raw)
+    if (Either.isLeft(decoded)) {
+      return fail("InvalidEntry", label, ParseResult.TreeFormatter.formatErrorSync(decoded.left).replace(/\s+/g, " "))
+    }
+    const entry = decoded.right
+    if (!knownPipelines.includes(entry.pipeline)) {
+      return fail("InvalidEntry", label, `unknown pipeline "${entry.pipeline}"; known: ${knownPipelines.join(", ")}`)
+    }
+    if (!validTimezone(entry.timezone)) return fail("InvalidEntry", label, `unknown time zone "${entry.timezone}"`)
+    try {
+      new Cron(entry.cron, { timezone: entry.timezone, paused: true })
+    } catch (e) {
+      return fail("InvalidEntry", label, `bad cron expression "${entry.cron}": ${(e as Error).message}`)
+    }
+    if (entries.some((e) => e.pipeline === entry.pipeline)) {
+      return fail("InvalidEntry", label, `"${entry.pipeline}" is scheduled twice; one entry per pipeline`)
+    }
+    entries.push(entry)
+  }
+  return Either.right(entries)
+}
+
+/** Reads and validates a schedule file. */
+export const load = (file: string, knownPipelines: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const text = yield* Effect.try({
+      try: () => fs.readFileSync(file, "utf8"),
+      catch: (e) => new ScheduleFileError({ reason: "Unreadable", file, entry: undefined, detail: (e as Error).message })
+    })
+    const document = yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: (e) => new ScheduleFileError({ reason: "Malformed", file, entry: undefined, detail: `not JSON: ${(e as Error).message}` })
+    })
+    return yield* parse(file, document, knownPipelines)
+  })

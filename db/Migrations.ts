@@ -5,6 +5,7 @@ import { Effect } from "effect"
 import pipelineRun from "./migrations/0001_pipeline_run.ts"
 import modelTables from "./migrations/0002_model_tables.ts"
 import demoInputs from "./migrations/0003_demo_inputs.ts"
+import scheduleSlot from "./migrations/0010_schedule_slot.ts"
 
 /**
  * Every migration, in order. Ids are the numeric prefixes; a new migration is a new file here, never an edit of
@@ -13,7 +14,8 @@ import demoInputs from "./migrations/0003_demo_inputs.ts"
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_pipeline_run": pipelineRun,
   "0002_model_tables": modelTables,
-  "0003_demo_inputs": demoInputs
+  "0003_demo_inputs": demoInputs,
+  "0010_schedule_slot": scheduleSlot
 }
 
 /** Applies the pending migrations of `record` in one transaction under a lock on `table` (idempotent). */

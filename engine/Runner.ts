@@ -324,31 +324,37 @@ export const run = <P extends Pipeline.Any>(
       sinkResults.push(...written)
     })
 
-    const exit = yield* Effect.exit(body)
-    yield* Fiber.interrupt(heartbeat)
+    // recorded however the run ends: success, failure, or interruption (a SIGTERM past the grace period)
+    const record = (exit: Exit.Exit<unknown, unknown>) =>
+      Effect.gen(function*() {
+        yield* Fiber.interrupt(heartbeat)
+        const failure = Exit.isFailure(exit)
+          ? Option.getOrElse(
+            Cause.failureOption(exit.cause) as Option.Option<unknown>,
+            () =>
+              Cause.isInterruptedOnly(exit.cause)
+                ? { _tag: "Interrupted", message: "the run was interrupted before it committed; nothing was written" }
+                : Cause.squash(exit.cause)
+          )
+          : null
+        yield* store.finish(prepared.runId, {
+          status: failure === null ? "succeeded" : "failed",
+          stages: snapshot(tracker),
+          sinks: sinkResults,
+          error: failure === null ? null : errorRecord(failure)
+        }).pipe(
+          // the run's own outcome matters more than its record; say so rather than hide it
+          Effect.catchAll((e) => Effect.logWarning(`run ${prepared.runId}: its record could not be finished: ${describe(e)}`))
+        )
+        yield* observer.onEvent({
+          _tag: "RunFinished",
+          runId: prepared.runId,
+          status: failure === null ? "succeeded" : "failed",
+          millis: performance.now() - started
+        })
+      })
+    yield* body.pipe(Effect.onExit(record))
     const millis = performance.now() - started
-    const failure = Exit.isFailure(exit)
-      ? Option.getOrElse(
-        Cause.failureOption(exit.cause) as Option.Option<unknown>,
-        () =>
-          Cause.isInterruptedOnly(exit.cause)
-            ? { _tag: "Interrupted", message: "the run was interrupted" }
-            : Cause.squash(exit.cause)
-      )
-      : null
-    yield* store.finish(prepared.runId, {
-      status: failure === null ? "succeeded" : "failed",
-      stages: snapshot(tracker),
-      sinks: sinkResults,
-      error: failure === null ? null : errorRecord(failure)
-    }).pipe(Effect.uninterruptible)
-    yield* observer.onEvent({
-      _tag: "RunFinished",
-      runId: prepared.runId,
-      status: failure === null ? "succeeded" : "failed",
-      millis
-    })
-    yield* exit
     return {
       runId: prepared.runId,
       pipeline: prepared.pipeline.name,

@@ -1,6 +1,8 @@
 import type * as Pipeline from "../engine/Pipeline.ts"
+import { aggregateFeaturesDaily } from "./aggregateFeaturesDaily.ts"
+import { computeDailyKpis } from "./computeDailyKpis.ts"
 
-const all = [] as const
+const all = [computeDailyKpis, aggregateFeaturesDaily] as const
 
 /**
  * Every pipeline of the project. The scheduler, `plan`, `list` and `run` read this list; the cross-pipeline order

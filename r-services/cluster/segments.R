@@ -94,6 +94,14 @@ derive_labels <- function(centers) {
   candidates <- do.call(rbind, lapply(seq_len(k), function(j) data.frame(cluster = j, feature = colnames(centers),
     z = centers[j, ], stringsAsFactors = FALSE)))
   candidates$label <- mapply(function(f, z) feature_label(f, if (z >= 0) "high" else "low"), candidates$feature, candidates$z)
+  # Below average on two or more of the core learning features reads as "struggling" rather than naming one.
+  core <- intersect(c("accuracy", "improvement", "engagement", "efficiency", "recovery"), colnames(centers))
+  for (j in seq_len(k)) {
+    low <- centers[j, core][centers[j, core] <= -0.5]
+    if (length(low) >= 2L) {
+      candidates <- rbind(candidates, data.frame(cluster = j, feature = "core", z = -1.05 * max(abs(low)), label = "struggling", stringsAsFactors = FALSE))
+    }
+  }
   candidates <- candidates[order(-abs(candidates$z), candidates$cluster, candidates$feature), ]
   labels <- rep(NA_character_, k)
   for (r in seq_len(nrow(candidates))) {
@@ -112,6 +120,9 @@ traits_of <- function(center) {
   lapply(ordered[abs(center[ordered]) >= 0.5], function(f) list(feature = f, z = unname(center[f]),
     description = sprintf("%s %s (%+.2f SD)", f, if (center[f] >= 0) "above average" else "below average", center[f])))
 }
+
+#' Row j of a matrix as a named vector, also when the matrix has one column.
+row_of <- function(m, j) setNames(m[j, ], colnames(m))
 
 fit_segments <- function(req) {
   started <- Sys.time()
@@ -150,11 +161,11 @@ fit_segments <- function(req) {
       segment_label = labels[assignment[i]], distance = distance[i])),
     segment_meta = list(
       method = req$method, n_clusters = k, k_selection = list(criterion = criterion, scores = k_scores),
-      features = usable, nstart = req$nstart, seed = req$seed,
+      features = as.list(usable), nstart = req$nstart, seed = req$seed,
       scaling = list(center = as.list(center), scale = as.list(scale)),
       centers = lapply(seq_len(k), function(j) list(cluster = j, label = labels[j], size = sum(assignment == j),
-        center_scaled = as.list(centers[j, ]), center_original = as.list(center + centers[j, ] * scale),
-        traits = traits_of(centers[j, ]))),
+        center_scaled = as.list(row_of(centers, j)), center_original = as.list(center + row_of(centers, j) * scale),
+        traits = traits_of(row_of(centers, j)))),
       metrics = list(silhouette = sil, tot_withinss = km$tot.withinss, betweenss = km$betweenss,
         between_ratio = km$betweenss / km$totss, iterations = km$iter),
       warnings = as.list(warnings)

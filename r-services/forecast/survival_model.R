@@ -58,11 +58,12 @@ decode_survival_fit <- function(body) {
     horizon_days = field_number(body, "horizon_days", default = threshold, min = 1))
 }
 
-#' Change in baseline cumulative hazard over [t, t + h]; past the last observed time, the last window of
-#' length h is used (the step function is flat beyond the data, which would otherwise read as zero risk).
+#' Change in baseline cumulative hazard over [t, t + h]. Past the last event time the Breslow step function
+#' is flat, which would read as zero risk for every long-followed student; there the last window of length
+#' h before the last event is used instead (the hazard is assumed to stay at its most recent level).
 baseline_increment <- function(t, h, times, cumhaz) {
   H <- function(s) if (s < times[1]) 0 else cumhaz[findInterval(s, times)]
-  t_max <- max(times)
+  t_max <- max(times[diff(c(0, cumhaz)) > 0])
   start <- if (t + h > t_max) max(0, t_max - h) else t
   H(start + h) - H(start)
 }
@@ -116,7 +117,7 @@ fit_survival <- function(req) {
     family = "cox_ph", ties = "efron",
     cutoff = if (is.na(req$cutoff)) NULL else format(req$cutoff),
     event_threshold_days = req$threshold, horizon_days = req$horizon_days,
-    n = length(req$time), events = events, covariates = usable,
+    n = length(req$time), events = events, covariates = as.list(usable),
     coefficients = lapply(usable, function(n) list(name = n, estimate = unname(beta[n]), se = unname(se[n]),
       z = unname(beta[n] / se[n]), p_value = 2 * pnorm(-abs(unname(beta[n] / se[n]))))),
     hazard_ratios = lapply(usable, function(n) list(name = n, hazard_ratio = exp(unname(beta[n])),

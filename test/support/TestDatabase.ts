@@ -14,11 +14,14 @@ const adminUrl = Config.redacted("TEST_DATABASE_URL").pipe(
   )
 )
 
+/** The URL of the fresh PostgreSQL database a `postgres` layer made, for tests that open more connection pools to it. */
+export class TestDatabaseUrl extends Context.Tag("test/TestDatabaseUrl")<TestDatabaseUrl, Redacted.Redacted<string>>() {}
+
 /**
  * A fresh database on the real PostgreSQL server of TEST_DATABASE_URL, created for this layer and dropped after it,
  * so suites never see each other's rows.
  */
-export const postgres: Layer.Layer<PgClient.PgClient | SqlClient, unknown> = Layer.unwrapScoped(
+export const postgres: Layer.Layer<PgClient.PgClient | SqlClient | TestDatabaseUrl, unknown> = Layer.unwrapScoped(
   Effect.gen(function*() {
     const url = yield* adminUrl
     const name = `seedtest_t_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
@@ -29,7 +32,8 @@ export const postgres: Layer.Layer<PgClient.PgClient | SqlClient, unknown> = Lay
     )
     const target = new URL(Redacted.value(url))
     target.pathname = `/${name}`
-    return Database.migrated(Database.layerUrl(Redacted.make(target.toString())))
+    const fresh = Redacted.make(target.toString())
+    return Layer.merge(Database.migrated(Database.layerUrl(fresh)), Layer.succeed(TestDatabaseUrl, fresh))
   })
 )
 

@@ -1,0 +1,42 @@
+// brms growth fit time for N students × 12 weeks, compiles after warm-up, and client end-to-end time against
+// the R-internal time. Prints ratios; never asserts. Run: npx tsx bench/r-services/brms.ts [200 1000]
+import { NodeRuntime } from "@effect/platform-node"
+import { Effect } from "effect"
+import { make as makeBrmsClient } from "../../stages/models/BrmsClient.ts"
+import { platformLayer, startRService } from "../../test/support/rServices.ts"
+import { seededRandom } from "../../test/support/simulate.ts"
+
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0)
+
+const rowsFor = (students: number) => {
+  const random = seededRandom(students)
+  return Array.from({ length: students }, (_, s) => {
+    const intercept = random.normal(0.5, 0.08)
+    const slope = random.normal(0.015, 0.012)
+    return Array.from({ length: 12 }, (_, week) => ({ student: `s${s}`, week, score: intercept + slope * week + random.normal(0, 0.05) }))
+  }).flat()
+}
+
+const program = Effect.gen(function*() {
+  const service = yield* startRService("brms")
+  const brms = yield* makeBrmsClient(service.connection())
+  const warm = yield* brms.fit({ rows: rowsFor(30), target: 0.7, horizon_weeks: 4, iter: 1000, chains: 2, family: "gaussian" })
+  const compilesAfterWarmUp = (yield* brms.health()).compiles
+  console.log(`warm-up fit: ${warm.timing.total_seconds.toFixed(2)} s R-internal`)
+  for (const students of sizes.length > 0 ? sizes : [200]) {
+    const started = performance.now()
+    const fit = yield* brms.fit({ rows: rowsFor(students), target: 0.7, horizon_weeks: 4, iter: 1000, chains: 2, family: "gaussian" })
+    const endToEnd = (performance.now() - started) / 1000
+    const compiles = (yield* brms.health()).compiles - compilesAfterWarmUp
+    console.log(
+      `${students} students × 12 weeks: end-to-end ${endToEnd.toFixed(2)} s; R total ${fit.timing.total_seconds.toFixed(2)} s ` +
+        `(sampling incl. brms update ${fit.timing.sampling_seconds.toFixed(2)} s, Stan ${fit.timing.stan_seconds.toFixed(2)} s, ` +
+        `summaries ${fit.timing.postprocess_seconds.toFixed(2)} s); transport+validation overhead ` +
+        `${(100 * (endToEnd / fit.timing.total_seconds - 1)).toFixed(1)}% of R time; ` +
+        `end-to-end / sampling = ${(endToEnd / fit.timing.sampling_seconds).toFixed(3)}; compiles since warm-up: ${compiles}; ` +
+        `max R-hat ${fit.diagnostics.max_rhat?.toFixed(3)}, min ESS ${fit.diagnostics.min_ess_bulk?.toFixed(0)}, divergences ${fit.diagnostics.divergences}`
+    )
+  }
+}).pipe(Effect.scoped, Effect.provide(platformLayer))
+
+NodeRuntime.runMain(program)

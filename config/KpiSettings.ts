@@ -1,0 +1,63 @@
+import { ParseResult, Schema } from "effect"
+import * as Param from "../engine/Param.ts"
+
+const CalendarDate = Param.date({ description: "", default: "" }).schema
+
+// "" becomes today's date (UTC) when the run's parameters are resolved, so the run record names the real day
+const DateOrToday: Schema.Schema<string, string> = Schema.transformOrFail(Schema.String, Schema.String, {
+  strict: true,
+  decode: (s) => (s.trim() === "" ? ParseResult.succeed(new Date().toISOString().slice(0, 10)) : ParseResult.decodeUnknown(CalendarDate)(s)),
+  encode: ParseResult.succeed
+})
+
+/**
+ * The as-of day shared by the daily pipelines: `SEEDTEST_AS_OF`, empty = today (UTC, resolved when a run starts).
+ * Runs are deterministic for an explicit day; tests and backfills pass one.
+ */
+export const asOf: Param.Param<string> = {
+  env: "SEEDTEST_AS_OF",
+  description: "the last day whose data is read (YYYY-MM-DD); empty = today (UTC)",
+  schema: DateOrToday,
+  default: "",
+  show: (value) => (value === "" ? '"" (today)' : value)
+}
+
+/** The parameters of `compute-daily-kpis`, under the environment variable names users already have. */
+export const KpiSettings = {
+  asOf,
+  lookbackDays: Param.int({
+    env: "KPI_LOOKBACK_DAYS",
+    description: "days back from the as-of day whose weeks are (re)computed",
+    default: 30,
+    min: 0
+  }),
+  target: Param.number({
+    env: "METRICS_DEFAULT_TARGET",
+    description: "goal accuracy for P, a probability in [0, 1]",
+    default: 0.7,
+    min: 0,
+    max: 1
+  }),
+  horizonWeeks: Param.int({
+    env: "GOAL_HORIZON_WEEKS",
+    description: "weeks after the KPI week at which P is evaluated",
+    default: 4,
+    min: 0
+  }),
+  useBayesian: Param.boolean({
+    env: "METRICS_USE_BAYESIAN",
+    description: "take P and sigma from the growth model's posterior instead of the closed form",
+    default: false
+  })
+}
+
+/** The parameters of `aggregate-features-daily`. */
+export const FeatureSettings = {
+  asOf,
+  lookbackDays: Param.int({
+    env: "FEATURES_LOOKBACK_DAYS",
+    description: "days back from the as-of day whose daily topic features are (re)computed",
+    default: 7,
+    min: 0
+  })
+}

@@ -1,0 +1,49 @@
+import type { HttpClient } from "@effect/platform"
+import { Effect, Layer } from "effect"
+import * as RServiceClient from "./RServiceClient.ts"
+import {
+  ClusterFitRequest,
+  ClusterFitResponse,
+  ClusterHealth,
+  ClusterPredictRequest,
+  ClusterPredictResponse
+} from "./schemas/Cluster.ts"
+
+/** `R_CLUSTER_URL`, `R_CLUSTER_INTERNAL_TOKEN`, `R_CLUSTER_TIMEOUT_SECS` (default 120). */
+export const connectionConfig = RServiceClient.connectionConfig({
+  service: "r-cluster-plumber",
+  prefix: "R_CLUSTER",
+  defaultTimeoutSeconds: 120
+})
+
+/** Build the cluster client for an explicit connection. */
+export const make = (connection: RServiceClient.RServiceConnection) =>
+  Effect.gen(function*() {
+    const client = yield* RServiceClient.make(connection)
+    const fit = client.endpoint("/cluster/fit", ClusterFitRequest, ClusterFitResponse)
+    const predict = client.endpoint("/cluster/predict", ClusterPredictRequest, ClusterPredictResponse)
+    return {
+      /** Segment users: scaled features, k-means, labels from the centres. */
+      fit: Effect.fn("ClusterClient.fit")(function*(request: ClusterFitRequest) {
+        yield* Effect.annotateCurrentSpan({ users: request.features.length })
+        return yield* fit(request)
+      }),
+      /** Assign users to stored centres with the stored scaling (stateless). */
+      predict: Effect.fn("ClusterClient.predict")(function*(request: ClusterPredictRequest) {
+        return yield* predict(request)
+      }),
+      health: Effect.fn("ClusterClient.health")(function*() {
+        return yield* client.health(ClusterHealth)
+      })
+    }
+  })
+
+/** Typed client of r-cluster-plumber. */
+export class ClusterClient extends Effect.Service<ClusterClient>()("seedtest/stages/models/ClusterClient", {
+  effect: Effect.flatMap(connectionConfig, make)
+}) {
+  /** The client for an explicit connection instead of the environment. */
+  static layer(connection: RServiceClient.RServiceConnection): Layer.Layer<ClusterClient, never, HttpClient.HttpClient> {
+    return Layer.effect(ClusterClient, Effect.map(make(connection), (client) => ClusterClient.make(client)))
+  }
+}

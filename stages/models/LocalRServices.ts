@@ -1,0 +1,111 @@
+/**
+ * Local mode of the R services: each runs as a child process (`Rscript r-services/<service>/main.R`) on a free
+ * loopback port with a fresh token, and stops with the scope that started it. The CLI uses this when no
+ * `R_*_URL` is set; tests use it to run against the real services.
+ */
+import { Command, HttpClient } from "@effect/platform"
+import type { CommandExecutor } from "@effect/platform/CommandExecutor"
+import { NodeContext, NodeHttpClient } from "@effect/platform-node"
+import { Duration, Effect, Layer, Redacted, Schedule, Schema, type Scope, Stream } from "effect"
+import { randomBytes } from "node:crypto"
+import { createServer } from "node:net"
+import { fileURLToPath } from "node:url"
+import type { RServiceConnection } from "./RServiceClient.ts"
+
+/** The repository root (two folders up from here), where `r-services/` is. */
+export const repositoryRoot = fileURLToPath(new URL("../../", import.meta.url))
+
+/** The default brms template cache: the Stan model compiles once per machine and is reused across restarts. */
+export const sharedCacheDir = `${repositoryRoot}.seedtest/r-cache`
+
+/** The three services and the environment variable each reads its token from. */
+export const serviceTokens = {
+  brms: "R_BRMS_INTERNAL_TOKEN",
+  forecast: "R_FORECAST_INTERNAL_TOKEN",
+  cluster: "R_CLUSTER_INTERNAL_TOKEN"
+} as const
+export type RServiceName = keyof typeof serviceTokens
+
+/** A running service: where it listens, its fresh token, and a way to kill it early. */
+export interface RunningRService {
+  readonly service: RServiceName
+  readonly url: string
+  readonly token: Redacted.Redacted<string>
+  readonly pid: number
+  /** SIGKILL, as a crash would. */
+  readonly kill: Effect.Effect<void>
+  /** A client connection to it: few quick retries so tests stay fast. */
+  readonly connection: (options?: Partial<Pick<RServiceConnection, "timeout" | "retries">>) => RServiceConnection
+}
+
+/** A free loopback port, found by binding port 0 and releasing it. */
+export const freePort: Effect.Effect<number> = Effect.async<number>((resume) => {
+  const server = createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+const Ready = Schema.Struct({ ready: Schema.Boolean })
+
+/** Poll `/health` until it says ready (the first brms start compiles the Stan model: minutes). */
+const awaitReady = (url: string, within: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const http = yield* HttpClient.HttpClient
+    const check = http.get(`${url}/health`).pipe(
+      Effect.flatMap((res) => res.json),
+      Effect.flatMap(Schema.decodeUnknown(Ready)),
+      Effect.scoped,
+      Effect.filterOrFail((health) => health.ready, () => new Error("not ready yet"))
+    )
+    yield* check.pipe(
+      Effect.retry(Schedule.spaced(Duration.millis(500))),
+      Effect.timeoutFail({ duration: within, onTimeout: () => new Error(`${url} not ready within ${Duration.format(within)}`) })
+    )
+  })
+
+/**
+ * Start one service as `Rscript r-services/<service>/main.R --port N` with a fresh token, wait until its health
+ * endpoint says ready, and stop it when the scope closes.
+ */
+export const startRService = (
+  service: RServiceName,
+  options: { readonly args?: ReadonlyArray<string>; readonly readyWithin?: Duration.DurationInput } = {}
+): Effect.Effect<RunningRService, unknown, Scope.Scope | CommandExecutor | HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const port = yield* freePort
+    const token = randomBytes(24).toString("hex")
+    const args = [`r-services/${service}/main.R`, "--port", String(port), ...(options.args ?? [])]
+    if (service === "brms" && !args.includes("--cache-dir")) args.push("--cache-dir", sharedCacheDir)
+    const process = yield* Command.make("Rscript", ...args).pipe(
+      Command.workingDirectory(repositoryRoot),
+      Command.env({ TZ: "UTC", [serviceTokens[service]]: token }),
+      Command.start
+    )
+    // R writes to both pipes; drain them so a full pipe never blocks it.
+    yield* Effect.forkScoped(Stream.runDrain(process.stdout))
+    yield* Effect.forkScoped(Stream.runDrain(process.stderr))
+    const url = `http://127.0.0.1:${port}`
+    yield* awaitReady(url, options.readyWithin ?? Duration.minutes(service === "brms" ? 5 : 1))
+    return {
+      service,
+      url,
+      token: Redacted.make(token),
+      pid: process.pid,
+      kill: process.kill("SIGKILL").pipe(Effect.ignore),
+      connection: (overrides = {}) => ({
+        service: `r-${service}-plumber`,
+        url,
+        token: Redacted.make(token),
+        timeout: overrides.timeout ?? Duration.minutes(10),
+        retries: overrides.retries ?? 2,
+        retryBase: Duration.millis(100)
+      })
+    }
+  })
+
+/** Node's HTTP client and process executor, what the helpers and clients need. */
+export const platformLayer = Layer.merge(NodeContext.layer, NodeHttpClient.layerUndici)
+

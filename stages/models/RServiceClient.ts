@@ -1,0 +1,180 @@
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { Config, Duration, Effect, ParseResult, Redacted, Schedule, Schema } from "effect"
+import { ServiceErrorBody } from "./schemas/Common.ts"
+
+/** Why a call to an R service failed. */
+export const RServiceErrorReason = Schema.Literal(
+  "Transport",
+  "Timeout",
+  "Unauthorized",
+  "InvalidRequest",
+  "ModelFailure",
+  "UndecodableResponse"
+)
+export type RServiceErrorReason = typeof RServiceErrorReason.Type
+
+/**
+ * A failed call to an R model service. It carries the service, endpoint and HTTP status, never the token: the
+ * underlying HTTP error is reduced to its message because it holds the request and its headers.
+ */
+export class RServiceError extends Schema.TaggedError<RServiceError>()("RServiceError", {
+  reason: RServiceErrorReason,
+  service: Schema.String,
+  endpoint: Schema.String,
+  status: Schema.optional(Schema.Int),
+  field: Schema.optional(Schema.String),
+  message: Schema.String
+}) {
+  /** Transport failures and 502/503/504 may pass; everything else would fail the same way again. */
+  get isTransient(): boolean {
+    return this.reason === "Transport"
+  }
+}
+
+/** Where and how to reach one R service. */
+export interface RServiceConnection {
+  readonly service: string
+  readonly url: string
+  readonly token: Redacted.Redacted<string>
+  /** Per attempt. */
+  readonly timeout: Duration.DurationInput
+  /** Retries after the first attempt, on transient failures only. */
+  readonly retries: number
+  /** First backoff delay; doubles each retry. */
+  readonly retryBase: Duration.DurationInput
+}
+
+/** Reads `<PREFIX>_URL`, `<PREFIX>_INTERNAL_TOKEN` (secret) and `<PREFIX>_TIMEOUT_SECS`. */
+export const connectionConfig = (options: {
+  readonly service: string
+  readonly prefix: string
+  readonly defaultTimeoutSeconds: number
+}): Config.Config<RServiceConnection> =>
+  Config.all({
+    url: Config.string(`${options.prefix}_URL`),
+    token: Config.redacted(`${options.prefix}_INTERNAL_TOKEN`),
+    timeoutSeconds: Config.number(`${options.prefix}_TIMEOUT_SECS`).pipe(
+      Config.withDefault(options.defaultTimeoutSeconds)
+    )
+  }).pipe(
+    Config.map(({ timeoutSeconds, token, url }) => ({
+      service: options.service,
+      url,
+      token,
+      timeout: Duration.seconds(timeoutSeconds),
+      retries: 3,
+      retryBase: Duration.millis(250)
+    }))
+  )
+
+/** A typed POST to one endpoint: the body is encoded with `request`, the answer decoded with `response`. */
+export type Endpoint<Req, Res> = (body: Req) => Effect.Effect<Res, RServiceError>
+
+/** Calls of one R service. */
+export interface RServiceClient {
+  readonly connection: RServiceConnection
+  readonly endpoint: <ReqA, ReqI, ResA, ResI>(
+    path: string,
+    request: Schema.Schema<ReqA, ReqI>,
+    response: Schema.Schema<ResA, ResI>
+  ) => Endpoint<ReqA, ResA>
+  /** `GET /health`, decoded. */
+  readonly health: <A, I>(schema: Schema.Schema<A, I>) => Effect.Effect<A, RServiceError>
+}
+
+const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(ServiceErrorBody))
+
+const reasonOfStatus = (status: number): RServiceErrorReason =>
+  status === 401 || status === 403
+    ? "Unauthorized"
+    : status === 502 || status === 503 || status === 504
+    ? "Transport"
+    : status >= 400 && status < 500
+    ? "InvalidRequest"
+    : "ModelFailure"
+
+/** Build a client for one connection; the HttpClient is resolved here, not per call. */
+export const make = (connection: RServiceConnection): Effect.Effect<RServiceClient, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const http = yield* HttpClient.HttpClient
+    const baseUrl = connection.url.replace(/\/+$/, "")
+
+    const failure = (endpoint: string) =>
+    (
+      reason: RServiceErrorReason,
+      message: string,
+      extra: { readonly status?: number; readonly field?: string } = {}
+    ) => new RServiceError({ reason, service: connection.service, endpoint, message, ...extra })
+
+    const exchange = <A, I>(
+      endpoint: string,
+      request: HttpClientRequest.HttpClientRequest,
+      response: Schema.Schema<A, I>
+    ): Effect.Effect<A, RServiceError> => {
+      const fail = failure(endpoint)
+      const attempt = Effect.gen(function*() {
+        const res = yield* http.execute(request).pipe(
+          Effect.mapError((error) => fail("Transport", `${error.reason}: ${error.description ?? "request failed"}`))
+        )
+        const text = yield* res.text.pipe(
+          Effect.mapError((error) => fail("Transport", `reading the body failed: ${error.description ?? error.reason}`))
+        )
+        if (res.status >= 400) {
+          const body = decodeErrorBody(text)
+          const detail = body._tag === "Some" ? body.value : undefined
+          return yield* fail(reasonOfStatus(res.status), detail?.message ?? (text.slice(0, 500) || `HTTP ${res.status}`), {
+            status: res.status,
+            ...(detail?.field === undefined ? {} : { field: detail.field })
+          })
+        }
+        return yield* Schema.decodeUnknown(Schema.parseJson(response))(text).pipe(
+          Effect.mapError((error) =>
+            fail("UndecodableResponse", ParseResult.TreeFormatter.formatErrorSync(error), { status: res.status })
+          )
+        )
+      }).pipe(
+        Effect.scoped,
+        Effect.timeoutFail({
+          duration: connection.timeout,
+          onTimeout: () => fail("Timeout", `no answer within ${Duration.format(connection.timeout)}`)
+        })
+      )
+      return attempt.pipe(
+        Effect.retry({
+          schedule: Schedule.exponential(connection.retryBase, 2),
+          times: connection.retries,
+          while: (error) => error.isTransient
+        }),
+        Effect.withSpan("RServiceClient.call", {
+          attributes: { "r.service": connection.service, "r.endpoint": endpoint }
+        })
+      )
+    }
+
+    const withToken = HttpClientRequest.setHeader("X-Internal-Token", Redacted.value(connection.token))
+
+    const endpoint = <ReqA, ReqI, ResA, ResI>(
+      path: string,
+      request: Schema.Schema<ReqA, ReqI>,
+      response: Schema.Schema<ResA, ResI>
+    ): Endpoint<ReqA, ResA> => {
+      const encode = HttpClientRequest.schemaBodyJson(request)
+      return (body) =>
+        encode(HttpClientRequest.post(`${baseUrl}${path}`).pipe(withToken, HttpClientRequest.acceptJson), body).pipe(
+          Effect.mapError((error) =>
+            failure(path)(
+              "InvalidRequest",
+              error.reason._tag === "SchemaError"
+                ? ParseResult.TreeFormatter.formatErrorSync(error.reason.error)
+                : "the body could not be serialised as JSON"
+            )
+          ),
+          Effect.flatMap((req) => exchange(path, req, response))
+        )
+    }
+
+    const health = <A, I>(schema: Schema.Schema<A, I>) =>
+      exchange("/health", HttpClientRequest.get(`${baseUrl}/health`), schema)
+
+    return { connection, endpoint, health }
+  })

@@ -1,0 +1,163 @@
+import { Schema } from "effect"
+import { Probability01, ServiceHealth } from "./Common.ts"
+
+/** The brms family; each needs its own compiled template. */
+export const GrowthFamily = Schema.Literal("gaussian", "student")
+
+/** One weekly accuracy observation of a student. */
+export const GrowthObservation = Schema.Struct({
+  student: Schema.String,
+  week: Schema.Number,
+  score: Schema.Number
+})
+
+/** `POST /growth/fit`: rows, goal target on the score's own scale, horizon and sampler settings. */
+export const GrowthFitRequest = Schema.Struct({
+  rows: Schema.Array(GrowthObservation).pipe(Schema.minItems(3)),
+  target: Schema.Number,
+  horizon_weeks: Schema.NonNegative,
+  as_of_week: Schema.optional(Schema.Number),
+  iter: Schema.Int.pipe(Schema.between(100, 20000)),
+  chains: Schema.Int.pipe(Schema.between(1, 8)),
+  family: GrowthFamily,
+  seed: Schema.optional(Schema.Int),
+  adapt_delta: Schema.optional(Schema.Number.pipe(Schema.between(0.5, 0.999)))
+})
+export type GrowthFitRequest = typeof GrowthFitRequest.Type
+
+/** Posterior summary of one quantity on the original score scale; R-hat/ESS are null when undefined. */
+export const DrawsSummary = Schema.Struct({
+  mean: Schema.Number,
+  sd: Schema.Number,
+  q2_5: Schema.Number,
+  q50: Schema.Number,
+  q97_5: Schema.Number,
+  rhat: Schema.NullOr(Schema.Number),
+  ess_bulk: Schema.NullOr(Schema.Number)
+})
+
+const MeanSd = Schema.Struct({ mean: Schema.Number, sd: Schema.NonNegative })
+
+/** A student's growth line on the original scale: intercept at week 0, slope per week, their correlation. */
+export const GrowthCoefficients = Schema.Struct({
+  intercept: MeanSd,
+  slope: Schema.Struct({
+    mean: Schema.Number,
+    sd: Schema.NonNegative,
+    q2_5: Schema.optional(Schema.Number),
+    q97_5: Schema.optional(Schema.Number)
+  }),
+  intercept_slope_cor: Schema.Number.pipe(Schema.between(-1, 1))
+})
+export type GrowthCoefficients = typeof GrowthCoefficients.Type
+
+const Interval95 = Schema.Struct({ lower: Schema.Number, upper: Schema.Number })
+
+/** Per student: the posterior of the expected score at the horizon week. */
+export const StudentGrowth = Schema.Struct({
+  student: Schema.String,
+  n_observations: Schema.Int,
+  expected_score_at_horizon: Schema.Struct({
+    mean: Schema.Number,
+    median: Schema.Number,
+    sd: Schema.Number,
+    q2_5: Schema.Number,
+    q97_5: Schema.Number
+  }),
+  probability_reach_target01: Probability01,
+  sigma: Schema.NonNegative,
+  interval95: Interval95,
+  coefficients: GrowthCoefficients
+})
+export type StudentGrowth = typeof StudentGrowth.Type
+
+/** Sampler diagnostics over all parameters. */
+export const GrowthDiagnostics = Schema.Struct({
+  max_rhat: Schema.NullOr(Schema.Number),
+  min_ess_bulk: Schema.NullOr(Schema.Number),
+  divergences: Schema.Int,
+  max_treedepth_hits: Schema.Int,
+  n_parameters: Schema.Int,
+  converged: Schema.Boolean
+})
+
+/** `POST /growth/fit` answer. */
+export const GrowthFitResponse = Schema.Struct({
+  model: Schema.Struct({
+    formula: Schema.String,
+    family: GrowthFamily,
+    standardisation: Schema.Struct({
+      score_mean: Schema.Number,
+      score_sd: Schema.Number,
+      week_mean: Schema.Number,
+      week_sd: Schema.Number
+    }),
+    priors: Schema.Array(Schema.Struct({ class: Schema.String, prior: Schema.String })),
+    priors_scale: Schema.String,
+    iter: Schema.Int,
+    chains: Schema.Int,
+    seed: Schema.Int
+  }),
+  n_students: Schema.Int,
+  n_observations: Schema.Int,
+  target: Schema.Number,
+  as_of_week: Schema.Number,
+  horizon_weeks: Schema.Number,
+  horizon_week: Schema.Number,
+  population: Schema.Struct({
+    intercept: DrawsSummary,
+    slope: DrawsSummary,
+    sd_student_intercept: DrawsSummary,
+    sd_student_slope: DrawsSummary,
+    cor_student_intercept_slope: DrawsSummary,
+    sigma: DrawsSummary,
+    nu: Schema.optional(DrawsSummary)
+  }),
+  diagnostics: GrowthDiagnostics,
+  students: Schema.Array(StudentGrowth),
+  timing: Schema.Struct({
+    sampling_seconds: Schema.Number,
+    stan_seconds: Schema.Number,
+    postprocess_seconds: Schema.Number,
+    total_seconds: Schema.Number
+  }),
+  compiled: Schema.Boolean
+})
+export type GrowthFitResponse = typeof GrowthFitResponse.Type
+
+/** `POST /growth/predict`: stateless, from stored per-student coefficients. */
+export const GrowthPredictRequest = Schema.Struct({
+  target: Schema.Number,
+  horizon_weeks: Schema.NonNegative,
+  as_of_week: Schema.Number,
+  students: Schema.Array(Schema.Struct({ student: Schema.String, coefficients: GrowthCoefficients })).pipe(
+    Schema.minItems(1)
+  )
+})
+export type GrowthPredictRequest = typeof GrowthPredictRequest.Type
+
+/** `POST /growth/predict` answer (normal approximation). */
+export const GrowthPredictResponse = Schema.Struct({
+  target: Schema.Number,
+  horizon_week: Schema.Number,
+  method: Schema.String,
+  students: Schema.Array(Schema.Struct({
+    student: Schema.String,
+    expected_score_at_horizon: MeanSd,
+    probability_reach_target01: Probability01,
+    sigma: Schema.NonNegative,
+    interval95: Interval95
+  }))
+})
+export type GrowthPredictResponse = typeof GrowthPredictResponse.Type
+
+/** brms `/health`: ready only once every prepared family's compiled template is loaded. */
+export const BrmsHealth = Schema.Struct({
+  ...ServiceHealth.fields,
+  compiles: Schema.Int,
+  families: Schema.Record({ key: Schema.String, value: Schema.Literal("missing", "compiling", "ready", "failed") }),
+  errors: Schema.Record({ key: Schema.String, value: Schema.String }),
+  cache_dir: Schema.String,
+  cores: Schema.Int
+})
+export type BrmsHealth = typeof BrmsHealth.Type
