@@ -29,6 +29,8 @@ export const explain = (cause: Cause.Cause<unknown>): Explained | undefined => {
       return { code: ExitCode.userError, message, hint: "Run `seedtest plan <pipeline>` to see its parameters and defaults." }
     case "UnknownRun":
       return { code: ExitCode.userError, message, hint: "Run `seedtest runs` to see recent run ids." }
+    case "CohortError":
+      return { code: ExitCode.userError, message, hint: undefined }
     case "ScheduleFileError":
       return { code: ExitCode.userError, message, hint: "Fix the entry named, or point SEEDTEST_SCHEDULE_FILE at another file." }
     case "UsageError":

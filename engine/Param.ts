@@ -149,9 +149,13 @@ export const resolve = <F extends Fields>(
       const fromEnv = param.env === undefined
         ? Option.none<string>()
         : yield* Config.option(Config.string(param.env)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+      // a default goes through the same decoding as a user's value, so a default like "" (= today) is resolved too
       values[key] = Option.isSome(fromEnv)
         ? yield* decodeParam(pipeline, key, param, fromEnv.value, `environment variable ${param.env}`)
-        : param.default
+        : yield* Either.match(Schema.encodeEither(param.schema)(param.default), {
+          onLeft: () => Either.right(param.default),
+          onRight: (raw) => decodeParam(pipeline, key, param, raw, "default")
+        })
     }
     return values as Values<F>
   })

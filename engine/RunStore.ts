@@ -153,6 +153,14 @@ export class RunStore extends Effect.Service<RunStore>()("@seedtest/engine/RunSt
         const rows = yield* findMany({ limit: options.limit, pipeline: options.pipeline ?? null }).pipe(Effect.catchTag("ParseError", Effect.die))
         return rows.map(toRecord)
       }),
+      /** Whether a run of `pipeline` with parameter `param` = `value` has succeeded (backfill skips those). */
+      succeededWith: Effect.fn("RunStore.succeededWith")(function*(pipeline: string, param: string, value: string) {
+        const rows = yield* sql<{ id: string }>`
+          SELECT id FROM pipeline_run
+          WHERE pipeline = ${pipeline} AND status = 'succeeded' AND params ->> ${param} = ${value}
+          ORDER BY started_at DESC LIMIT 1`
+        return Option.fromNullable(rows[0]?.id)
+      }),
       /** One run by id. */
       get: Effect.fn("RunStore.get")(function*(id: string) {
         const row = yield* findOne(id).pipe(Effect.catchTag("ParseError", Effect.die))

@@ -5,6 +5,17 @@ import type * as Pipeline from "../../engine/Pipeline.ts"
 import { dryRunPipeline, registry, runPipeline } from "../Registry.ts"
 import { DataLayer, scrub } from "../Environment.ts"
 
+/** The leaves that differ between a stored value and the one a dry run would write: `kpis.S: 0.2 → 0.4`. */
+export const changedLeaves = (before: unknown, after: unknown, path = ""): ReadonlyArray<string> => {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
+  if (isObject(before) && isObject(after)) {
+    return [...new Set([...Object.keys(before), ...Object.keys(after)])].sort().flatMap((k) =>
+      changedLeaves(before[k], after[k], path === "" ? k : `${path}.${k}`)
+    )
+  }
+  return JSON.stringify(before) === JSON.stringify(after) ? [] : [`${path}: ${sampleText(before ?? null)} → ${sampleText(after ?? null)}`]
+}
+
 const sampleText = (value: unknown): string => {
   const text = JSON.stringify(value)
   return text.length > 160 ? `${text.slice(0, 157)}...` : text
@@ -23,15 +34,28 @@ export const run = Command.make(
       Options.optional,
       Options.withDescription("override a parameter, e.g. --param LOOKBACK_WEEKS=8 or --param lookbackWeeks=8; repeatable")
     ),
-    json: Options.boolean("json").pipe(Options.withDescription("print the result as JSON on stdout"))
+    json: Options.boolean("json").pipe(Options.withDescription("print the result as JSON on stdout")),
+    withUpstream: Options.boolean("with-upstream").pipe(
+      Options.withDescription("first run, in order, every pipeline it reads from (directly or not); --param applies to those that take it")
+    )
   },
-  ({ dryRun, json, params, pipeline }) =>
+  ({ dryRun, json, params, pipeline, withUpstream }) =>
     Effect.gen(function*() {
-      const p = yield* (yield* registry).get(pipeline)
+      const reg = yield* registry
+      const p = yield* reg.get(pipeline)
       const overrides = Option.match(params, { onNone: () => ({}), onSome: (m) => Object.fromEntries(HashMap.toEntries(m)) })
       // a wrong name or value is reported before the database starts
       yield* Param.resolve(p.name, p.params, overrides)
-      return yield* execute(p, overrides, dryRun, json).pipe(Effect.provide(DataLayer))
+      const upstream = withUpstream ? yield* Effect.forEach(reg.upstreamOf(p.name), reg.get) : []
+      return yield* Effect.gen(function*() {
+        for (const u of upstream) {
+          yield* Console.error(`\n=== upstream ${u.name} ===`)
+          const shared = Object.fromEntries(Object.entries(overrides).filter(([k]) => k in (u.params as object)))
+          yield* execute(u, shared, dryRun, false)
+        }
+        if (upstream.length > 0) yield* Console.error(`\n=== ${p.name} ===`)
+        yield* execute(p, overrides, dryRun, json)
+      }).pipe(Effect.provide(DataLayer))
     })
 ).pipe(Command.withDescription(
   "Run one pipeline now. All its writes commit in one transaction after every other stage succeeded; a failure writes nothing. Progress goes to stderr."
@@ -48,7 +72,8 @@ const execute = (p: Pipeline.Any, overrides: Record<string, string>, dryRun: boo
             `  ${s.target}: ${s.inserts} insert${s.inserts === 1 ? "" : "s"}, ${s.updates} update${s.updates === 1 ? "" : "s"}, ${s.unchanged} unchanged${s.deletes > 0 ? `, ${s.deletes} deletes` : ""} (of ${s.rows} rows)`
           )
           for (const c of s.changes.slice(0, 3)) {
-            yield* Console.log(`      ${sampleText(c.key)}: ${c.before === null ? "new" : sampleText(c.before)} → ${sampleText(c.after)}`)
+            const what = c.before === null ? [`new: ${sampleText(c.after)}`] : changedLeaves(c.before, c.after)
+            yield* Console.log(`      ${sampleText(c.key)}  ${what.slice(0, 4).join("; ")}${what.length > 4 ? `; … ${what.length - 4} more` : ""}`)
           }
         }
         return

@@ -63,6 +63,70 @@ describe("the seedtest command", () => {
     assert.include(missing.stderr, `no run with id "run_missing"`)
   })
 
+  it("lists upcoming runs, each after its same-day upstream pipelines", async () => {
+    const r = await seedtest(["next", "--count", "6", "--json"], embedded)
+    assert.strictEqual(r.code, 0, r.stderr)
+    const upcoming = JSON.parse(r.stdout) as ReadonlyArray<{ pipeline: string; startsAfter: string; after: ReadonlyArray<string> }>
+    assert.strictEqual(upcoming.length, 6)
+    const starts = upcoming.map((u) => Date.parse(u.startsAfter))
+    assert.deepStrictEqual(starts, [...starts].sort((a, b) => a - b))
+  })
+
+  it("rejects a bad schedule file naming the entry", async () => {
+    const file = path.join(dataDir, "bad-schedule.json")
+    fs.writeFileSync(file, JSON.stringify({ schedules: [{ pipeline: "compute-daily-kpis", cron: "10 2 * * *" }, { pipeline: "compute-daily-kpi", cron: "0 1 * * *" }] }))
+    const unknown = await seedtest(["next"], { ...embedded, SEEDTEST_SCHEDULE_FILE: file })
+    assert.strictEqual(unknown.code, 2)
+    assert.include(unknown.stderr, "entry #2 (compute-daily-kpi)")
+    assert.include(unknown.stderr, `unknown pipeline "compute-daily-kpi"`)
+    fs.writeFileSync(file, JSON.stringify({ schedules: [{ pipeline: "compute-daily-kpis", cron: "61 2 * * *" }] }))
+    const badCron = await seedtest(["next"], { ...embedded, SEEDTEST_SCHEDULE_FILE: file })
+    assert.strictEqual(badCron.code, 2)
+    assert.include(badCron.stderr, `bad cron expression "61 2 * * *"`)
+  })
+
+  it("seeds a cohort, dry-runs, runs, records and backfills a pipeline on the embedded database", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-flow-"))
+    const env = { SEEDTEST_DATA_DIR: dir, DATABASE_URL: undefined }
+    const seeded = await seedtest(["seed", "--students", "20", "--weeks", "6", "--end-date", "2026-11-22"], env)
+    assert.strictEqual(seeded.code, 0, seeded.stderr)
+    assert.include(seeded.stdout, "Seeded 20 students × 6 weeks")
+
+    const badParam = await seedtest(["run", "compute-daily-kpis", "--param", "lookbackDayz=3"], env)
+    assert.strictEqual(badParam.code, 2)
+    assert.include(badParam.stderr, `no parameter "lookbackDayz"`)
+    const badValue = await seedtest(["run", "compute-daily-kpis", "--param", "lookbackDays=soon"], env)
+    assert.strictEqual(badValue.code, 2)
+
+    const dry = await seedtest(["run", "compute-daily-kpis", "--dry-run", "--param", "asOf=2026-11-22", "--json"], env)
+    assert.strictEqual(dry.code, 0, dry.stderr)
+    const report = JSON.parse(dry.stdout) as { sinks: ReadonlyArray<{ target: string; inserts: number }> }
+    assert.strictEqual(report.sinks[0]!.target, "weekly_kpi")
+    assert.isAbove(report.sinks[0]!.inserts, 0)
+    assert.include(dry.stderr, "✓ source") // progress, stage by stage, on stderr
+    const none = await seedtest(["runs", "--json"], env)
+    assert.deepStrictEqual(JSON.parse(none.stdout), []) // a dry run records nothing
+
+    const backfill = await seedtest(["backfill", "compute-daily-kpis", "--from", "2026-11-02", "--to", "2026-11-09"], env)
+    assert.strictEqual(backfill.code, 0, backfill.stderr)
+    assert.include(backfill.stdout, "2 week(s) run, 0 already done")
+    const again = await seedtest(["backfill", "compute-daily-kpis", "--from", "2026-11-02", "--to", "2026-11-16"], env)
+    assert.include(again.stdout, "1 week(s) run, 2 already done")
+    const notMonday = await seedtest(["backfill", "compute-daily-kpis", "--from", "2026-11-03", "--to", "2026-11-09"], env)
+    assert.strictEqual(notMonday.code, 2)
+    assert.include(notMonday.stderr, "did you mean 2026-11-02")
+
+    const history = JSON.parse((await seedtest(["runs", "--json"], env)).stdout) as ReadonlyArray<{ id: string; trigger: string; status: string; params: Record<string, string> }>
+    assert.deepStrictEqual(history.map((r) => [r.trigger, r.status, r.params.asOf]), [
+      ["backfill", "succeeded", "2026-11-22"],
+      ["backfill", "succeeded", "2026-11-15"],
+      ["backfill", "succeeded", "2026-11-08"]
+    ])
+    const shown = await seedtest(["runs", "show", history[0]!.id], env)
+    assert.strictEqual(shown.code, 0)
+    assert.include(shown.stdout, "weekly_kpi:")
+  }, 600_000)
+
   it("refuses a second process on the same embedded data folder with a clear message", async () => {
     const lock = path.join(dataDir, "lock")
     // a live process (this test runner) holds the lock
