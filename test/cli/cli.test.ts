@@ -25,7 +25,8 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-cli-"))
 const embedded = { SEEDTEST_DATA_DIR: dataDir, DATABASE_URL: undefined }
 const SECRET = "pw-that-must-not-leak-7731"
 
-describe("the seedtest command", () => {
+// each test starts the real CLI (and often the embedded database) in a child process: slow on a loaded machine
+describe("the seedtest command", { timeout: 300_000 }, () => {
   it("explains itself in --help with every command", async () => {
     const r = await seedtest(["--help"], { R_BRMS_INTERNAL_TOKEN: SECRET })
     assert.strictEqual(r.code, 0)
