@@ -6,6 +6,8 @@ import pipelineRun from "./migrations/0001_pipeline_run.ts"
 import modelTables from "./migrations/0002_model_tables.ts"
 import demoInputs from "./migrations/0003_demo_inputs.ts"
 import scheduleSlot from "./migrations/0010_schedule_slot.ts"
+import modelMetaAsOf from "./migrations/0013_model_meta_as_of.ts"
+import prophetAsOf from "./migrations/0014_prophet_as_of.ts"
 
 /**
  * Every migration, in order. Ids are the numeric prefixes; a new migration is a new file here, never an edit of
@@ -15,7 +17,9 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
   "0001_pipeline_run": pipelineRun,
   "0002_model_tables": modelTables,
   "0003_demo_inputs": demoInputs,
-  "0010_schedule_slot": scheduleSlot
+  "0010_schedule_slot": scheduleSlot,
+  "0013_model_meta_as_of": modelMetaAsOf,
+  "0014_prophet_as_of": prophetAsOf
 }
 
 /** Applies the pending migrations of `record` in one transaction under a lock on `table` (idempotent). */

@@ -1,8 +1,12 @@
 import type * as Pipeline from "../engine/Pipeline.ts"
 import { aggregateFeaturesDaily } from "./aggregateFeaturesDaily.ts"
+import { clusterSegments } from "./clusterSegments.ts"
 import { computeDailyKpis } from "./computeDailyKpis.ts"
+import { fitBayesianGrowth } from "./fitBayesianGrowth.ts"
+import { forecastProphet } from "./forecastProphet.ts"
+import { fitSurvivalChurn } from "./fitSurvivalChurn.ts"
 
-const all = [computeDailyKpis, aggregateFeaturesDaily] as const
+const all = [computeDailyKpis, aggregateFeaturesDaily, fitSurvivalChurn, clusterSegments, fitBayesianGrowth, forecastProphet] as const
 
 /**
  * Every pipeline of the project. The scheduler, `plan`, `list` and `run` read this list; the cross-pipeline order

@@ -1,0 +1,49 @@
+import * as Param from "../engine/Param.ts"
+import { asOf } from "./KpiSettings.ts"
+
+/** The parameters of `fit-bayesian-growth`, under the environment variable names users already have. */
+export const GrowthSettings = {
+  asOf,
+  lookbackWeeks: Param.int({
+    env: "LOOKBACK_WEEKS",
+    description: "weeks of weekly accuracy (ending with the as-of week) the growth model is fitted on",
+    default: 12,
+    min: 2
+  }),
+  iter: Param.int({
+    env: "BRMS_ITER",
+    description: "Stan iterations per chain (half of them warm-up)",
+    default: 1000,
+    min: 100
+  }),
+  chains: Param.int({ env: "BRMS_CHAINS", description: "Stan chains", default: 2, min: 1 }),
+  family: Param.literal(["gaussian", "student"], {
+    env: "BRMS_FAMILY",
+    description: "response family of the growth model",
+    default: "gaussian"
+  }),
+  target: Param.number({
+    env: "METRICS_DEFAULT_TARGET",
+    description: "goal accuracy for P, a probability in [0, 1]",
+    default: 0.7,
+    min: 0,
+    max: 1
+  }),
+  horizonWeeks: Param.int({
+    env: "GOAL_HORIZON_WEEKS",
+    description: "weeks after the as-of week at which P is evaluated",
+    default: 4,
+    min: 0
+  }),
+  timeoutSeconds: Param.int({
+    env: "R_BRMS_TIMEOUT_SECS",
+    description: "seconds the brms fit may take before the run fails (nothing is written)",
+    default: 600,
+    min: 1
+  }),
+  seed: Param.int({
+    description: "Stan seed: the same data and seed give the same posterior",
+    default: 20240101,
+    min: 0
+  })
+}

@@ -1,0 +1,123 @@
+import { Effect, Option, Schema } from "effect"
+import { SegmentSettings } from "../config/SegmentSettings.ts"
+import * as Pipeline from "../engine/Pipeline.ts"
+import * as Resource from "../engine/Resource.ts"
+import { SegmentMetaSink, type SegmentMetaRow } from "../sinks/SegmentMetaSink.ts"
+import { UserSegmentSink, type UserSegmentRow } from "../sinks/UserSegmentSink.ts"
+import { SegmentFeatureSourceRow, segmentFeatures as segmentFeatureRows } from "../sources/SegmentFeaturesQuery.ts"
+import { addDays, mondayOf } from "../stages/kpi/KpiWeeks.ts"
+import { ClusterClient } from "../stages/models/ClusterClient.ts"
+import { RServiceError } from "../stages/models/RServiceClient.ts"
+import { ClusterFitResponse } from "../stages/models/schemas/Cluster.ts"
+import { segmentFeatures } from "../stages/segments/SegmentFeatures.ts"
+
+/**
+ * What segments describe: learning behaviour (accuracy trend, speed, accuracy, hint use). Engagement, sessions,
+ * mean gap and recovery stay in the snapshot but not in the distance: they vary with everyone's schedule and blur
+ * the behaviour groups (measured on the generated cohort, k = 5: adjusted Rand index against the planted groups
+ * 0.32 with these four features, 0.20 with all eight).
+ */
+const CLUSTER_FEATURES = ["improvement", "efficiency", "accuracy", "hint_rate"] as const
+
+/** Fixed so that the same data always gives the same segments. */
+const KMEANS_SEED = 20_240_601
+
+/**
+ * `cluster-segments`: learning-pattern segments. Per user over the lookback weeks, mean KPIs from `weekly_kpi` and
+ * practice features from `features_topic_daily` → k-means on r-cluster-plumber (k chosen by silhouette unless
+ * given) → `user_segment` (one current segment per user) and `segment_meta`.
+ */
+export const clusterSegments = Pipeline.make({
+  name: "cluster-segments",
+  description: "Learning-pattern segments (k-means over engagement, trend, speed, recovery, accuracy, hints, sessions) into user_segment and segment_meta.",
+  params: SegmentSettings
+})
+  .source("featureSource", {
+    description: "Per user over the lookback weeks: mean KPIs (weekly_kpi) and accuracy, hints, speed and accuracy trend (features_topic_daily), set-based.",
+    reads: [
+      ...Resource.columns("weekly_kpi", ["A_t", "R_t", "sessions", "mean_gap"]),
+      ...Resource.columns("features_topic_daily", ["user_id", "date", "attempts", "correct", "hints", "avg_time_ms"])
+    ],
+    output: Schema.Array(SegmentFeatureSourceRow),
+    run: ({ params, record }) => {
+      const lastWeek = mondayOf(params.asOf)
+      const range = { firstWeek: addDays(lastWeek, -7 * (params.lookbackWeeks - 1)), lastWeek, asOf: params.asOf }
+      record("weeks", range)
+      return segmentFeatureRows(range)
+    }
+  })
+  .transform("features", {
+    description: "The cluster features of users with enough history; the others are listed in the run record (stages/segments).",
+    inputs: ["featureSource"],
+    run: ({ featureSource }, { params, record }) => {
+      const split = segmentFeatures(featureSource, params.minWeeks)
+      record("users", split.features.length)
+      record("tooLittleHistory", { count: split.tooLittleHistory.length, minWeeks: params.minWeeks, userIds: split.tooLittleHistory })
+      return split
+    }
+  })
+  .model("segments", {
+    description: "POST /cluster/fit: standardised features, k-means (k by silhouette when CLUSTER_N_CLUSTERS is empty), labels from the centres.",
+    inputs: ["features"],
+    output: ClusterFitResponse,
+    timeout: "5 minutes",
+    retry: { times: 1, base: "5 seconds", while: (e) => e instanceof RServiceError && e.isTransient },
+    run: ({ features }, { params, record }) =>
+      Effect.gen(function*() {
+        const cluster = yield* ClusterClient
+        const fit = yield* cluster.fit({
+          features: features.features,
+          feature_names: CLUSTER_FEATURES,
+          method: params.method,
+          seed: KMEANS_SEED,
+          ...Option.match(params.nClusters, { onNone: () => ({}), onSome: (k) => ({ n_clusters: k }) })
+        })
+        record("nClusters", fit.segment_meta.n_clusters)
+        record("sizes", Object.fromEntries(fit.segment_meta.centers.map((c) => [c.label, c.size])))
+        record("silhouette", fit.segment_meta.metrics.silhouette)
+        record("warnings", fit.segment_meta.warnings)
+        record("rSeconds", fit.timing.total_seconds)
+        return fit
+      })
+  })
+  .sink("userSegment", {
+    description: "Each user's segment label and feature snapshot, upserted by user_id.",
+    inputs: ["features", "segments"],
+    writer: UserSegmentSink,
+    rows: ({ features, segments }, { params, runId }): ReadonlyArray<UserSegmentRow> => {
+      const byUser = new Map(features.features.map((f) => [f.user_id, f]))
+      return segments.segments.map((s) => {
+        const { user_id: _, ...values } = byUser.get(s.user_id) ?? { user_id: s.user_id }
+        return {
+          user_id: s.user_id,
+          segment_label: s.segment_label,
+          features_snapshot: { features: values, cluster: s.cluster, distance: s.distance, run_id: runId, as_of: params.asOf }
+        }
+      })
+    }
+  })
+  .sink("segmentMeta", {
+    description: "Centres, labels, traits and quality metrics into segment_meta, replacing a segmentation for the same as-of day.",
+    inputs: ["segments"],
+    writer: SegmentMetaSink,
+    rows: ({ segments }, { params, runId }): ReadonlyArray<SegmentMetaRow> => {
+      const meta = segments.segment_meta
+      return [{
+        run_id: runId,
+        as_of: params.asOf,
+        method: meta.method,
+        n_clusters: meta.n_clusters,
+        centers: meta.centers,
+        metrics: meta.metrics,
+        model: {
+          features: meta.features,
+          scaling: meta.scaling,
+          k_selection: meta.k_selection,
+          nstart: meta.nstart,
+          seed: meta.seed,
+          warnings: meta.warnings,
+          lookback_weeks: params.lookbackWeeks
+        }
+      }]
+    }
+  })

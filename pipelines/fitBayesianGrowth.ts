@@ -1,0 +1,117 @@
+import { Data, Duration, Effect } from "effect"
+import { GrowthSettings } from "../config/GrowthSettings.ts"
+import * as Pipeline from "../engine/Pipeline.ts"
+import * as Resource from "../engine/Resource.ts"
+import { GrowthBrmsMetaSink } from "../sinks/GrowthBrmsMetaSink.ts"
+import { GrowthPosteriorSink } from "../sinks/GrowthPosteriorSink.ts"
+import { growthWeeks, WeeklyAccuracy, weeklyAccuracy } from "../sources/WeeklyAccuracyQuery.ts"
+import { fitAcceptance } from "../stages/growth/FitAcceptance.ts"
+import { growthMetaRow, growthPosteriorRows } from "../stages/growth/GrowthRows.ts"
+import { BrmsClient } from "../stages/models/BrmsClient.ts"
+import { RServiceError } from "../stages/models/RServiceClient.ts"
+import { GrowthFitResponse } from "../stages/models/schemas/Growth.ts"
+
+/** The lookback holds too little weekly accuracy to fit a hierarchical growth model. */
+export class GrowthInputError extends Data.TaggedError("GrowthInputError")<{
+  readonly reason: "TooFewStudents"
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `The growth model cannot be fitted: ${this.detail}`
+  }
+}
+
+/**
+ * `fit-bayesian-growth`: weekly accuracy per student → brms `score ~ week + (week | student)` → the fit's history
+ * row in `growth_brms_meta` and, when its diagnostics pass, the per-student goal posterior that
+ * METRICS_USE_BAYESIAN=true turns into `weekly_kpi.P` and `sigma`.
+ */
+export const fitBayesianGrowth = Pipeline.make({
+  name: "fit-bayesian-growth",
+  description: "Bayesian growth model (brms) of weekly accuracy: per-student probability of reaching the goal accuracy by the horizon.",
+  params: GrowthSettings
+})
+  .source("weeklyAccuracy", {
+    description: "Accuracy per student and week over LOOKBACK_WEEKS, set-based from attempt; thin weeks and students with too few weeks are left out and counted.",
+    reads: Resource.columns("attempt", ["id", "student_id", "correct", "started_at", "completed_at"]),
+    output: WeeklyAccuracy,
+    run: ({ params, record }) => {
+      const weeks = growthWeeks(params.asOf, params.lookbackWeeks)
+      record("weeks", weeks)
+      return weeklyAccuracy(weeks).pipe(
+        Effect.tap(({ excluded, rows }) =>
+          Effect.sync(() => {
+            record("students", new Set(rows.map((r) => r.student)).size)
+            record("sparseWeeksLeftOut", excluded.sparse_weeks)
+            record("studentsLeftOut", { count: excluded.students.length, first: excluded.students.slice(0, 50) })
+          })
+        )
+      )
+    }
+  })
+  .model("growthFit", {
+    description: "POST /growth/fit (r-brms-plumber): the posterior of each student's growth line and of reaching METRICS_DEFAULT_TARGET by GOAL_HORIZON_WEEKS.",
+    inputs: ["weeklyAccuracy"],
+    output: GrowthFitResponse,
+    // no stage retry: the client retries transport failures, and a fit that failed once would fail again
+    run: ({ weeklyAccuracy }, { params, record }) =>
+      Effect.gen(function*() {
+        const students = new Set(weeklyAccuracy.rows.map((r) => r.student)).size
+        if (students < 2) {
+          return yield* new GrowthInputError({
+            reason: "TooFewStudents",
+            detail: `${students} student(s) with enough weekly accuracy in the lookback; at least 2 are needed.`
+          })
+        }
+        const brms = yield* BrmsClient
+        const weeks = growthWeeks(params.asOf, params.lookbackWeeks)
+        const fit = yield* brms.fit({
+          rows: weeklyAccuracy.rows.map(({ score, student, week }) => ({ student, week, score })),
+          target: params.target,
+          horizon_weeks: params.horizonWeeks,
+          as_of_week: weeks.asOfWeek,
+          iter: params.iter,
+          chains: params.chains,
+          family: params.family,
+          seed: params.seed
+        }).pipe(
+          Effect.timeoutFail({
+            duration: Duration.seconds(params.timeoutSeconds),
+            onTimeout: () =>
+              new RServiceError({
+                reason: "Timeout",
+                service: "r-brms-plumber",
+                endpoint: "/growth/fit",
+                message: `no answer within R_BRMS_TIMEOUT_SECS=${params.timeoutSeconds}`
+              })
+          })
+        )
+        record("rSeconds", fit.timing)
+        return fit
+      })
+  })
+  .transform("acceptance", {
+    description: "The fit replaces the posterior only with max R-hat ≤ 1.05 and no divergent transitions; a rejection is recorded.",
+    inputs: ["growthFit"],
+    run: ({ growthFit }, { record }) => {
+      const acceptance = fitAcceptance(growthFit.diagnostics)
+      record("diagnostics", { ...growthFit.diagnostics, accepted: acceptance.accepted, reasons: acceptance.reasons })
+      if (!acceptance.accepted) record("rejected", `posterior not replaced: ${acceptance.reasons.join("; ")}`)
+      return acceptance
+    }
+  })
+  .sink("growthMeta", {
+    description: "Append the fit (formula, priors, posterior summary, diagnostics with accepted true/false) to growth_brms_meta.",
+    inputs: ["growthFit", "acceptance"],
+    writer: GrowthBrmsMetaSink,
+    rows: ({ acceptance, growthFit }, { params, runId }) => [
+      growthMetaRow(growthFit, acceptance, { runId, weekStart: growthWeeks(params.asOf, params.lookbackWeeks).lastWeek })
+    ]
+  })
+  .sink("growthPosterior", {
+    description: "Replace growth_brms_posterior for the as-of week with P, sigma and the 95% interval per student (accepted fits only).",
+    inputs: ["growthFit", "acceptance"],
+    writer: GrowthPosteriorSink,
+    rows: ({ acceptance, growthFit }, { params, runId }) =>
+      growthPosteriorRows(growthFit, acceptance, { runId, weekStart: growthWeeks(params.asOf, params.lookbackWeeks).lastWeek })
+  })

@@ -1,0 +1,157 @@
+import { Effect, Schema } from "effect"
+import { SurvivalSettings } from "../config/SurvivalSettings.ts"
+import * as Pipeline from "../engine/Pipeline.ts"
+import * as Resource from "../engine/Resource.ts"
+import { ChurnRiskSink, type ChurnRiskRow } from "../sinks/ChurnRiskSink.ts"
+import { SurvivalFitMetaSink, type SurvivalFitMetaRow } from "../sinks/SurvivalFitMetaSink.ts"
+import { LatestKpiRow, latestKpis } from "../sources/LatestKpiQuery.ts"
+import { survivalActivity, SurvivalActivityRow } from "../sources/SurvivalActivityQuery.ts"
+import { addDays, mondayOf } from "../stages/kpi/KpiWeeks.ts"
+import { ForecastClient } from "../stages/models/ForecastClient.ts"
+import { RServiceError } from "../stages/models/RServiceClient.ts"
+import { type SurvivalCovariate, SurvivalFitResponse } from "../stages/models/schemas/Survival.ts"
+import { currentRiskInput } from "../stages/survival/CurrentRisk.ts"
+import { survivalRows } from "../stages/survival/SurvivalRows.ts"
+
+/** S per student as of the as-of day: the model's probability, or 1 for a student whose gap is already complete. */
+const CurrentRisk = Schema.Struct({
+  scores: Schema.Array(Schema.Struct({ user_id: Schema.String, churn_probability01: Schema.Number })),
+  lapsed: Schema.Array(Schema.String)
+})
+
+/** The Cox model's covariates: the latest KPIs and the activity summary of the lookback. */
+const covariates: ReadonlyArray<SurvivalCovariate> = ["A_t", "E_t", "R_t", "sessions", "mean_gap_days"]
+
+/**
+ * `fit-survival-churn`: who stops practising. Activity over the lookback (active days, sessions, mean gap) plus the
+ * latest A_t, E_t, R_t → a Cox model on r-forecast-plumber (the service derives right-censored outcomes from the
+ * active days) → `survival_fit_meta`, and the churn risk S of the as-of week (each student re-scored at the as-of day) merged into `weekly_kpi`.
+ */
+export const fitSurvivalChurn = Pipeline.make({
+  name: "fit-survival-churn",
+  description: "Cox survival model of churn (a gap of SURVIVAL_EVENT_THRESHOLD_DAYS without activity) into survival_fit_meta and weekly_kpi.S.",
+  params: SurvivalSettings
+})
+  .source("activity", {
+    description: "Per student: distinct active days, sessions and mean gap over the lookback, set-based over attempt and session.",
+    reads: [...Resource.columns("attempt", ["student_id", "started_at"]), ...Resource.columns("session", ["user_id", "started_at"])],
+    output: Schema.Array(SurvivalActivityRow),
+    run: ({ params, record }) => {
+      record("days", { first: addDays(params.asOf, 1 - params.lookbackDays), last: params.asOf })
+      return survivalActivity({ asOf: params.asOf, lookbackDays: params.lookbackDays })
+    }
+  })
+  .source("latestKpis", {
+    description: "Per student: A_t, E_t and R_t of their latest weekly_kpi week in the lookback.",
+    reads: Resource.columns("weekly_kpi", ["A_t", "E_t", "R_t"]),
+    output: Schema.Array(LatestKpiRow),
+    run: ({ params }) =>
+      latestKpis({ firstWeek: mondayOf(addDays(params.asOf, 1 - params.lookbackDays)), lastWeek: mondayOf(params.asOf) })
+  })
+  .transform("survivalRows", {
+    description: "One model row per active student: active days, sessions, mean gap and latest KPIs (stages/survival).",
+    inputs: ["activity", "latestKpis"],
+    run: ({ activity, latestKpis }, { record }) => {
+      const rows = survivalRows(activity, latestKpis)
+      record("students", rows.rows.length)
+      record("withoutKpis", rows.withoutKpis)
+      record("kpisWithoutActivity", rows.kpisWithoutActivity)
+      return rows
+    }
+  })
+  .model("survivalFit", {
+    description: "POST /survival/fit: Cox PH with right-censoring at the as-of day; per-student churn probability over the threshold horizon.",
+    inputs: ["survivalRows"],
+    output: SurvivalFitResponse,
+    timeout: "10 minutes",
+    // the client already retries transport failures quickly; one slower retry covers a service restart
+    retry: { times: 1, base: "5 seconds", while: (e) => e instanceof RServiceError && e.isTransient },
+    run: ({ survivalRows }, { params, record }) =>
+      Effect.gen(function*() {
+        const forecast = yield* ForecastClient
+        const fit = yield* forecast.survivalFit({
+          rows: survivalRows.rows,
+          cutoff: params.asOf,
+          event_threshold_days: params.eventThresholdDays,
+          covariates
+        })
+        record("n", fit.n)
+        record("events", fit.events)
+        record("censored", fit.n - fit.events)
+        record("concordance", fit.concordance)
+        // too few events per covariate, coxph convergence trouble, diverging coefficients: a person should see them
+        record("warnings", fit.warnings)
+        record("imputation", fit.imputation)
+        record("rSeconds", fit.timing.total_seconds)
+        return fit
+      })
+  })
+  .model("currentRisk", {
+    description: "POST /survival/predict: each student still at risk scored at the as-of day with the fitted model; students already inactive for the threshold get S = 1 (stages/survival).",
+    inputs: ["survivalRows", "survivalFit"],
+    output: CurrentRisk,
+    timeout: "5 minutes",
+    retry: { times: 1, base: "5 seconds", while: (e) => e instanceof RServiceError && e.isTransient },
+    run: ({ survivalFit: fit, survivalRows }, { params, record }) =>
+      Effect.gen(function*() {
+        const input = currentRiskInput(survivalRows.rows, params.asOf, params.eventThresholdDays)
+        record("lapsed", input.lapsed.length)
+        record("atRisk", input.atRisk.length)
+        const predicted = input.atRisk.length === 0 ? [] : (yield* (yield* ForecastClient).survivalPredict({
+          coefficients: fit.coefficients,
+          baseline_hazard: fit.baseline_hazard,
+          imputation: fit.imputation,
+          horizon_days: fit.horizon_days,
+          rows: input.atRisk
+        })).risk_scores
+        return {
+          scores: [
+            ...predicted.map((r) => ({ user_id: r.user_id, churn_probability01: r.churn_probability01 as number })),
+            ...input.lapsed.map((user_id) => ({ user_id, churn_probability01: 1 }))
+          ],
+          lapsed: input.lapsed
+        }
+      })
+  })
+  .sink("survivalFitMeta", {
+    description: "The fit (coefficients, hazard ratios, concordance, n, events, baseline hazard) into survival_fit_meta, replacing a fit for the same as-of day.",
+    inputs: ["survivalFit"],
+    writer: SurvivalFitMetaSink,
+    rows: ({ survivalFit: fit }, { params, runId }): ReadonlyArray<SurvivalFitMetaRow> => [{
+      run_id: runId,
+      as_of: params.asOf,
+      family: fit.family,
+      event_threshold_days: params.eventThresholdDays,
+      coefficients: fit.coefficients,
+      hazard_ratios: fit.hazard_ratios,
+      concordance: fit.concordance,
+      n: fit.n,
+      events: fit.events,
+      model: {
+        ties: fit.ties,
+        cutoff: fit.cutoff,
+        horizon_days: fit.horizon_days,
+        covariates: fit.covariates,
+        concordance_se: fit.concordance_se,
+        imputation: fit.imputation,
+        baseline_hazard: fit.baseline_hazard,
+        warnings: fit.warnings,
+        lookback_days: params.lookbackDays
+      }
+    }]
+  })
+  .sink("churnRisk", {
+    description: "With SURVIVAL_UPDATE_KPI=true: each student's churn probability merged as S into weekly_kpi for the as-of week.",
+    inputs: ["currentRisk"],
+    writer: ChurnRiskSink,
+    rows: ({ currentRisk }, { params, record }): ReadonlyArray<ChurnRiskRow> => {
+      record("weekStart", params.updateKpi ? mondayOf(params.asOf) : "skipped: SURVIVAL_UPDATE_KPI=false")
+      return params.updateKpi
+        ? currentRisk.scores.map((r) => ({
+          user_id: r.user_id,
+          week_start: mondayOf(params.asOf),
+          kpis: { S: r.churn_probability01 }
+        }))
+        : []
+    }
+  })

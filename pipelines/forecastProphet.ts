@@ -1,0 +1,99 @@
+import { Chunk, Duration, Effect, Schema } from "effect"
+import { ForecastSettings } from "../config/ForecastSettings.ts"
+import * as Pipeline from "../engine/Pipeline.ts"
+import * as Resource from "../engine/Resource.ts"
+import { ProphetForecastSink } from "../sinks/ProphetForecastSink.ts"
+import { KpiSeries, kpiSeries, seriesWeeks } from "../sources/KpiSeriesQuery.ts"
+import { forecastSeries, seriesRows, statusCounts } from "../stages/forecast/KpiForecastSeries.ts"
+import { ForecastClient } from "../stages/models/ForecastClient.ts"
+import { RServiceError } from "../stages/models/RServiceClient.ts"
+import { SeriesForecast } from "../stages/models/schemas/Forecast.ts"
+
+/** The KPI key forecast, as stored in `prophet_fit_meta.metric` and `prophet_anomalies.metric`. */
+const METRIC = "I_t"
+/** Batches in flight at once: the service forks its own workers per batch, and the machine is shared. */
+const CONCURRENT_BATCHES = 2
+
+/** What the Prophet service answered for every series, with the service's own time for the benchmark. */
+const Forecasts = Schema.Struct({
+  series: Schema.Array(SeriesForecast),
+  batches: Schema.Int,
+  r_seconds: Schema.Number
+})
+
+/**
+ * `forecast-prophet`: the weekly I_t series of every student with at least 4 weeks, and the cohort's mean series →
+ * Prophet in batches → one `prophet_fit_meta` row per series (forecast, changepoints, status) and the anomalous
+ * weeks in `prophet_anomalies`. A re-run for the same as-of week replaces that week's rows.
+ */
+export const forecastProphet = Pipeline.make({
+  name: "forecast-prophet",
+  description: "Prophet forecast of the weekly improvement I_t per student and for the cohort, with anomalous weeks.",
+  params: ForecastSettings
+})
+  .source("series", {
+    description: "weekly_kpi.I_t over PROPHET_LOOKBACK_WEEKS: students with ≥ 4 weeks (the others are counted) and the cohort mean per week.",
+    reads: Resource.many("weekly_kpi.I_t"),
+    output: KpiSeries,
+    run: ({ params, record }) => {
+      const weeks = seriesWeeks(params.asOf, params.lookbackWeeks)
+      record("weeks", weeks)
+      return kpiSeries(METRIC, weeks).pipe(
+        Effect.tap(({ short_students }) => Effect.sync(() => record("studentsWithTooFewWeeks", short_students)))
+      )
+    }
+  })
+  .model("forecasts", {
+    description: "POST /prophet/fit (r-forecast-plumber) in batches of batchSize series, 2 at a time; per-series statuses are counted, not failures.",
+    inputs: ["series"],
+    output: Forecasts,
+    run: ({ series }, { params, record }) =>
+      Effect.gen(function*() {
+        const all = forecastSeries(series.points)
+        if (all.length === 0) {
+          record("statuses", statusCounts([]))
+          return { series: [], batches: 0, r_seconds: 0 }
+        }
+        const forecast = yield* ForecastClient
+        const answers = yield* Effect.forEach(
+          Chunk.chunksOf(Chunk.fromIterable(all), params.batchSize),
+          (batch) =>
+            forecast.prophetFit({
+              series: Chunk.toReadonlyArray(batch),
+              horizon_weeks: params.forecastWeeks,
+              anomaly_threshold: params.anomalyThreshold
+            }).pipe(
+              Effect.timeoutFail({
+                duration: Duration.seconds(params.timeoutSeconds),
+                onTimeout: () =>
+                  new RServiceError({
+                    reason: "Timeout",
+                    service: "r-forecast-plumber",
+                    endpoint: "/prophet/fit",
+                    message: `a batch of ${Chunk.size(batch)} series got no answer within R_FORECAST_TIMEOUT_SECS=${params.timeoutSeconds}`
+                  })
+              })
+            ),
+          { concurrency: CONCURRENT_BATCHES }
+        )
+        const forecasts = answers.flatMap((a) => a.series)
+        record("statuses", statusCounts(forecasts))
+        const r_seconds = answers.reduce((s, a) => s + a.timing.total_seconds, 0)
+        record("rSeconds", r_seconds)
+        return { series: forecasts, batches: answers.length, r_seconds }
+      })
+  })
+  .sink("prophetForecast", {
+    description: "Replace the as-of week's prophet_fit_meta rows (one per series; user_id null = cohort) and prophet_anomalies.",
+    inputs: ["forecasts"],
+    writer: ProphetForecastSink,
+    rows: ({ forecasts }, { params, runId }) =>
+      seriesRows(forecasts.series, {
+        runId,
+        asOfWeek: seriesWeeks(params.asOf, params.lookbackWeeks).lastWeek,
+        metric: METRIC,
+        lookbackWeeks: params.lookbackWeeks,
+        horizonWeeks: params.forecastWeeks,
+        anomalyThreshold: params.anomalyThreshold
+      })
+  })
