@@ -139,7 +139,7 @@ const runStage = (
     const retry = stage.retry
     const output = yield* (retry === undefined || retry.times <= 0 ? attempt : attempt.pipe(
       Effect.tapError((error) =>
-        record.attempts <= retry.times
+        record.attempts <= retry.times && (error === TimedOut || (retry.while?.(error) ?? true))
           ? observer.onEvent({
             _tag: "StageRetrying",
             runId: prepared.runId,

@@ -1,4 +1,4 @@
-import { Effect, Option, Schema } from "effect"
+import { Data, Effect, Option, Schema } from "effect"
 import { SegmentSettings } from "../config/SegmentSettings.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
@@ -10,6 +10,16 @@ import { ClusterClient } from "../stages/models/ClusterClient.ts"
 import { RServiceError } from "../stages/models/RServiceClient.ts"
 import { ClusterFitResponse } from "../stages/models/schemas/Cluster.ts"
 import { segmentFeatures } from "../stages/segments/SegmentFeatures.ts"
+
+/** Too few users have enough history to be segmented. */
+export class SegmentInputError extends Data.TaggedError("SegmentInputError")<{
+  readonly reason: "TooFewUsers"
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `Segments cannot be fitted: ${this.detail}`
+  }
+}
 
 /**
  * What segments describe: learning behaviour (accuracy trend, speed, accuracy, hint use). Engagement, sessions,
@@ -64,6 +74,12 @@ export const clusterSegments = Pipeline.make({
     retry: { times: 1, base: "5 seconds", while: (e) => e instanceof RServiceError && e.isTransient },
     run: ({ features }, { params, record }) =>
       Effect.gen(function*() {
+        if (features.features.length < 3) {
+          return yield* new SegmentInputError({
+            reason: "TooFewUsers",
+            detail: `${features.features.length} user(s) have at least ${params.minWeeks} weeks of history in the lookback (the run record lists the others); at least 3 are needed. Compute weekly KPIs and topic features over the lookback first (e.g. \`seedtest backfill compute-daily-kpis\`, or a longer KPI_LOOKBACK_DAYS / FEATURES_LOOKBACK_DAYS).`
+          })
+        }
         const cluster = yield* ClusterClient
         const fit = yield* cluster.fit({
           features: features.features,
