@@ -74,27 +74,54 @@ const Request = Schema.Struct({
 // week index: whole UTC weeks since Monday 1970-01-05 (epoch + 345,600 s)
 const weekIndex = (column: string) => `floor((date_part('epoch', ${column}) - 345600) / 604800)::int`
 
+/** How many KPI weeks (Mondays from `firstWeek` to `lastWeek`) a run computes. */
+export const targetWeekCount = (weeks: Pick<KpiWeeks, "firstWeek" | "lastWeek">): number =>
+  Math.max(0, Math.round((Date.parse(`${weeks.lastWeek}T00:00:00Z`) - Date.parse(`${weeks.firstWeek}T00:00:00Z`)) / 604_800_000) + 1)
+
+// the scanned range [lo, hi) of `b`, as expressions of the parameters the planner can estimate the attempts of
+const rangeFrom = "($3::date)::timestamp AT TIME ZONE 'UTC'"
+const rangeTo = "least(($4::date)::timestamp AT TIME ZONE 'UTC', now())"
+
+const range = (n: number) => Array.from({ length: n }, (_, k) => k)
+
 /**
  * The set-based KPI query: one scan of `attempt` and `session` over the run's range, aggregated per student and
  * week, then per student and KPI week over the 14/28/56-day windows (which are whole weeks, because a KPI week ends
  * on a Sunday). Medians are exact (`percentile_cont`). Nothing per student leaves the database but one row per
  * student and week.
+ *
+ * `targets` is the number of KPI weeks (`targetWeekCount`): R_t is computed in one aggregate per (student, item)
+ * with two filtered aggregates per KPI week (wrong in the previous 28 days; latest graded answer in the last 28
+ * days), so no (student, item, week) rows are fanned out over the KPI weeks. The medians of the 28-day windows are
+ * taken over the per-(student, week) arrays of the four weeks concatenated once per (student, window end) (a
+ * window function over a student × week grid), instead of sorting every value once per KPI week it falls in.
  */
-export const windowsSql = (deduplicate: boolean) => `
+export const windowsSql = (deduplicate: boolean, targets: number) => {
+  // the weeks of the scan (7 before the first KPI week, then the KPI weeks) fit a bigint bit mask up to 56 KPI weeks
+  const wrongMask = targets + 7 <= 63
+  // wrong in the previous 28 days of KPI week k: bits k..k+3 of the mask
+  const wrongBefore = (k: number) => wrongMask ? `(wm >> ${k}) & 15 <> 0` : `wb_${k}`
+  return `
 WITH
 b AS (
   SELECT ($1::date - DATE '1970-01-05') / 7 AS w_first,
          ($2::date - DATE '1970-01-05') / 7 AS w_last,
-         ($3::date)::timestamp AT TIME ZONE 'UTC' AS lo,
-         least(($4::date)::timestamp AT TIME ZONE 'UTC', now()) AS hi
+         ${rangeFrom} AS lo,
+         ${rangeTo} AS hi
 ),
 t AS (SELECT generate_series(b.w_first, b.w_last) AS wi FROM b),
-a AS (
-  SELECT x.student_id, x.item_id, ${weekIndex("x.started_at")} AS wi, x.correct, x.copies,
-         CASE WHEN x.response_time_ms > 0 AND x.response_time_ms <= ${MAX_RESPONSE_TIME_MS} THEN x.response_time_ms END AS rt,
-         coalesce(x.hint_used::int, 0) AS hint,
-         round(date_part('epoch', x.started_at) * 1e6)::int8 AS at_us
-  FROM ${attempts(deduplicate)} x
+a AS ${deduplicate ? "MATERIALIZED" : "NOT MATERIALIZED"} (
+  SELECT x.student_id, x.item_id, x.wi, x.wi - b.w_first + 7 AS o, x.correct, x.copies, x.rt, x.hint, x.at_us,
+         x.at_us * 2 + x.correct::int AS code
+  FROM (
+    SELECT x.student_id, x.item_id, ${weekIndex("x.started_at")} AS wi, x.correct, x.copies,
+           CASE WHEN x.response_time_ms > 0 AND x.response_time_ms <= ${MAX_RESPONSE_TIME_MS} THEN x.response_time_ms END AS rt,
+           coalesce(x.hint_used::int, 0) AS hint,
+           round(date_part('epoch', x.started_at) * 1e6)::int8 AS at_us
+    FROM ${attempts(deduplicate, { lo: rangeFrom, hi: rangeTo })} x
+    OFFSET 0 -- computed once per attempt, not again in every aggregate that reads them
+  ) x, b
+  OFFSET 0
 ),
 sw AS (
   SELECT student_id, wi,
@@ -106,17 +133,31 @@ sw AS (
          array_agg(rt) FILTER (WHERE correct AND rt IS NOT NULL) AS rts
   FROM a GROUP BY student_id, wi
 ),
--- only items answered wrongly early enough to be some KPI week's "previous 28 days" can count for R_t
-wp AS (
-  SELECT DISTINCT a.student_id, a.item_id FROM a, b WHERE a.correct = false AND a.wi <= b.w_last - 4
-),
+-- per (student, item): the weeks with a wrong answer as a bit mask (bit o: week w_first - 7 + o; KPI week k reads
+-- bits k..k+3 as its previous 28 days), and per KPI week k the latest graded attempt of its last 28 days (weeks
+-- k + 4..k + 7) as (µs · 2 + correct), a correct answer winning a tie (lr_k). Only items answered wrongly early
+-- enough to be some KPI week's "previous 28 days" are kept; correct answers older than every "last 28 days" and
+-- wrong answers newer than every "previous 28 days" are not read.
 si AS (
-  SELECT a.student_id, a.item_id, a.wi,
-         bool_or(NOT a.correct) AS wrong,
-         -- the latest graded attempt, as (µs · 2 + correct): a correct answer wins a tie
-         max(a.at_us * 2 + a.correct::int) FILTER (WHERE a.correct IS NOT NULL) AS last_code
-  FROM a JOIN wp ON wp.student_id = a.student_id AND wp.item_id = a.item_id
-  GROUP BY 1, 2, 3
+  SELECT student_id,
+${wrongMask ? "         bit_or(1::int8 << o) FILTER (WHERE NOT correct) AS wm,\n" : ""}${range(targets).map((k) => `${wrongMask ? "" : `         bool_or(NOT correct) FILTER (WHERE o BETWEEN ${k} AND ${k + 3}) AS wb_${k},\n`}         max(code) FILTER (WHERE o BETWEEN ${k + 4} AND ${k + 7}) AS lr_${k}`).join(",\n")}
+  FROM a
+  WHERE (NOT correct AND o <= ${targets + 2}) OR (correct IS NOT NULL AND o >= 4)
+  GROUP BY student_id, item_id
+  HAVING ${wrongMask
+    ? `bit_or(1::int8 << o) FILTER (WHERE NOT correct) & ((1::int8 << ${targets + 3}) - 1) <> 0`
+    : `bool_or(NOT correct) FILTER (WHERE o <= ${targets + 2})`}
+),
+rec AS (
+  SELECT r.student_id, b.w_first + u.k::int - 1 AS target, u.returned, u.recovered
+  FROM (
+    SELECT student_id,
+           ARRAY[${range(targets).map((k) => `count(*) FILTER (WHERE ${wrongBefore(k)} AND lr_${k} IS NOT NULL)`).join(", ")}]::int8[] AS returned,
+           ARRAY[${range(targets).map((k) => `count(*) FILTER (WHERE ${wrongBefore(k)} AND lr_${k} % 2 = 1)`).join(", ")}]::int8[] AS recovered
+    FROM si GROUP BY student_id
+  ) r
+  CROSS JOIN b
+  CROSS JOIN LATERAL unnest(r.returned, r.recovered) WITH ORDINALITY AS u(returned, recovered, k)
 ),
 ss AS (
   SELECT s.user_id AS student_id, ${weekIndex("s.started_at")} AS wi,
@@ -145,25 +186,26 @@ st AS (
   FROM sw s JOIN t ON s.wi BETWEEN t.wi - 7 AND t.wi
   GROUP BY 1, 2
 ),
-med AS (
-  SELECT s.student_id, t.wi AS target,
-         percentile_cont(0.5) WITHIN GROUP (ORDER BY r.v) FILTER (WHERE s.wi >= t.wi - 3) AS median_rt_28,
-         percentile_cont(0.5) WITHIN GROUP (ORDER BY r.v) FILTER (WHERE s.wi < t.wi - 3) AS median_rt_prev_28
-  FROM sw s JOIN t ON s.wi BETWEEN t.wi - 7 AND t.wi
-  CROSS JOIN LATERAL unnest(s.rts) AS r(v)
-  GROUP BY 1, 2
-),
-rec AS (
-  SELECT student_id, target, count(*) AS returned, count(*) FILTER (WHERE last_recent % 2 = 1) AS recovered
+-- the correct response times of the four weeks ending at wi, per student, for every 28-day window a KPI week reads
+r4 AS (
+  SELECT student_id, wi,
+         coalesce(rts, '{}') || coalesce(lag(rts, 1) OVER w, '{}') || coalesce(lag(rts, 2) OVER w, '{}')
+           || coalesce(lag(rts, 3) OVER w, '{}') AS rts
   FROM (
-    SELECT i.student_id, i.item_id, t.wi AS target,
-           bool_or(i.wrong) FILTER (WHERE i.wi <= t.wi - 4) AS wrong_before,
-           max(i.last_code) FILTER (WHERE i.wi >= t.wi - 3) AS last_recent
-    FROM si i JOIN t ON i.wi BETWEEN t.wi - 7 AND t.wi
-    GROUP BY 1, 2, 3
-  ) x
-  WHERE wrong_before AND last_recent IS NOT NULL
-  GROUP BY 1, 2
+    SELECT u.student_id, g.wi, sw.rts
+    FROM (SELECT DISTINCT student_id FROM sw) u
+    CROSS JOIN b
+    CROSS JOIN LATERAL generate_series(b.w_first - 7, b.w_last) AS g(wi)
+    LEFT JOIN sw ON sw.student_id = u.student_id AND sw.wi = g.wi
+  ) grid
+  WINDOW w AS (PARTITION BY student_id ORDER BY wi)
+),
+-- (grouped in the window's order: no sort of the values but each window's own)
+m4 AS (
+  SELECT r4.student_id, r4.wi, percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS median
+  FROM r4 CROSS JOIN LATERAL unnest(r4.rts) AS v
+  WHERE r4.wi >= (SELECT w_first FROM b) - 4
+  GROUP BY r4.student_id, r4.wi
 ),
 sst AS (
   SELECT s.student_id, t.wi AS target,
@@ -191,7 +233,7 @@ SELECT k.student_id AS user_id,
        to_char(DATE '1970-01-05' + 7 * k.target, 'YYYY-MM-DD') AS week_start,
        coalesce(st.graded_14, 0) AS graded_14, coalesce(st.correct_14, 0) AS correct_14,
        coalesce(st.graded_prev_14, 0) AS graded_prev_14, coalesce(st.correct_prev_14, 0) AS correct_prev_14,
-       med.median_rt_28, med.median_rt_prev_28,
+       mr.median AS median_rt_28, mp.median AS median_rt_prev_28,
        coalesce(rec.returned, 0) AS returned_items, coalesce(rec.recovered, 0) AS recovered_items,
        coalesce(st.attempts_28, 0) AS attempts_28, coalesce(st.hints_28, 0) AS hints_28,
        coalesce(sst.sessions_28, 0) AS sessions_28,
@@ -207,10 +249,12 @@ FROM k
 CROSS JOIN b
 CROSS JOIN q
 LEFT JOIN st ON st.student_id = k.student_id AND st.target = k.target
-LEFT JOIN med ON med.student_id = k.student_id AND med.target = k.target
+LEFT JOIN m4 mr ON mr.student_id = k.student_id AND mr.wi = k.target
+LEFT JOIN m4 mp ON mp.student_id = k.student_id AND mp.wi = k.target - 4
 LEFT JOIN rec ON rec.student_id = k.student_id AND rec.target = k.target
 LEFT JOIN sst ON sst.student_id = k.student_id AND sst.target = k.target
 ORDER BY k.student_id, k.target`
+}
 
 /** The window statistics of every student and week of `weeks`, read set-based from `attempt` and `session`. */
 export const weeklyWindows = Effect.fn("WeeklyKpiQuery.weeklyWindows")(function*(weeks: KpiWeeks) {
@@ -220,12 +264,15 @@ export const weeklyWindows = Effect.fn("WeeklyKpiQuery.weeklyWindows")(function*
     Request,
     Result: Row,
     execute: (request) =>
-      sql.unsafe(windowsSql(!unique), [request.firstWeek, request.lastWeek, request.scanFrom, request.scanTo])
+      sql.unsafe(windowsSql(!unique, targetWeekCount(request)), [request.firstWeek, request.lastWeek, request.scanFrom, request.scanTo])
   })
   // JIT compilation of this many expressions costs more (≈ 1.5 s measured) than it saves at any cohort size here;
-  // the default 4 MB work_mem spills the per-student-week hash aggregates of a 10,000-student cohort to disk
+  // the default 4 MB work_mem spills the per-student-week hash aggregates of a 10,000-student cohort to disk. The
+  // per-(student, item) aggregate of R_t holds ≈ 1.5 M groups (≈ 400 MB) on the 10,000-student bench cohort, and the
+  // planner overestimates the per-student-week array_agg states, so hash tables get 4 × work_mem (1 GB) before they
+  // spill; sorts stay within 256 MB.
   const rows = yield* sql.withTransaction(
-    Effect.zipRight(sql`SET LOCAL jit = off; SET LOCAL work_mem = '192MB'`, query(weeks))
+    Effect.zipRight(sql`SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL hash_mem_multiplier = 4`, query(weeks))
   )
   const first = rows[0]
   const quality: InputQuality = {
