@@ -1,0 +1,107 @@
+import { Effect, Schema } from "effect"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { defaultReportsRoot, ReportSettings } from "../config/ReportSettings.ts"
+import * as Pipeline from "../engine/Pipeline.ts"
+import { ReportArtifactsSink, type StagedReport } from "../sinks/ReportArtifactsSink.ts"
+import { ReportInputs, reportInputs, reportReads } from "../sources/ReportInputsQuery.ts"
+import { fileStep, renderReports } from "../stages/report/ReportFiles.ts"
+import { reportText } from "../stages/report/ReportText.ts"
+import { reportWeek } from "../stages/report/ReportWeek.ts"
+import { type StudentReport, studentReports } from "../stages/report/StudentReport.ts"
+
+/** What the render stage produced: the files, in the run's staging folder, and where they go on commit. */
+const Rendered = Schema.Struct({
+  staging: Schema.String,
+  destination: Schema.String,
+  generatedAt: Schema.String,
+  files: Schema.Array(Schema.Struct({ user_id: Schema.String, format: Schema.Literal("html", "pdf"), file: Schema.String }))
+})
+
+const sectionsOf = (r: StudentReport) => ({ growth: r.growth, forecast: r.forecast, churn: r.churn, segment: r.segment })
+
+/**
+ * `generate-weekly-report`: one self-contained HTML page per active student for the last complete week (KPI
+ * summary, Bayesian growth, Prophet forecast, churn risk, segment), a cohort index, optionally PDFs, and a
+ * `report_artifacts` row per file. Files are rendered into a staging folder and moved into place when the run commits.
+ */
+export const generateWeeklyReport = Pipeline.make({
+  name: "generate-weekly-report",
+  description: "Weekly report per student (HTML, optionally PDF) from the KPIs and every model's output, plus a cohort index and report_artifacts.",
+  params: ReportSettings
+})
+  .source("inputs", {
+    description: "The week's active students (weekly_kpi), their KPI history, weekly accuracy and the latest output of every model, set-based.",
+    reads: reportReads,
+    output: ReportInputs,
+    run: ({ params, record }) => {
+      const week = reportWeek(params.asOf)
+      record("week", week)
+      return reportInputs(week)
+    }
+  })
+  .transform("reports", {
+    description: "Per-student report view-models: every model output decoded; a missing or unreadable one becomes an 'unavailable' section with its reason.",
+    inputs: ["inputs"],
+    run: ({ inputs }, { params, record }) => {
+      const reports = studentReports(inputs, reportWeek(params.asOf))
+      const unavailable: Record<string, Record<string, number>> = {}
+      for (const r of reports) {
+        for (const [name, s] of Object.entries(sectionsOf(r))) {
+          if (s._tag === "Available") continue
+          const counts = (unavailable[name] ??= {})
+          counts[s.reason] = (counts[s.reason] ?? 0) + 1
+        }
+      }
+      record("students", reports.length)
+      record("unavailableSections", unavailable)
+      return reports
+    }
+  })
+  .model("render", {
+    description: "Vega-Lite charts (compiled and parsed once) rendered to SVG per student, pages and index written to a staging folder; PDFs printed with one headless Chromium.",
+    inputs: ["reports"],
+    output: Rendered,
+    run: ({ reports }, { dryRun, params, record, runId }) =>
+      Effect.gen(function*() {
+        const week = reportWeek(params.asOf).weekStart
+        const root = path.resolve(params.outputDir === "" ? yield* defaultReportsRoot : params.outputDir)
+        const destination = path.join(root, week)
+        // same file system as the destination, so publishing is a rename; a dry run renders into a temp folder it removes
+        const staging = dryRun
+          ? yield* fileStep("Write", os.tmpdir(), () => fs.mkdtemp(path.join(os.tmpdir(), "seedtest-report-")))
+          : path.join(root, `.staging-${week}-${runId}`)
+        const removeStaging = fileStep("Remove", staging, () => fs.rm(staging, { recursive: true, force: true })).pipe(Effect.ignore)
+        const pdf = params.format !== "html" && !dryRun
+        if (params.format !== "html" && dryRun) record("pdf", "not printed in a dry run")
+        const files = yield* renderReports(reports, {
+          folder: staging,
+          text: reportText(params.locale),
+          pdf,
+          chromiumPath: params.chromiumPath,
+          weekStart: week
+        }).pipe(dryRun ? Effect.ensuring(removeStaging) : Effect.onError(() => removeStaging))
+        record("folder", destination)
+        record("files", files.length)
+        return { staging, destination, generatedAt: new Date().toISOString(), files }
+      })
+  })
+  .sink("artifacts", {
+    description: "Move the staged folder into <output>/<week_start>/ and upsert report_artifacts (user, week, format) in the run's transaction.",
+    inputs: ["render"],
+    writer: ReportArtifactsSink,
+    rows: ({ render }, { params }): ReadonlyArray<StagedReport> => {
+      const week = reportWeek(params.asOf).weekStart
+      const base = params.baseUrl.replace(/\/+$/, "")
+      return render.files.map((f) => ({
+        user_id: f.user_id,
+        week_start: week,
+        format: f.format,
+        url: base === "" ? path.join(render.destination, f.file) : `${base}/${week}/${encodeURIComponent(f.file)}`,
+        generated_at: render.generatedAt,
+        staging: render.staging,
+        destination: render.destination
+      }))
+    }
+  })

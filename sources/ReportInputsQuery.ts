@@ -1,0 +1,159 @@
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { Effect, Schema } from "effect"
+import * as Resource from "../engine/Resource.ts"
+import type { ReportWeek } from "../stages/report/ReportWeek.ts"
+import { attemptIdsUnique, attempts } from "./AttemptRelation.ts"
+
+/** Everything the weekly report reads, table by table (model outputs are decoded later, section by section). */
+export const reportReads: ReadonlyArray<Resource.Resource> = [
+  ...Resource.columns("attempt", ["id", "student_id", "correct", "started_at", "completed_at"]),
+  ...Resource.many(
+    "weekly_kpi",
+    "growth_brms_meta",
+    "growth_brms_posterior",
+    "prophet_fit_meta",
+    "prophet_anomalies",
+    "survival_fit_meta",
+    "user_segment",
+    "segment_meta"
+  )
+]
+
+/** One student-week of `weekly_kpi` in the history window; `kpis` is the stored jsonb, decoded per key later. */
+export const KpiHistoryRow = Schema.Struct({ user_id: Schema.String, week_start: Schema.String, kpis: Schema.Unknown })
+export type KpiHistoryRow = typeof KpiHistoryRow.Type
+
+/** One student's accuracy in one week (graded attempts only). */
+export const WeeklyAccuracyPoint = Schema.Struct({
+  user_id: Schema.String,
+  week_start: Schema.String,
+  graded: Schema.Number,
+  accuracy01: Schema.Number
+})
+export type WeeklyAccuracyPoint = typeof WeeklyAccuracyPoint.Type
+
+/** A student's latest growth posterior for the as-of week. */
+export const PosteriorRow = Schema.Struct({
+  run_id: Schema.String,
+  user_id: Schema.String,
+  week_start: Schema.String,
+  p_goal: Schema.Number,
+  sigma: Schema.Number,
+  lower95: Schema.Number,
+  upper95: Schema.Number,
+  target: Schema.Number,
+  horizon_weeks: Schema.Number,
+  fitted_at: Schema.String
+})
+export type PosteriorRow = typeof PosteriorRow.Type
+
+/** A whole stored row as JSON: model tables gain columns while their pipelines evolve, so read what is there. */
+export const JsonRow = Schema.Struct({ row: Schema.Unknown })
+
+/** The report's inputs for one week: every active student (a `weekly_kpi` row for the week) and what the models stored. */
+export const ReportInputs = Schema.Struct({
+  users: Schema.Array(Schema.String),
+  kpis: Schema.Array(KpiHistoryRow),
+  accuracy: Schema.Array(WeeklyAccuracyPoint),
+  posteriors: Schema.Array(PosteriorRow),
+  growthMeta: Schema.Array(Schema.Unknown),
+  forecasts: Schema.Array(Schema.Unknown),
+  anomalies: Schema.Array(Schema.Unknown),
+  survivalFits: Schema.Array(Schema.Unknown),
+  segments: Schema.Array(Schema.Unknown),
+  segmentMeta: Schema.Array(Schema.Unknown)
+})
+export type ReportInputs = typeof ReportInputs.Type
+
+// the students of the report: a KPI row for the reported week
+const active = `SELECT user_id FROM weekly_kpi WHERE week_start = $1::date`
+
+/**
+ * The report's inputs in a handful of set-based statements (one per table), each limited to the week's active
+ * students: KPI history, weekly accuracy from `attempt`, the latest model outputs made for the as-of week or before.
+ */
+export const reportInputs = Effect.fn("ReportInputsQuery.reportInputs")(function*(week: ReportWeek) {
+  const sql = yield* SqlClient.SqlClient
+  const unique = yield* attemptIdsUnique()
+  // the statements name their parameters $1 weekStart, $2 historyFrom, $3 weekEnd, $4 modelWeek; each is sent the
+  // ones it uses, renumbered (PostgreSQL cannot type a parameter that a statement does not use)
+  const all = [week.weekStart, week.historyFrom, week.weekEnd, week.modelWeek]
+  const rows = <A, I>(result: Schema.Schema<A, I>, text: string) => {
+    const used = [...new Set([...text.matchAll(/\$(\d)/g)].map((m) => Number(m[1])))].sort()
+    const renumbered = text.replace(/\$(\d)/g, (_, n: string) => `$${used.indexOf(Number(n)) + 1}`)
+    return SqlSchema.findAll({
+      Request: Schema.Array(Schema.String),
+      Result: result,
+      execute: (params) => sql.unsafe(renumbered, params)
+    })(used.map((n) => all[n - 1]!))
+  }
+  const json = (text: string) => Effect.map(rows(JsonRow, text), (rs) => rs.map((r) => r.row))
+  const [users, kpis, accuracy, posteriors] = yield* Effect.all([
+    rows(Schema.Struct({ user_id: Schema.String }), `${active} ORDER BY user_id`),
+    rows(KpiHistoryRow, `
+      SELECT k.user_id, to_char(k.week_start, 'YYYY-MM-DD') AS week_start, k.kpis
+      FROM weekly_kpi k
+      -- up to the model week too: survival writes S for the as-of day's week, after the reported week ended
+      WHERE k.week_start BETWEEN $2::date AND greatest($1::date, $4::date) AND k.user_id IN (${active})
+      ORDER BY k.user_id, k.week_start`),
+    rows(WeeklyAccuracyPoint, `
+      WITH b AS (SELECT ($2::date)::timestamp AT TIME ZONE 'UTC' AS lo,
+                        least(($3::date)::timestamp AT TIME ZONE 'UTC', now()) AS hi)
+      SELECT x.student_id AS user_id,
+             to_char(($2::date + 7 * floor(date_part('epoch', x.started_at - b.lo) / 604800)::int), 'YYYY-MM-DD') AS week_start,
+             count(x.correct) AS graded,
+             (count(*) FILTER (WHERE x.correct))::float8 / count(x.correct) AS accuracy01
+      FROM ${attempts(!unique)} x, b
+      WHERE x.student_id IN (${active})
+      GROUP BY 1, 2 HAVING count(x.correct) > 0
+      ORDER BY 1, 2`),
+    rows(PosteriorRow, `
+      SELECT DISTINCT ON (p.user_id) p.run_id, p.user_id, to_char(p.week_start, 'YYYY-MM-DD') AS week_start,
+             p.p_goal, p.sigma, p.lower95, p.upper95, p.target, p.horizon_weeks,
+             to_char(p.fitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS fitted_at
+      FROM growth_brms_posterior p
+      WHERE p.week_start <= $4::date AND p.user_id IN (${active})
+      ORDER BY p.user_id, p.week_start DESC, p.fitted_at DESC`)
+  ], { concurrency: 1 })
+  const [growthMeta, forecasts, survivalFits, segments, segmentMeta] = yield* Effect.all([
+    json(`SELECT to_jsonb(g) AS row FROM growth_brms_meta g ORDER BY g.fitted_at DESC LIMIT 1`),
+    // per student, the latest fit of I_t made for the as-of week or before (as_of_week when the table has it)
+    json(`
+      SELECT DISTINCT ON (m.user_id) to_jsonb(m) AS row
+      FROM prophet_fit_meta m
+      WHERE m.metric = 'I_t' AND m.user_id IN (${active})
+        AND coalesce((to_jsonb(m) ->> 'as_of_week')::date, $4::date) <= $4::date
+      ORDER BY m.user_id, (to_jsonb(m) ->> 'as_of_week') DESC NULLS LAST, m.fitted_at DESC`),
+    json(`
+      SELECT to_jsonb(s) AS row FROM survival_fit_meta s
+      WHERE coalesce((to_jsonb(s) ->> 'as_of')::date, $4::date + 6) <= $4::date + 6
+      ORDER BY s.fitted_at DESC LIMIT 1`),
+    json(`SELECT to_jsonb(u) AS row FROM user_segment u WHERE u.user_id IN (${active})`),
+    json(`
+      SELECT to_jsonb(s) AS row FROM segment_meta s
+      WHERE coalesce((to_jsonb(s) ->> 'as_of')::date, $4::date + 6) <= $4::date + 6
+      ORDER BY s.fitted_at DESC LIMIT 1`)
+  ], { concurrency: 1 })
+  const runIds = [...new Set(forecasts.flatMap((f) => {
+    const id = (f as { run_id?: unknown } | null)?.run_id
+    return typeof id === "string" ? [id] : []
+  }))]
+  const anomalies = runIds.length === 0 ? [] : yield* SqlSchema.findAll({
+    Request: Schema.Array(Schema.String),
+    Result: JsonRow,
+    execute: (ids) =>
+      sql.unsafe(`SELECT to_jsonb(a) AS row FROM prophet_anomalies a WHERE a.run_id = ANY($1::text[]) ORDER BY a.week_start`, [ids])
+  })(runIds).pipe(Effect.map((rs) => rs.map((r) => r.row)))
+  return {
+    users: users.map((u) => u.user_id),
+    kpis,
+    accuracy,
+    posteriors,
+    growthMeta,
+    forecasts,
+    anomalies,
+    survivalFits,
+    segments,
+    segmentMeta
+  } satisfies ReportInputs
+})
