@@ -1,5 +1,5 @@
 import * as Param from "../engine/Param.ts"
-import { asOf } from "./KpiSettings.ts"
+import { asOf, goalHorizonWeeks, goalTarget } from "./KpiSettings.ts"
 
 /** The parameters of `fit-bayesian-growth`, under the environment variable names users already have. */
 export const GrowthSettings = {
@@ -22,19 +22,8 @@ export const GrowthSettings = {
     description: "response family of the growth model",
     default: "gaussian"
   }),
-  target: Param.number({
-    env: "METRICS_DEFAULT_TARGET",
-    description: "goal accuracy for P, a probability in [0, 1]",
-    default: 0.7,
-    min: 0,
-    max: 1
-  }),
-  horizonWeeks: Param.int({
-    env: "GOAL_HORIZON_WEEKS",
-    description: "weeks after the as-of week at which P is evaluated",
-    default: 4,
-    min: 0
-  }),
+  target: goalTarget,
+  horizonWeeks: goalHorizonWeeks,
   timeoutSeconds: Param.int({
     env: "R_BRMS_TIMEOUT_SECS",
     description: "seconds the brms fit may take before the run fails (nothing is written)",

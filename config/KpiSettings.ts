@@ -22,6 +22,23 @@ export const asOf: Param.Param<string> = {
   show: (value) => (value === "" ? '"" (today)' : value)
 }
 
+/** `METRICS_DEFAULT_TARGET`: the goal accuracy P is about, shared by the KPI and growth pipelines. */
+export const goalTarget: Param.Param<number> = Param.number({
+  env: "METRICS_DEFAULT_TARGET",
+  description: "goal accuracy for P, a probability in [0, 1]",
+  default: 0.7,
+  min: 0,
+  max: 1
+})
+
+/** `GOAL_HORIZON_WEEKS`: how far ahead P is evaluated, shared by the KPI and growth pipelines. */
+export const goalHorizonWeeks: Param.Param<number> = Param.int({
+  env: "GOAL_HORIZON_WEEKS",
+  description: "weeks after the as-of week at which P is evaluated",
+  default: 4,
+  min: 0
+})
+
 /** The parameters of `compute-daily-kpis`, under the environment variable names users already have. */
 export const KpiSettings = {
   asOf,
@@ -31,19 +48,8 @@ export const KpiSettings = {
     default: 30,
     min: 0
   }),
-  target: Param.number({
-    env: "METRICS_DEFAULT_TARGET",
-    description: "goal accuracy for P, a probability in [0, 1]",
-    default: 0.7,
-    min: 0,
-    max: 1
-  }),
-  horizonWeeks: Param.int({
-    env: "GOAL_HORIZON_WEEKS",
-    description: "weeks after the KPI week at which P is evaluated",
-    default: 4,
-    min: 0
-  }),
+  target: goalTarget,
+  horizonWeeks: goalHorizonWeeks,
   useBayesian: Param.boolean({
     env: "METRICS_USE_BAYESIAN",
     description: "take P and sigma from the growth model's posterior instead of the closed form",
