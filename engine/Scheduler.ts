@@ -6,7 +6,7 @@ import type * as Pipeline from "./Pipeline.ts"
 import type { Registry } from "./Registry.ts"
 import type { RunStore } from "./RunStore.ts"
 import * as Runner from "./Runner.ts"
-import { SlotStore } from "./SlotStore.ts"
+import { type Slot, SlotStore } from "./SlotStore.ts"
 
 /** A pipeline on a schedule: cron in a time zone, run parameters, on or off. */
 export interface ScheduledPipeline {
@@ -115,6 +115,28 @@ const localMidnight = (day: string, timezone: string): number => {
   return asUtc - wallClockOffset(first, timezone)
 }
 
+/**
+ * The fires of the scheduled pipelines `pipeline` reads from that fall in the same period (local day) as `slot`:
+ * what a slot waits for before it runs.
+ */
+export const sameDayUpstreamFires = (
+  registry: Registry,
+  schedule: ReadonlyArray<ScheduledPipeline>,
+  pipeline: string,
+  slot: Date
+): ReadonlyArray<{ readonly pipeline: string; readonly fire: Date }> => {
+  const entry = schedule.find((e) => e.pipeline === pipeline && e.enabled)
+  if (entry === undefined) return []
+  const period = periodOf(slot, entry.timezone)
+  return registry.edges.filter((e) => e.to === pipeline).flatMap((edge) => {
+    const upstream = schedule.find((e) => e.pipeline === edge.from && e.enabled)
+    return upstream === undefined
+      ? []
+      : fireTimes(upstream, new Date(period.start.getTime() - 1), new Date(period.end.getTime() - 1))
+        .map((fire) => ({ pipeline: edge.from, fire }))
+  })
+}
+
 /** The parameters a scheduled run gets: the entry's, plus `asOf` = the slot's local date when the pipeline takes one. */
 export const slotParams = (pipeline: Pipeline.Any, entry: ScheduledPipeline, slot: Date): Record<string, string> =>
   "asOf" in (pipeline.params as object) && !("asOf" in entry.params)
@@ -187,23 +209,18 @@ export const run = (
     /** Upstream pipelines that must finish this period first; `blocked` names one that gave up. */
     const upstreamState = (pipeline: string, slot: Date) =>
       Effect.gen(function*() {
-        const entry = entryOf.get(pipeline)!
-        const period = periodOf(slot, entry.timezone)
+        const period = periodOf(slot, entryOf.get(pipeline)!.timezone)
         const waiting: Array<string> = []
-        for (const edge of registry.edges.filter((e) => e.to === pipeline)) {
-          const upstream = entryOf.get(edge.from)
-          if (upstream === undefined) continue
-          const due = fireTimes(upstream, new Date(period.start.getTime() - 1), new Date(period.end.getTime() - 1))
-          if (due.length === 0) continue
-          const rows = yield* slots.inRange(edge.from, period.start, period.end)
-          for (const fire of due) {
-            const row = rows.find((r) => r.slot.getTime() === fire.getTime())
-            if (row === undefined || row.status === "pending" || row.status === "running") {
-              waiting.push(edge.from)
-            } else if (row.status === "failed") {
-              if (row.attempts >= options.maxAttempts) return { waiting: [], blocked: edge.from }
-              waiting.push(edge.from)
-            }
+        const rowsOf = new Map<string, ReadonlyArray<Slot>>() // one read per upstream pipeline, however many fires
+        for (const { fire, pipeline: upstream } of sameDayUpstreamFires(registry, enabled, pipeline, slot)) {
+          const rows = rowsOf.get(upstream) ?? (yield* slots.inRange(upstream, period.start, period.end))
+          rowsOf.set(upstream, rows)
+          const row = rows.find((r) => r.slot.getTime() === fire.getTime())
+          if (row === undefined || row.status === "pending" || row.status === "running") {
+            waiting.push(upstream)
+          } else if (row.status === "failed") {
+            if (row.attempts >= options.maxAttempts) return { waiting: [], blocked: upstream }
+            waiting.push(upstream)
           }
         }
         return { waiting: [...new Set(waiting)], blocked: null as string | null }

@@ -30,16 +30,7 @@ export const next = Command.make(
       const rank = new Map(reg.order.map((n, i) => [n, i] as const))
       // a fire starts once the same-day fires of its upstream pipelines are done
       const upcoming = fires.map(({ fire, pipeline }) => {
-        const entry = enabled.find((e) => e.pipeline === pipeline)!
-        const period = Scheduler.periodOf(fire, entry.timezone)
-        const after = reg.edges
-          .filter((e) => e.to === pipeline)
-          .flatMap((e) => {
-            const upstream = enabled.find((u) => u.pipeline === e.from)
-            return upstream === undefined
-              ? []
-              : Scheduler.fireTimes(upstream, new Date(period.start.getTime() - 1), new Date(period.end.getTime() - 1)).map((f) => ({ pipeline: e.from, fire: f }))
-          })
+        const after = Scheduler.sameDayUpstreamFires(reg, enabled, pipeline, fire)
         const startsAfter = new Date(Math.max(fire.getTime(), ...after.map((a) => a.fire.getTime())))
         return { pipeline, fire, startsAfter, after: [...new Set(after.map((a) => a.pipeline))] }
       })
