@@ -10,26 +10,20 @@ import { addDays, mondayOf } from "../stages/kpi/KpiWeeks.ts"
 import { ForecastClient } from "../stages/models/ForecastClient.ts"
 import { RServiceError } from "../stages/models/RServiceClient.ts"
 import { type SurvivalCovariate, SurvivalFitResponse } from "../stages/models/schemas/Survival.ts"
-import { currentRiskInput } from "../stages/survival/CurrentRisk.ts"
 import { survivalRows } from "../stages/survival/SurvivalRows.ts"
-
-/** S per student as of the as-of day: the model's probability, or 1 for a student whose gap is already complete. */
-const CurrentRisk = Schema.Struct({
-  scores: Schema.Array(Schema.Struct({ user_id: Schema.String, churn_probability01: Schema.Number })),
-  lapsed: Schema.Array(Schema.String)
-})
 
 /** The Cox model's covariates: the latest KPIs and the activity summary of the lookback. */
 const covariates: ReadonlyArray<SurvivalCovariate> = ["A_t", "E_t", "R_t", "sessions", "mean_gap_days"]
 
 /**
  * `fit-survival-churn`: who stops practising. Activity over the lookback (active days, sessions, mean gap) plus the
- * latest A_t, E_t, R_t → a Cox model on r-forecast-plumber (the service derives right-censored outcomes from the
- * active days) → `survival_fit_meta`, and the churn risk S of the as-of week (each student re-scored at the as-of day) merged into `weekly_kpi`.
+ * latest A_t, E_t, R_t → a Cox model of the time to return over every gap between active days on r-forecast-plumber
+ * → `survival_fit_meta`, and the churn risk S at the as-of day (given how long each student has been away) merged
+ * into `weekly_kpi`.
  */
 export const fitSurvivalChurn = Pipeline.make({
   name: "fit-survival-churn",
-  description: "Cox survival model of churn (a gap of SURVIVAL_EVENT_THRESHOLD_DAYS without activity) into survival_fit_meta and weekly_kpi.S.",
+  description: "Cox time-to-return model of the gaps between active days; churn = a gap of SURVIVAL_EVENT_THRESHOLD_DAYS without activity; into survival_fit_meta and weekly_kpi.S.",
   params: SurvivalSettings
 })
   .source("activity", {
@@ -60,7 +54,7 @@ export const fitSurvivalChurn = Pipeline.make({
     }
   })
   .model("survivalFit", {
-    description: "POST /survival/fit: Cox PH with right-censoring at the as-of day; per-student churn probability over the threshold horizon.",
+    description: "POST /survival/fit: Cox PH of the time to return over all gaps (the open one censored at the as-of day); per student, S at the as-of day: 1 once inactive for the threshold, else the probability that the current gap reaches it.",
     inputs: ["survivalRows"],
     output: SurvivalFitResponse,
     timeout: "10 minutes",
@@ -77,40 +71,17 @@ export const fitSurvivalChurn = Pipeline.make({
         })
         record("n", fit.n)
         record("events", fit.events)
-        record("censored", fit.n - fit.events)
+        record("gaps", fit.gaps)
+        record("returns", fit.returns)
+        const lapsed = fit.risk_scores.filter((r) => r.time_days >= fit.event_threshold_days).length
+        record("lapsed", lapsed)
+        record("atRisk", fit.n - lapsed)
         record("concordance", fit.concordance)
-        // too few events per covariate, coxph convergence trouble, diverging coefficients: a person should see them
+        // too few returns per covariate, coxph convergence trouble, diverging coefficients: a person should see them
         record("warnings", fit.warnings)
         record("imputation", fit.imputation)
         record("rSeconds", fit.timing.total_seconds)
         return fit
-      })
-  })
-  .model("currentRisk", {
-    description: "POST /survival/predict: each student still at risk scored at the as-of day with the fitted model; students already inactive for the threshold get S = 1 (stages/survival).",
-    inputs: ["survivalRows", "survivalFit"],
-    output: CurrentRisk,
-    timeout: "5 minutes",
-    retry: { times: 1, base: "5 seconds", while: (e) => e instanceof RServiceError && e.isTransient },
-    run: ({ survivalFit: fit, survivalRows }, { params, record }) =>
-      Effect.gen(function*() {
-        const input = currentRiskInput(survivalRows.rows, params.asOf, params.eventThresholdDays)
-        record("lapsed", input.lapsed.length)
-        record("atRisk", input.atRisk.length)
-        const predicted = input.atRisk.length === 0 ? [] : (yield* (yield* ForecastClient).survivalPredict({
-          coefficients: fit.coefficients,
-          baseline_hazard: fit.baseline_hazard,
-          imputation: fit.imputation,
-          horizon_days: fit.horizon_days,
-          rows: input.atRisk
-        })).risk_scores
-        return {
-          scores: [
-            ...predicted.map((r) => ({ user_id: r.user_id, churn_probability01: r.churn_probability01 as number })),
-            ...input.lapsed.map((user_id) => ({ user_id, churn_probability01: 1 }))
-          ],
-          lapsed: input.lapsed
-        }
       })
   })
   .sink("survivalFitMeta", {
@@ -133,6 +104,8 @@ export const fitSurvivalChurn = Pipeline.make({
         horizon_days: fit.horizon_days,
         covariates: fit.covariates,
         concordance_se: fit.concordance_se,
+        gaps: fit.gaps,
+        returns: fit.returns,
         imputation: fit.imputation,
         baseline_hazard: fit.baseline_hazard,
         warnings: fit.warnings,
@@ -142,12 +115,12 @@ export const fitSurvivalChurn = Pipeline.make({
   })
   .sink("churnRisk", {
     description: "With SURVIVAL_UPDATE_KPI=true: each student's churn probability merged as S into weekly_kpi for the as-of week.",
-    inputs: ["currentRisk"],
+    inputs: ["survivalFit"],
     writer: ChurnRiskSink,
-    rows: ({ currentRisk }, { params, record }): ReadonlyArray<ChurnRiskRow> => {
+    rows: ({ survivalFit: fit }, { params, record }): ReadonlyArray<ChurnRiskRow> => {
       record("weekStart", params.updateKpi ? mondayOf(params.asOf) : "skipped: SURVIVAL_UPDATE_KPI=false")
       return params.updateKpi
-        ? currentRisk.scores.map((r) => ({
+        ? fit.risk_scores.map((r) => ({
           user_id: r.user_id,
           week_start: mondayOf(params.asOf),
           kpis: { S: r.churn_probability01 }

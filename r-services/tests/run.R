@@ -56,42 +56,71 @@ test("JSON keeps precision and writes NA as null", {
   stopifnot(grepl("0.333333333333333", json, fixed = TRUE), grepl("\"y\":null", json), grepl("\"z\":null", json))
 })
 
-test("survival outcome: first gap of >= threshold inactive days; censored at the cutoff otherwise", {
-  d <- function(...) as.Date(c(...))
-  cutoff <- as.Date("2024-03-31")
-  a <- survival_outcome(d("2024-01-01", "2024-01-03", "2024-01-20"), cutoff, 14)
-  stopifnot(a$event, a$time_days == 3)
-  b <- survival_outcome(seq(as.Date("2024-01-01"), cutoff, by = 7), cutoff, 14)
-  stopifnot(!b$event, b$time_days == 91)
-  c_ <- survival_outcome(d("2024-03-01", "2024-03-10"), cutoff, 14)   # 21 trailing inactive days
-  stopifnot(c_$event, c_$time_days == 10)
-  e <- survival_outcome(d("2024-03-01", "2024-03-20"), cutoff, 14)    # gaps 18 (event)
-  stopifnot(e$event, e$time_days == 1)
-  f <- survival_outcome(d("2024-03-20", "2024-04-10"), cutoff, 14)    # after-cutoff day ignored; 11 trailing days
-  stopifnot(!f$event, f$time_days == 12)
+test("survival gaps: one per pair of consecutive active days (returned), the open gap censored at days since last", {
+  day <- function(...) as.Date("2024-01-01") + c(...) - 1   # day 1 = Jan 1
+  g <- student_gaps(day(1, 2, 10), day(20))
+  stopifnot(identical(g$time_days, c(1, 8, 10)), identical(g$returned, c(TRUE, TRUE, FALSE)), g$days_since_last == 10)
+  on_cutoff <- student_gaps(day(1, 5, 20), day(20))          # active on the cutoff day: no open gap yet
+  stopifnot(identical(on_cutoff$time_days, c(4, 15)), all(on_cutoff$returned), on_cutoff$days_since_last == 0)
+  later <- student_gaps(day(3, 30), day(20))                 # a day after the cutoff is not seen
+  stopifnot(identical(later$time_days, 17), !later$returned, later$days_since_last == 17)
+  stopifnot(is.null(student_gaps(day(25), day(20))))
+  # churn = >= 14 inactive days: a return after 15 days (14 inactive between), or 14 days since the last one
+  stopifnot(churned(student_gaps(day(1, 16, 20), day(20)), 14), !churned(student_gaps(day(1, 15, 20), day(20)), 14))
+  stopifnot(churned(student_gaps(day(1, 6), day(20)), 14), !churned(student_gaps(day(1, 7), day(20)), 14))
 })
 
-test("survival fit recovers a hazard ratio and predict reproduces the risks", {
+#' Students whose gaps are exponential (rounded up to whole days) with return rate 0.05 * exp(1.2 A_t - 0.8 E_t).
+simulate_active_days <- function(n, cutoff) lapply(seq_len(n), function(i) {
+  a <- runif(1); e <- runif(1); day <- cutoff - 180 + sample(0:20, 1); days <- day
+  repeat { day <- day + ceiling(rexp(1, 0.05 * exp(1.2 * a - 0.8 * e))); if (day > cutoff) break; days <- c(days, day) }
+  list(user_id = paste0("u", i), active_days = as.list(format(days)), A_t = a, E_t = e)
+})
+
+test("survival fit recovers the return hazard ratios; S is 1 once lapsed, grows with days since last; predict reproduces it", {
   set.seed(3)
-  n <- 400
-  a <- runif(n); t <- rexp(n, 0.02 * exp(-1.2 * a)); cens <- runif(n, 20, 90)
-  rows <- lapply(seq_len(n), function(i) list(user_id = paste0("u", i), time_days = min(t[i], cens[i]), event = t[i] <= cens[i], A_t = a[i]))
-  fit <- fit_survival(decode_survival_fit(list(rows = rows, covariates = list("A_t"), event_threshold_days = 14)))
-  hr <- fit$hazard_ratios[[1]]
-  stopifnot(hr$lower95 < exp(-1.2), exp(-1.2) < hr$upper95)
-  pred <- predict_survival(decode_survival_predict(list(coefficients = fit$coefficients, baseline_hazard = fit$baseline_hazard,
-    horizon_days = 14, rows = lapply(1:10, function(i) rows[[i]][c("user_id", "time_days", "A_t")]))))
-  stopifnot(isTRUE(all.equal(vapply(pred$risk_scores, `[[`, 0, "churn_probability01"),
-    vapply(fit$risk_scores[1:10], `[[`, 0, "churn_probability01"))))
-  stopifnot(all(vapply(fit$risk_scores, function(r) r$churn_probability01 >= 0 && r$churn_probability01 <= 1, TRUE)))
+  cutoff <- as.Date("2024-06-30")
+  rows <- simulate_active_days(200, cutoff)
+  fit <- fit_survival(decode_survival_fit(list(rows = rows, cutoff = format(cutoff), covariates = list("A_t", "E_t"), event_threshold_days = 14)))
+  hr <- setNames(fit$hazard_ratios, vapply(fit$hazard_ratios, `[[`, "", "name"))
+  stopifnot(hr$A_t$lower95 < exp(1.2), exp(1.2) < hr$A_t$upper95, hr$E_t$lower95 < exp(-0.8), exp(-0.8) < hr$E_t$upper95)
+  gaps <- lapply(rows, function(r) student_gaps(as.Date(unlist(r$active_days)), cutoff))
+  stopifnot(fit$n == 200, fit$gaps == sum(lengths(lapply(gaps, `[[`, "time_days"))), fit$returns == sum(unlist(lapply(gaps, `[[`, "returned"))))
+  stopifnot(fit$events == sum(vapply(gaps, function(g) any(g$time_days[g$returned] > 15) || g$days_since_last >= 14, TRUE)))
+  risk <- vapply(fit$risk_scores, `[[`, 0, "churn_probability01")
+  since <- vapply(fit$risk_scores, `[[`, 0, "time_days")
+  stopifnot(identical(since, vapply(gaps, `[[`, 0, "days_since_last")), all(risk[since >= 14] == 1), all(risk >= 0 & risk <= 1))
+  stopifnot(any(since < 14), all(risk[since < 14] < 1))
+  score <- function(rows, threshold = 14, horizon = threshold) vapply(predict_survival(decode_survival_predict(list(
+    coefficients = fit$coefficients, baseline_hazard = fit$baseline_hazard, event_threshold_days = threshold,
+    horizon_days = horizon, rows = rows)))$risk_scores, `[[`, 0, "churn_probability01")
+  same <- lapply(0:16, function(d) list(user_id = paste0("d", d), days_since_last = d, A_t = 0.5, E_t = 0.5))
+  s <- score(same)
+  stopifnot(all(diff(s[1:15]) > 0), all(s[15:17] == 1))
+  # a more engaged student returns sooner: lower churn risk at the same days since last
+  engaged <- score(list(list(user_id = "low", days_since_last = 5, A_t = 0.1, E_t = 0.5), list(user_id = "high", days_since_last = 5, A_t = 0.9, E_t = 0.5)))
+  stopifnot(engaged[1] > engaged[2])
+  # a run that cannot be complete within a shorter horizon has probability 0
+  stopifnot(identical(score(same[c(1, 12)], horizon = 4) == 0, c(TRUE, FALSE)))
+  again <- score(lapply(1:20, function(i) list(user_id = rows[[i]]$user_id, days_since_last = since[i], A_t = rows[[i]]$A_t, E_t = rows[[i]]$E_t)))
+  stopifnot(isTRUE(all.equal(again, risk[1:20])))
 })
 
 test("survival validation names the field", {
-  stopifnot(field_of(decode_survival_fit(list(rows = list(1, 2, 3, 4, 5)))) == "422 rows[0]")
+  stopifnot(field_of(decode_survival_fit(list(rows = list(1, 2, 3, 4, 5)))) == "422 cutoff")
+  stopifnot(field_of(decode_survival_fit(list(cutoff = "2024-01-31", rows = list(1, 2, 3, 4, 5)))) == "422 rows[0]")
+  # the precomputed time_days + event form is gone: one outcome per student does not fit a model of gaps
   rows <- lapply(1:5, function(i) list(user_id = paste0("u", i), time_days = i, event = FALSE))
-  stopifnot(field_of(decode_survival_fit(list(rows = rows))) == "422 rows")
-  rows[[2]]$time_days <- "x"
-  stopifnot(field_of(decode_survival_fit(list(rows = rows))) == "422 rows[1].time_days")
+  stopifnot(field_of(decode_survival_fit(list(cutoff = "2024-01-31", rows = rows))) == "422 rows[0].active_days")
+  once <- lapply(1:5, function(i) list(user_id = paste0("u", i), active_days = list(sprintf("2024-01-%02d", i))))
+  stopifnot(field_of(decode_survival_fit(list(cutoff = "2024-01-31", rows = once))) == "422 rows")
+  once[[2]]$active_days <- list("2024-01-02", "2024-02-30")
+  stopifnot(field_of(decode_survival_fit(list(cutoff = "2024-01-31", rows = once))) == "422 rows[1].active_days[1]")
+  predict <- list(coefficients = list(list(name = "A_t", estimate = 1)), baseline_hazard = list(list(time_days = 1, cumulative_hazard = 0.1)),
+    event_threshold_days = 14, rows = list(list(user_id = "u", days_since_last = -1, A_t = 0)))
+  stopifnot(field_of(decode_survival_predict(predict)) == "422 rows[0].days_since_last")
+  predict$event_threshold_days <- NULL
+  stopifnot(field_of(decode_survival_predict(predict)) == "422 event_threshold_days")
 })
 
 test("prophet: per-series answers for short and constant series, a trend continued", {

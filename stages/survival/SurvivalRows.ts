@@ -12,8 +12,8 @@ export interface SurvivalRows {
 }
 
 /**
- * One row per active student: their active days (the service derives the right-censored outcome from them and the
- * cutoff), sessions and mean gap, and their latest A_t, E_t, R_t.
+ * One row per active student: their active days (the service turns them into the gaps between active days, the
+ * open one censored at the cutoff), sessions and mean gap, and their latest A_t, E_t, R_t.
  */
 export const survivalRows = (
   activity: ReadonlyArray<SurvivalActivityRow>,

@@ -69,6 +69,8 @@ layer(suite, { timeout: Duration.minutes(5), excludeTestServices: true })("fit-s
         modelScored.filter((r) => r.archetype === "churner" && r.churn_after! <= addDays(AS_OF, THRESHOLD)).map((r) => r.kpis["S"]!),
         modelScored.filter((r) => r.archetype !== "churner").map((r) => r.kpis["S"]!)
       )
+      // reported, not asserted: the planted churners stop without warning, and the few model-scored ones stopped (or
+      // stop) within days of the as-of day, where a day or two of absence does not tell them from steady students
       console.log(`survival: ${stopped.length} stopped churners, ${steady.length} steady students, AUC ${auc.toFixed(3)}; model-scored only: AUC ${aucModel.toFixed(3)}, lapsed ${withS.length - modelScored.length}`)
       assert.isTrue(stopped.length >= 10)
       assert.isAbove(auc, 0.8)
@@ -76,7 +78,16 @@ layer(suite, { timeout: Duration.minutes(5), excludeTestServices: true })("fit-s
 
       // events, counted independently: a run of ≥ 14 inactive days between two active days, or from the last active
       // day to the as-of day (complete by then); a gap still open by fewer than 14 days is censored
-      const [truth] = yield* sql<{ active: number; events: number; churners_complete: number; churners_censored: number; returned: number }>`
+      const [truth] = yield* sql<{
+        active: number
+        events: number
+        churners_complete: number
+        churners_censored: number
+        returned: number
+        returns: number
+        open_gaps: number
+        lapsed: number
+      }>`
         WITH act AS (
           SELECT DISTINCT user_id, day FROM (
             SELECT student_id AS user_id, (started_at AT TIME ZONE 'UTC')::date AS day FROM attempt
@@ -85,14 +96,17 @@ layer(suite, { timeout: Duration.minutes(5), excludeTestServices: true })("fit-s
         ),
         gaps AS (SELECT user_id, day, day - lag(day) OVER (PARTITION BY user_id ORDER BY day) - 1 AS inactive_before FROM act),
         per AS (
-          SELECT user_id, max(day) AS last_day, coalesce(max(inactive_before), 0) AS longest_inner FROM gaps GROUP BY 1
+          SELECT user_id, max(day) AS last_day, coalesce(max(inactive_before), 0) AS longest_inner, count(*) AS days FROM gaps GROUP BY 1
         )
         SELECT count(*)::int4 AS active,
                count(*) FILTER (WHERE longest_inner >= ${THRESHOLD}::int OR ${AS_OF}::date - last_day >= ${THRESHOLD}::int)::int4 AS events,
                count(*) FILTER (WHERE longest_inner >= ${THRESHOLD}::int AND ${AS_OF}::date - last_day < ${THRESHOLD}::int)::int4 AS returned,
                count(*) FILTER (WHERE t.archetype = 'churner' AND t.churn_after <= ${AS_OF}::date - ${THRESHOLD}::int)::int4 AS churners_complete,
                count(*) FILTER (WHERE t.archetype = 'churner' AND t.churn_after > ${AS_OF}::date - ${THRESHOLD}::int
-                                  AND longest_inner < ${THRESHOLD}::int AND ${AS_OF}::date - last_day < ${THRESHOLD}::int)::int4 AS churners_censored
+                                  AND longest_inner < ${THRESHOLD}::int AND ${AS_OF}::date - last_day < ${THRESHOLD}::int)::int4 AS churners_censored,
+               sum(days - 1)::int4 AS returns,
+               count(*) FILTER (WHERE last_day < ${AS_OF}::date)::int4 AS open_gaps,
+               count(*) FILTER (WHERE ${AS_OF}::date - last_day >= ${THRESHOLD}::int)::int4 AS lapsed
         FROM per JOIN cohort_truth t ON t.student_id = per.user_id`
       console.log(`survival: n ${meta[0]!.n}, events ${meta[0]!.events}, concordance ${meta[0]!.concordance.toFixed(3)}, independent count`, truth)
       assert.strictEqual(meta[0]!.n, truth!.active)
@@ -103,12 +117,16 @@ layer(suite, { timeout: Duration.minutes(5), excludeTestServices: true })("fit-s
       // day came a few days before its planted churn day)
       assert.isTrue(Math.abs(meta[0]!.events - truth!.churners_complete - truth!.returned) <= 2)
 
-      // the run record carries the service's warnings and the counts
+      // the run record carries the service's warnings and the counts: the model is fitted on every gap between active
+      // days (a return each) plus the open gap of each student not active on the as-of day
       const record = Option.getOrThrow(yield* (yield* RunStore).get(result.runId))
       const notes = record.stages.find((s) => s.name === "survivalFit")!.notes
       assert.strictEqual(notes["events"], meta[0]!.events)
+      assert.deepStrictEqual([notes["returns"], notes["gaps"]], [truth!.returns, truth!.returns + truth!.open_gaps])
+      assert.deepStrictEqual([notes["lapsed"], notes["atRisk"]], [truth!.lapsed, truth!.active - truth!.lapsed])
       assert.isArray(notes["warnings"])
-      assert.isTrue((notes["warnings"] as Array<string>).some((w) => w.includes("fewer than 10 per covariate")), "5 covariates, < 50 events")
+      // thousands of returns for 5 covariates: the events-per-covariate warning stays quiet
+      assert.isFalse((notes["warnings"] as Array<string>).some((w) => w.includes("fewer than 10 per covariate")))
     }))
 
   it.effect("a dry run writes nothing and shows the replacement; a re-run replaces its own rows", () =>

@@ -2,7 +2,7 @@ import { assert, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Fiber, Layer, Redacted } from "effect"
 import { ForecastClient, make as makeForecastClient } from "../../stages/models/ForecastClient.ts"
 import type { ForecastSeries } from "../../stages/models/schemas/Forecast.ts"
-import type { SurvivalRow } from "../../stages/models/schemas/Survival.ts"
+import type { SurvivalPredictRequest, SurvivalRow } from "../../stages/models/schemas/Survival.ts"
 import { platformLayer, type RunningRService, startRService } from "../support/rServices.ts"
 import { addDays, seededRandom } from "../support/simulate.ts"
 
@@ -22,23 +22,28 @@ const trendSeries = (id: string, seed: number, spikeAt?: number): typeof Forecas
   return { id, points: weeks(values) }
 }
 
-/** Students with known hazard ratios: exp(-1.5) per unit of A_t, exp(0.8) per unit of E_t. */
+const CUTOFF = "2024-06-30"
+
+/**
+ * Students with known return hazard ratios: gaps between active days are exponential, rounded up to whole days, with
+ * rate 0.05 · exp(1.2 A_t − 0.8 E_t); each starts within 180–160 days before the cutoff.
+ */
 const simulateSurvival = (n: number, seed: number): Array<SurvivalRow> => {
   const random = seededRandom(seed)
   return Array.from({ length: n }, (_, i) => {
     const A_t = random.uniform()
     const E_t = random.uniform()
-    const eventTime = random.exponential(0.02 * Math.exp(-1.5 * A_t + 0.8 * E_t))
-    const censorTime = 20 + 70 * random.uniform()
-    return {
-      user_id: `u${i}`,
-      time_days: Math.min(eventTime, censorTime),
-      event: eventTime <= censorTime,
-      A_t,
-      E_t
-    }
+    const active_days: Array<string> = []
+    for (
+      let day = -180 + Math.floor(21 * random.uniform());
+      day <= 0;
+      day += Math.ceil(random.exponential(0.05 * Math.exp(1.2 * A_t - 0.8 * E_t)))
+    ) active_days.push(addDays(CUTOFF, day))
+    return { user_id: `u${i}`, active_days, A_t, E_t }
   })
 }
+
+const daysBetween = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000)
 
 layer(TestLayer, { timeout: 600_000, excludeTestServices: true })("r-forecast-plumber", (it) => {
   it.effect("forecasts a batch: trend continued, injected anomaly found, short and constant series answered per series", () =>
@@ -78,71 +83,84 @@ layer(TestLayer, { timeout: 600_000, excludeTestServices: true })("r-forecast-pl
       assert.deepInclude(result.summary, { ok: 2, insufficient_data: 1, constant_series: 1, failed: 0 })
     }), { timeout: 300_000 })
 
-  it.effect("recovers simulated hazard ratios within their 95% intervals", () =>
+  it.effect("recovers simulated return hazard ratios; S is 1 once lapsed and grows with the days since the last active day", () =>
     Effect.gen(function*() {
       const forecast = yield* ForecastClient
-      const rows = simulateSurvival(400, 11)
-      const fit = yield* forecast.survivalFit({ rows, event_threshold_days: 14, horizon_days: 14, covariates: ["A_t", "E_t"] })
+      const rows = simulateSurvival(200, 11)
+      const fit = yield* forecast.survivalFit({ rows, cutoff: CUTOFF, event_threshold_days: 14, covariates: ["A_t", "E_t"] })
       const hr = new Map(fit.hazard_ratios.map((h) => [h.name, h]))
-      console.log("hazard ratios", fit.hazard_ratios, "concordance", fit.concordance)
+      console.log("return hazard ratios", fit.hazard_ratios, "concordance", fit.concordance)
       const a = hr.get("A_t")!
       const e = hr.get("E_t")!
-      assert.isTrue(a.lower95 <= Math.exp(-1.5) && Math.exp(-1.5) <= a.upper95)
-      assert.isTrue(e.lower95 <= Math.exp(0.8) && Math.exp(0.8) <= e.upper95)
-      assert.strictEqual(fit.events, rows.filter((r) => r.event).length)
+      assert.isTrue(a.lower95 <= Math.exp(1.2) && Math.exp(1.2) <= a.upper95)
+      assert.isTrue(e.lower95 <= Math.exp(-0.8) && Math.exp(-0.8) <= e.upper95)
       assert.isAbove(fit.concordance, 0.55)
-      // Higher engagement lowers the churn probability at equal follow-up and E_t.
-      const predicted = yield* forecast.survivalPredict({
-        coefficients: fit.coefficients,
-        baseline_hazard: fit.baseline_hazard,
-        horizon_days: 14,
-        rows: [{ user_id: "low", time_days: 10, A_t: 0.1, E_t: 0.5 }, { user_id: "high", time_days: 10, A_t: 0.9, E_t: 0.5 }]
-      })
-      assert.isAbove(predicted.risk_scores[0]!.churn_probability01, predicted.risk_scores[1]!.churn_probability01)
-      // Stateless predict reproduces the fit's own risk scores.
-      const again = yield* forecast.survivalPredict({
-        coefficients: fit.coefficients,
-        baseline_hazard: fit.baseline_hazard,
-        horizon_days: 14,
-        // time_days as the service echoed them, so follow-up and baseline times share one JSON rounding.
-        rows: rows.slice(0, 20).map((r, i) => ({
-          user_id: r.user_id,
-          time_days: fit.risk_scores[i]!.time_days,
-          A_t: r.A_t ?? null,
-          E_t: r.E_t ?? null
-        }))
-      })
-      again.risk_scores.forEach((r, i) => assert.approximately(r.churn_probability01, fit.risk_scores[i]!.churn_probability01, 1e-9))
+      // the gaps, counted here: one return per pair of consecutive active days, plus the open gap unless active on the cutoff
+      const last = rows.map((r) => r.active_days[r.active_days.length - 1]!)
+      const since = last.map((day) => daysBetween(day, CUTOFF))
+      assert.strictEqual(fit.returns, rows.reduce((n, r) => n + r.active_days.length - 1, 0))
+      assert.strictEqual(fit.gaps, fit.returns + since.filter((d) => d > 0).length)
+      assert.deepStrictEqual(fit.risk_scores.map((r) => r.time_days), since)
+      fit.risk_scores.forEach((r) => assert.strictEqual(r.churn_probability01 === 1, r.time_days >= 14, r.user_id))
+
+      const score = (rows: SurvivalPredictRequest["rows"]) =>
+        forecast.survivalPredict({
+          coefficients: fit.coefficients,
+          baseline_hazard: fit.baseline_hazard,
+          event_threshold_days: 14,
+          rows
+        }).pipe(Effect.map((p) => p.risk_scores.map((r) => r.churn_probability01 as number)))
+      // the same student, further into a gap: more likely to stay away, certain once 14 days are reached
+      const byDays = yield* score(Array.from({ length: 16 }, (_, d) => ({ user_id: `d${d}`, days_since_last: d, A_t: 0.5, E_t: 0.5 })))
+      byDays.slice(1, 14).forEach((s, d) => assert.isAbove(s, byDays[d]!, `day ${d + 1}`))
+      assert.deepStrictEqual(byDays.slice(14), [1, 1])
+      // higher engagement returns sooner: a lower churn probability at equal days since last and E_t
+      const [low, high] = yield* score([
+        { user_id: "low", days_since_last: 5, A_t: 0.1, E_t: 0.5 },
+        { user_id: "high", days_since_last: 5, A_t: 0.9, E_t: 0.5 }
+      ])
+      assert.isAbove(low!, high!)
+      // stateless predict reproduces the fit's own scores
+      const again = yield* score(rows.slice(0, 20).map((r, i) => ({ user_id: r.user_id, days_since_last: since[i]!, A_t: r.A_t ?? null, E_t: r.E_t ?? null })))
+      again.forEach((s, i) => assert.approximately(s, fit.risk_scores[i]!.churn_probability01, 1e-9))
     }), { timeout: 120_000 })
 
-  it.effect("derives right-censored outcomes from active days", () =>
+  it.effect("builds gaps from active days: returns between them, the open gap censored, churn runs counted per student", () =>
     Effect.gen(function*() {
       const forecast = yield* ForecastClient
+      const jan = (...days: Array<number>) => days.map((d) => addDays("2023-12-31", d))
       const fit = yield* forecast.survivalFit({
-        cutoff: "2024-03-31",
+        cutoff: "2024-01-20",
         event_threshold_days: 14,
         covariates: ["A_t"],
         rows: [
-          // 16 inactive days after Jan 3: event; follow-up Jan 1 → gap start Jan 4 = 3 days.
-          { user_id: "gap", active_days: ["2024-01-01", "2024-01-03", "2024-01-20", "2024-03-30"], A_t: 0.2 },
-          // active every 9 days until the cutoff: censored at the cutoff, 91 days of follow-up.
-          { user_id: "steady", active_days: Array.from({ length: 11 }, (_, i) => addDays("2024-01-01", 9 * i)), A_t: 0.7 },
-          // last seen Mar 10, 21 inactive days by the cutoff: event at the start of that trailing gap.
-          { user_id: "gone", active_days: ["2024-02-01", "2024-02-10", "2024-02-20", "2024-03-01", "2024-03-10"], A_t: 0.3 },
-          // last seen Mar 25, only 6 inactive days (and no earlier gap of 14): censored, not an event.
-          { user_id: "recent", active_days: ["2024-03-01", "2024-03-12", "2024-03-25"], A_t: 0.6 },
-          // 18 inactive days after Feb 1 (before returning): the event is that first gap, at day 1.
-          { user_id: "returned", active_days: ["2024-02-01", "2024-02-20", "2024-03-28"], A_t: 0.4 },
-          { user_id: "early", active_days: ["2024-01-10", "2024-01-12"], A_t: 0.1 }
+          // returns after 1 and 8 days, open for 10: no run of 14 inactive days
+          { user_id: "example", active_days: jan(1, 2, 10), A_t: 0.5 },
+          // 17 days since the last active day: lapsed
+          { user_id: "gone", active_days: jan(1, 3), A_t: 0.2 },
+          // 14 inactive days (Jan 2–15) before returning: a churn run, though active again
+          { user_id: "came-back", active_days: jan(1, 16), A_t: 0.3 },
+          // 13 inactive days before returning: not one
+          { user_id: "almost", active_days: jan(1, 15), A_t: 0.7 },
+          // active on the cutoff day: no open gap
+          { user_id: "today", active_days: jan(5, 12, 20), A_t: 0.9 },
+          // exactly 14 inactive days by the cutoff
+          { user_id: "fourteen", active_days: jan(6), A_t: 0.4 },
+          // a day after the cutoff is not seen
+          { user_id: "late", active_days: jan(2, 25), A_t: 0.6 }
         ]
       })
-      const outcome = new Map(fit.risk_scores.map((r) => [r.user_id, [r.time_days, r.event] as const]))
-      assert.deepStrictEqual(outcome.get("gap"), [3, true])
-      assert.deepStrictEqual(outcome.get("steady"), [91, false])
-      assert.deepStrictEqual(outcome.get("gone"), [39, true])
-      assert.deepStrictEqual(outcome.get("recent"), [31, false])
-      assert.deepStrictEqual(outcome.get("early"), [3, true])
-      assert.deepStrictEqual(outcome.get("returned"), [1, true])
+      const outcome = new Map(fit.risk_scores.map((r) => [r.user_id, [r.time_days, r.event, r.churn_probability01 === 1] as const]))
+      assert.deepStrictEqual(Object.fromEntries(outcome), {
+        example: [10, false, false],
+        gone: [17, true, true],
+        "came-back": [4, true, false],
+        almost: [5, false, false],
+        today: [0, false, false],
+        fourteen: [14, true, true],
+        late: [18, true, true]
+      })
+      assert.deepStrictEqual([fit.n, fit.events, fit.returns, fit.gaps], [7, 4, 7, 13])
       assert.isTrue(fit.warnings.some((w) => w.includes("fewer than 10 per covariate")))
     }))
 
@@ -153,7 +171,9 @@ layer(TestLayer, { timeout: 600_000, excludeTestServices: true })("r-forecast-pl
       const refused = yield* Effect.flip(wrong.prophetFit({ series: [trendSeries("x", 1)], horizon_weeks: 4, anomaly_threshold: 2.5 }))
       assert.strictEqual(refused.reason, "Unauthorized")
       const forecast = yield* ForecastClient
-      const invalid = yield* Effect.flip(forecast.survivalFit({ rows: simulateSurvival(10, 3).map((r) => ({ ...r, event: false })), event_threshold_days: 14 }))
+      // one active day each: nobody returns, so there is no return hazard to estimate
+      const once = simulateSurvival(10, 3).map((r) => ({ ...r, active_days: r.active_days.slice(0, 1) }))
+      const invalid = yield* Effect.flip(forecast.survivalFit({ rows: once, cutoff: CUTOFF, event_threshold_days: 14 }))
       assert.strictEqual(invalid.reason, "InvalidRequest")
       assert.strictEqual(invalid.status, 422)
       assert.strictEqual(invalid.field, "rows")
