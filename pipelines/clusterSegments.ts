@@ -63,6 +63,7 @@ export const clusterSegments = Pipeline.make({
       const split = segmentFeatures(featureSource, params.minWeeks)
       record("users", split.features.length)
       record("tooLittleHistory", { count: split.tooLittleHistory.length, minWeeks: params.minWeeks, userIds: split.tooLittleHistory })
+      record("trendShrinkage", split.trendShrinkage)
       return split
     }
   })

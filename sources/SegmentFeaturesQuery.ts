@@ -24,7 +24,11 @@ export const SegmentFeatureSourceRow = Schema.Struct({
   /** Mean valid response time, weighted by attempts. */
   mean_response_ms: Schema.NullOr(Schema.Number),
   /** Least-squares slope of weekly accuracy, per week. */
-  accuracy_slope_per_week: Schema.NullOr(Schema.Number)
+  accuracy_slope_per_week: Schema.NullOr(Schema.Number),
+  /** Σ (week − mean week)² of that line (its precision). */
+  accuracy_slope_week_spread: Schema.NullOr(Schema.Number),
+  /** Σ squared residuals of weekly accuracy around that line. */
+  accuracy_slope_residual_ss: Schema.NullOr(Schema.Number)
 })
 export type SegmentFeatureSourceRow = typeof SegmentFeatureSourceRow.Type
 
@@ -55,7 +59,10 @@ f AS (
          sum(correct)::float8 / nullif(sum(attempts), 0) AS accuracy,
          sum(hints)::float8 / nullif(sum(attempts), 0) AS hint_rate,
          sum(time_sum)::float8 / nullif(sum(timed), 0) AS mean_response_ms,
-         regr_slope(correct::float8 / attempts, wi::float8) AS accuracy_slope_per_week
+         regr_slope(correct::float8 / attempts, wi::float8) AS accuracy_slope_per_week,
+         regr_sxx(correct::float8 / attempts, wi::float8) AS accuracy_slope_week_spread,
+         regr_syy(correct::float8 / attempts, wi::float8)
+           - regr_sxy(correct::float8 / attempts, wi::float8) ^ 2 / nullif(regr_sxx(correct::float8 / attempts, wi::float8), 0) AS accuracy_slope_residual_ss
   FROM w WHERE attempts > 0
   GROUP BY 1
 )
@@ -63,14 +70,16 @@ SELECT coalesce(k.user_id, f.user_id) AS user_id,
        coalesce(k.kpi_weeks, 0) AS kpi_weeks, coalesce(f.practice_weeks, 0) AS practice_weeks,
        coalesce(f.attempts, 0) AS attempts,
        k.engagement, k.recovery, k.sessions, k.mean_gap_days,
-       f.accuracy, f.hint_rate, f.mean_response_ms, f.accuracy_slope_per_week
+       f.accuracy, f.hint_rate, f.mean_response_ms,
+       f.accuracy_slope_per_week, f.accuracy_slope_week_spread, f.accuracy_slope_residual_ss
 FROM k FULL JOIN f ON f.user_id = k.user_id
 ORDER BY 1`
 
 /**
  * Per user over the weeks [firstWeek, lastWeek] (Mondays) of `weekly_kpi` and the days [firstWeek, asOf] of
- * `features_topic_daily`: mean KPIs, accuracy, hint rate, response time and the weekly accuracy trend. One
- * set-based statement; users present in only one of the two tables come with zero history on the other side.
+ * `features_topic_daily`: mean KPIs, accuracy, hint rate, response time and the weekly accuracy trend with what its
+ * precision needs. One set-based statement; users present in only one of the two tables come with zero history on
+ * the other side.
  */
 export const segmentFeatures = Effect.fn("SegmentFeaturesQuery.segmentFeatures")(function*(
   range: { readonly firstWeek: string; readonly lastWeek: string; readonly asOf: string }
