@@ -13,7 +13,7 @@ export const SegmentSettings = {
   }),
   nClusters: Param.optionalInt({
     env: "CLUSTER_N_CLUSTERS",
-    description: "number of segments; empty = chosen by the largest average silhouette",
+    description: "number of segments; empty = chosen by the gap statistic (segment_meta.metrics.k_selection says why)",
     default: Option.none(),
     min: 2
   }),

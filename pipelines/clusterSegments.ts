@@ -8,7 +8,7 @@ import { SegmentFeatureSourceRow, segmentFeatures as segmentFeatureRows } from "
 import { addDays, mondayOf } from "../stages/kpi/KpiWeeks.ts"
 import { ClusterClient } from "../stages/models/ClusterClient.ts"
 import { RServiceError } from "../stages/models/RServiceClient.ts"
-import { ClusterFitResponse } from "../stages/models/schemas/Cluster.ts"
+import { ClusterFitResponse, type KSelection } from "../stages/models/schemas/Cluster.ts"
 import { segmentFeatures } from "../stages/segments/SegmentFeatures.ts"
 
 /** Too few users have enough history to be segmented. */
@@ -24,22 +24,30 @@ export class SegmentInputError extends Data.TaggedError("SegmentInputError")<{
 /**
  * What segments describe: learning behaviour (accuracy trend, speed, accuracy, hint use). Engagement, sessions,
  * mean gap and recovery stay in the snapshot but not in the distance: they vary with everyone's schedule and blur
- * the behaviour groups (measured on the generated cohort, k = 5: adjusted Rand index against the planted groups
- * 0.32 with these four features, 0.20 with all eight).
+ * the behaviour groups (measured on generated cohorts of 240 students, seeds 7, 21, 22, 23, automatic k: adjusted
+ * Rand index against the four distinctive planted groups 0.79–0.88 with these four features, 0.73–0.79 with all
+ * eight).
  */
 const CLUSTER_FEATURES = ["improvement", "efficiency", "accuracy", "hint_rate"] as const
+
+/** Why the service chose its k, in the run record: the criterion and the gap statistic per k (rounded). */
+const kSelectionNote = (selection: KSelection) => ({
+  criterion: selection.criterion,
+  ...(selection.k_gap === undefined ? {} : { kGap: selection.k_gap }),
+  gap: selection.scores.map((s) => ({ k: s.k, gap: Number(s.gap.toFixed(4)), se: Number(s.se.toFixed(4)) }))
+})
 
 /** Fixed so that the same data always gives the same segments. */
 const KMEANS_SEED = 20_240_601
 
 /**
  * `cluster-segments`: learning-pattern segments. Per user over the lookback weeks, mean KPIs from `weekly_kpi` and
- * practice features from `features_topic_daily` → k-means on r-cluster-plumber (k chosen by silhouette unless
- * given) → `user_segment` (one current segment per user) and `segment_meta`.
+ * practice features from `features_topic_daily` → k-means on r-cluster-plumber (k chosen by the gap statistic
+ * unless given) → `user_segment` (one current segment per user) and `segment_meta`.
  */
 export const clusterSegments = Pipeline.make({
   name: "cluster-segments",
-  description: "Learning-pattern segments (k-means over engagement, trend, speed, recovery, accuracy, hints, sessions) into user_segment and segment_meta.",
+  description: "Learning-pattern segments (k-means over accuracy trend, speed, accuracy and hint use; k by the gap statistic unless given) into user_segment and segment_meta.",
   params: SegmentSettings
 })
   .source("featureSource", {
@@ -68,7 +76,7 @@ export const clusterSegments = Pipeline.make({
     }
   })
   .model("segments", {
-    description: "POST /cluster/fit: standardised features, k-means (k by silhouette when CLUSTER_N_CLUSTERS is empty), labels from the centres.",
+    description: "POST /cluster/fit: robustly standardised features, k-means (k by the gap statistic when CLUSTER_N_CLUSTERS is empty), labels from the centres.",
     inputs: ["features"],
     output: ClusterFitResponse,
     timeout: "5 minutes",
@@ -90,6 +98,7 @@ export const clusterSegments = Pipeline.make({
           ...Option.match(params.nClusters, { onNone: () => ({}), onSome: (k) => ({ n_clusters: k }) })
         })
         record("nClusters", fit.segment_meta.n_clusters)
+        record("kSelection", kSelectionNote(fit.segment_meta.k_selection))
         record("sizes", Object.fromEntries(fit.segment_meta.centers.map((c) => [c.label, c.size])))
         record("silhouette", fit.segment_meta.metrics.silhouette)
         record("warnings", fit.segment_meta.warnings)
@@ -125,11 +134,10 @@ export const clusterSegments = Pipeline.make({
         method: meta.method,
         n_clusters: meta.n_clusters,
         centers: meta.centers,
-        metrics: meta.metrics,
+        metrics: { ...meta.metrics, k_selection: meta.k_selection },
         model: {
           features: meta.features,
           scaling: meta.scaling,
-          k_selection: meta.k_selection,
           nstart: meta.nstart,
           seed: meta.seed,
           warnings: meta.warnings,

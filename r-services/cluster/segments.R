@@ -1,4 +1,4 @@
-# Learning-pattern segments: k-means on standardised features, k by average silhouette when not given,
+# Learning-pattern segments: k-means on robustly standardised features, k by the gap statistic when not given,
 # labels derived from each centre's most distinctive standardised feature.
 suppressPackageStartupMessages(library(cluster))
 
@@ -52,16 +52,22 @@ decode_cluster_fit <- function(body) {
   c(decoded, list(
     k = k,
     k_max = field_number(body, "k_max", default = 6L, min = 2, integer = TRUE),
+    gap_references = field_number(body, "gap_references", default = 50L, min = 10, max = 500, integer = TRUE),
     method = field_string(body, "method", default = "kmeans", choices = c("kmeans")),
     nstart = field_number(body, "nstart", default = 50L, min = 25, max = 1000, integer = TRUE),
     seed = field_number(body, "seed", default = 20240101L, integer = TRUE)
   ))
 }
 
-#' Impute missing values with the column mean (z = 0) and scale; constant features are dropped.
+#' Robust standardisation: centre = median, scale = MAD (x 1.4826: the SD of the bulk of users when it is normal).
+#' The SD would be inflated by the very groups we look for (a tenth of users at a 60% hint rate makes the SD of
+#' hint_rate 4x its MAD) and by a few extreme users, which shrinks every other difference; the MAD measures how
+#' much a typical user varies. A feature with MAD 0 (over half the users share one value) falls back to its SD.
+#' Missing values are imputed with the median (z = 0); constant features are dropped.
 scaling_of <- function(x) {
-  center <- colMeans(x, na.rm = TRUE)
-  scale <- apply(x, 2, sd, na.rm = TRUE)
+  center <- apply(x, 2, stats::median, na.rm = TRUE)
+  spread <- apply(x, 2, stats::mad, na.rm = TRUE)
+  scale <- ifelse(is.finite(spread) & spread > 0, spread, apply(x, 2, stats::sd, na.rm = TRUE))
   list(center = center, scale = scale)
 }
 
@@ -71,15 +77,41 @@ apply_scaling <- function(x, center, scale) {
   z
 }
 
-#' Average silhouette on at most 2,000 users (fixed sample), so choosing k stays O(2000^2).
+#' At most `size` row indices (a fixed sample), so that quadratic or resampling steps stay bounded.
+sample_rows <- function(n, size, seed) {
+  if (n <= size) return(seq_len(n))
+  set.seed(seed)
+  sort(sample.int(n, size))
+}
+
+#' Average silhouette on at most 2,000 users (fixed sample), so it stays O(2000^2).
 silhouette_score <- function(z, assignment, seed) {
-  idx <- seq_len(nrow(z))
-  if (length(idx) > 2000L) {
-    set.seed(seed)
-    idx <- sort(sample(idx, 2000L))
-  }
+  idx <- sample_rows(nrow(z), 2000L, seed)
   if (length(unique(assignment[idx])) < 2L) return(NA_real_)
   mean(cluster::silhouette(assignment[idx], dist(z[idx, , drop = FALSE]))[, "sil_width"])
+}
+
+#' k by the gap statistic (Tibshirani, Walther & Hastie 2001), cluster::clusGap on at most 2,000 users:
+#' gap(k) = E*[log W_k] - log W_k, W_k the within-cluster dispersion of k-means (clusGap's default d.power = 1,
+#' pairwise distances: less swayed by a few far users than squares), E* over `references` data sets drawn uniformly
+#' in the box of the data's principal components (no clusters). k = the smallest k whose gap is within one SE of
+#' the first local maximum of the gap ("firstSEmax", maxSE's default; Tibshirani's own "smallest k with gap(k) >=
+#' gap(k+1) - SE(k+1)" stops at any early plateau: it answered 1 on well-separated blobs placed as a simplex).
+#' Unlike silhouette or Calinski-Harabasz it can answer k = 1 (no structure), and it does not prefer equal-sized
+#' groups: a small distinct group beside a broad mass of typical users counts (on the generated cohort silhouette
+#' peaks at k = 2, the hint-heavy tenth against everyone else).
+gap_selection <- function(z, k_max, references, seed) {
+  idx <- sample_rows(nrow(z), 2000L, seed)
+  set.seed(seed)
+  gap <- cluster::clusGap(z[idx, , drop = FALSE], K.max = k_max, B = references, d.power = 1L, spaceH0 = "scaledPCA",
+    verbose = FALSE, FUNcluster = function(x, k) list(cluster = stats::kmeans(x, centers = k, nstart = 10L, iter.max = 100L)$cluster))
+  tab <- gap$Tab
+  list(
+    k = cluster::maxSE(tab[, "gap"], tab[, "SE.sim"], method = "firstSEmax"),
+    criterion = sprintf("gap statistic of k-means over k = 1..%d on %d users, %d uniform reference sets in the principal-component box; k = the smallest within one SE of the first local maximum of the gap (cluster::maxSE firstSEmax), at least 2", k_max, length(idx), references),
+    scores = lapply(seq_len(k_max), function(k) list(k = k, gap = unname(tab[k, "gap"]), se = unname(tab[k, "SE.sim"]),
+      log_w = unname(tab[k, "logW"]), expected_log_w = unname(tab[k, "E.logW"])))
+  )
 }
 
 run_kmeans <- function(z, k, nstart, seed) {
@@ -136,23 +168,27 @@ fit_segments <- function(req) {
   x <- x[, usable, drop = FALSE]
   center <- sc$center[usable]; scale <- sc$scale[usable]
   z <- apply_scaling(x, center, scale)
+  # Rows in user order, so that the same users give the same segments whatever order the request lists them in.
+  by_user <- order(req$users, method = "radix")
+  zs <- z[by_user, , drop = FALSE]
   n_distinct <- nrow(unique(round(z, 12)))
-  k_scores <- list()
   if (is.na(req$k)) {
-    ks <- 2:max(2L, min(req$k_max, n_distinct - 1L))
-    scores <- vapply(ks, function(k) silhouette_score(z, run_kmeans(z, k, req$nstart, req$seed)$cluster, req$seed), numeric(1))
-    k_scores <- lapply(seq_along(ks), function(i) list(k = ks[i], silhouette = scores[i]))
-    k <- ks[which.max(scores)]
-    criterion <- "max average silhouette over k = 2..k_max (ties: smaller k)"
+    k_max <- max(2L, min(req$k_max, n_distinct - 1L))
+    selection <- gap_selection(zs, k_max, req$gap_references, req$seed)
+    k <- max(2L, selection$k)
+    if (selection$k == 1L) warnings <- c(warnings, "the gap statistic finds no cluster structure (k = 1); the smallest k allowed, 2, is used: read the segments as a split of one group")
+    k_selection <- list(criterion = selection$criterion, k_gap = selection$k, scores = selection$scores)
   } else {
     k <- req$k
-    criterion <- "given"
+    k_selection <- list(criterion = "given", scores = list())
   }
-  km <- run_kmeans(z, k, req$nstart, req$seed)
+  km <- run_kmeans(zs, k, req$nstart, req$seed)
+  cluster_of_row <- integer(nrow(z))
+  cluster_of_row[by_user] <- km$cluster
   # Canonical cluster order (by centre coordinates), so the same data always yields the same numbering.
   ord <- do.call(order, c(lapply(seq_len(ncol(km$centers)), function(j) round(km$centers[, j], 8))))
   centers <- km$centers[ord, , drop = FALSE]
-  assignment <- match(km$cluster, ord)
+  assignment <- match(cluster_of_row, ord)
   labels <- derive_labels(centers)
   distance <- sqrt(rowSums((z - centers[assignment, , drop = FALSE])^2))
   sil <- silhouette_score(z, assignment, req$seed)
@@ -160,7 +196,7 @@ fit_segments <- function(req) {
     segments = lapply(seq_along(req$users), function(i) list(user_id = req$users[i], cluster = assignment[i],
       segment_label = labels[assignment[i]], distance = distance[i])),
     segment_meta = list(
-      method = req$method, n_clusters = k, k_selection = list(criterion = criterion, scores = k_scores),
+      method = req$method, n_clusters = k, k_selection = k_selection,
       features = as.list(usable), nstart = req$nstart, seed = req$seed,
       scaling = list(center = as.list(center), scale = as.list(scale)),
       centers = lapply(seq_len(k), function(j) list(cluster = j, label = labels[j], size = sum(assignment == j),

@@ -159,4 +159,26 @@ test("cluster: recovers groups, stable labels on refit and on reordered rows, pr
   stopifnot(field_of(decode_cluster_fit(list(features = list(list(user_id = "a", x = 1), list(user_id = "a", x = 2), list(user_id = "b", x = 3))))) == "422 features")
 })
 
+cluster_rows <- function(m) lapply(seq_len(nrow(m)), function(i) list(user_id = sprintf("u%03d", i), engagement = m[i, 1],
+  improvement = m[i, 2], efficiency = m[i, 3], hint_rate = m[i, 4]))
+
+test("cluster: automatic k does not split one Gaussian blob (the smallest k allowed, with a warning)", {
+  set.seed(11)
+  fit <- fit_segments(decode_cluster_fit(list(features = cluster_rows(matrix(rnorm(300 * 4), ncol = 4)))))
+  stopifnot(fit$segment_meta$k_selection$k_gap == 1L, fit$segment_meta$n_clusters == 2L)
+  stopifnot(any(grepl("no cluster structure", unlist(fit$segment_meta$warnings))))
+  gaps <- vapply(fit$segment_meta$k_selection$scores, `[[`, 0, "gap")
+  stopifnot(length(gaps) == 6L, which.max(gaps) == 1L)
+})
+
+test("cluster: automatic k finds four well-separated blobs of unequal size", {
+  set.seed(12)
+  centres <- rbind(c(0, 0, 0, 0), c(4, 0, 0, 0), c(0, 4, 0, 0), c(0, 0, 4, 0))
+  truth <- rep(1:4, c(100, 80, 60, 40))
+  fit <- fit_segments(decode_cluster_fit(list(features = cluster_rows(centres[truth, ] + matrix(rnorm(280 * 4, sd = 0.6), ncol = 4)))))
+  stopifnot(fit$segment_meta$n_clusters == 4L, fit$segment_meta$k_selection$k_gap == 4L)
+  got <- vapply(fit$segments, `[[`, 0, "cluster")
+  stopifnot(all(rowSums(table(truth, got) > 0) == 1))
+})
+
 message(sprintf("%d R test groups passed", passed))

@@ -76,7 +76,7 @@ export const services = {
     operations: [
       {
         path: "/cluster/fit",
-        summary: "Segment users (k by silhouette when not given)",
+        summary: "Segment users (k by the gap statistic when not given)",
         request: Cluster.ClusterFitRequest,
         response: Cluster.ClusterFitResponse
       },

@@ -45,8 +45,14 @@ const readSegments = Effect.gen(function*() {
 
 const readMeta = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  return yield* sql<{ run_id: string; as_of: string; n_clusters: number; method: string }>`
-    SELECT run_id, to_char(as_of, 'YYYY-MM-DD') AS as_of, n_clusters, method FROM segment_meta ORDER BY fitted_at`
+  return yield* sql<{
+    run_id: string
+    as_of: string
+    n_clusters: number
+    method: string
+    metrics: { silhouette: number; k_selection: { k_gap?: number; scores: Array<{ k: number }> } }
+  }>`
+    SELECT run_id, to_char(as_of, 'YYYY-MM-DD') AS as_of, n_clusters, method, metrics FROM segment_meta ORDER BY fitted_at`
 })
 
 /** The label most students of a planted group got. */
@@ -62,10 +68,10 @@ const DISTINCT = new Set(["improver", "struggler", "fast", "hint_leaner"])
 const suite = modelSuiteLayer(embedded, "cluster", (running) => ClusterClient.layer(running.connection()))
 
 layer(suite, { timeout: Duration.minutes(6), excludeTestServices: true })("cluster-segments on the embedded database", (it) => {
-  it.effect("recovers the planted behaviour groups with matching labels and lists users with too little history", () =>
+  it.effect("recovers the planted behaviour groups with automatic k, says why that k, and lists users with too little history", () =>
     Effect.gen(function*() {
       yield* seedHistory(240, 21)
-      const result = yield* Runner.run(clusterSegments, { params: { asOf: AS_OF, nClusters: "5" } })
+      const result = yield* Runner.run(clusterSegments, { params: { asOf: AS_OF } })
       const segments = yield* readSegments
       const planted = segments.filter((s) => s.archetype !== null)
       const distinct = planted.filter((s) => DISTINCT.has(s.archetype!))
@@ -87,9 +93,30 @@ layer(suite, { timeout: Duration.minutes(6), excludeTestServices: true })("clust
       assert.strictEqual(little.count, little.userIds.length)
       assert.strictEqual(segments.length + little.count, 242, "every user is either segmented or listed")
       assert.isFalse(segments.some((s) => little.userIds.includes(s.user_id)))
+      const shrinkage = notes("features")["trendShrinkage"] as { medianFactor: number; slopeSdBetweenUsers: number }
+      assert.isAbove(shrinkage.slopeSdBetweenUsers, 0, "the planted improvers make trends differ beyond noise")
+      assert.isBelow(shrinkage.medianFactor, 1)
+
+      // four distinctive groups beside the typical mass: five segments, and the record says why
+      const why = notes("segments")["kSelection"] as { criterion: string; kGap: number; gap: Array<{ k: number; gap: number; se: number }> }
+      console.log("segments: k selection", JSON.stringify(why))
       assert.strictEqual(notes("segments")["nClusters"], 5)
+      assert.strictEqual(why.kGap, 5)
+      assert.include(why.criterion, "gap statistic")
+      assert.deepStrictEqual(why.gap.map((g) => g.k), [1, 2, 3, 4, 5, 6])
       const meta = yield* readMeta
       assert.deepStrictEqual(meta.map((m) => [m.run_id, m.as_of, m.n_clusters, m.method]), [[result.runId, AS_OF, 5, "kmeans"]])
+      const stored = meta[0]!.metrics.k_selection
+      assert.strictEqual(stored.k_gap, 5)
+      assert.deepStrictEqual(stored.scores.map((g) => g.k), [1, 2, 3, 4, 5, 6])
+      assert.isAbove(meta[0]!.metrics.silhouette, 0)
+
+      // a given k of the same size reproduces the automatic segmentation exactly, and is recorded as given
+      const given = yield* Runner.run(clusterSegments, { params: { asOf: AS_OF, nClusters: "5" } })
+      const labelsGiven = new Map((yield* readSegments).map((s) => [s.user_id, s.segment_label]))
+      assert.isTrue(segments.every((s) => labelsGiven.get(s.user_id) === s.segment_label))
+      const givenNotes = Option.getOrThrow(yield* (yield* RunStore).get(given.runId)).stages.find((s) => s.name === "segments")!.notes
+      assert.deepStrictEqual(givenNotes["kSelection"], { criterion: "given", gap: [] })
     }))
 
   it.effect("a dry run writes nothing; a re-run replaces its own rows without duplicates (automatic k)", () =>

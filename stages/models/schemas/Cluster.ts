@@ -16,7 +16,7 @@ export type ClusterFeatureName = typeof ClusterFeatureName.Type
 
 const feature = Schema.optional(Schema.NullOr(Schema.Number))
 
-/** One user's features; missing values are imputed with the cohort mean (z = 0). */
+/** One user's features; missing values are imputed with the cohort median (z = 0). */
 export const ClusterFeatureRow = Schema.Struct({
   user_id: Schema.String,
   engagement: feature,
@@ -30,12 +30,14 @@ export const ClusterFeatureRow = Schema.Struct({
 })
 export type ClusterFeatureRow = typeof ClusterFeatureRow.Type
 
-/** `POST /cluster/fit`; without `n_clusters`, k maximises the average silhouette over 2..k_max. */
+/** `POST /cluster/fit`; without `n_clusters`, k is chosen by the gap statistic over 1..k_max (at least 2). */
 export const ClusterFitRequest = Schema.Struct({
   features: Schema.Array(ClusterFeatureRow).pipe(Schema.minItems(3)),
   feature_names: Schema.optional(Schema.Array(ClusterFeatureName)),
   n_clusters: Schema.optional(Schema.Int.pipe(Schema.greaterThanOrEqualTo(2))),
   k_max: Schema.optional(Schema.Int.pipe(Schema.greaterThanOrEqualTo(2))),
+  /** Uniform reference data sets of the gap statistic (default 50). */
+  gap_references: Schema.optional(Schema.Int.pipe(Schema.between(10, 500))),
   method: Schema.optional(Schema.Literal("kmeans")),
   nstart: Schema.optional(Schema.Int.pipe(Schema.between(25, 1000))),
   seed: Schema.optional(Schema.Int)
@@ -63,14 +65,28 @@ export const SegmentCenter = Schema.Struct({
   traits: Schema.Array(Schema.Struct({ feature: Schema.String, z: Schema.Number, description: Schema.String }))
 })
 
+/** The gap statistic at one k: the observed log W_k against its expectation without clusters. */
+export const GapScore = Schema.Struct({
+  k: Schema.Int,
+  gap: Schema.Number,
+  se: Schema.NonNegative,
+  log_w: Schema.Number,
+  expected_log_w: Schema.Number
+})
+
+/** Why this k: the criterion in words, the gap statistic's own answer (1 = no structure) and its value per k. */
+export const KSelection = Schema.Struct({
+  criterion: Schema.String,
+  k_gap: Schema.optional(Schema.Int),
+  scores: Schema.Array(GapScore)
+})
+export type KSelection = typeof KSelection.Type
+
 /** The stored model: scaling, centres, k selection and quality metrics. */
 export const SegmentMeta = Schema.Struct({
   method: Schema.Literal("kmeans"),
   n_clusters: Schema.Int,
-  k_selection: Schema.Struct({
-    criterion: Schema.String,
-    scores: Schema.Array(Schema.Struct({ k: Schema.Int, silhouette: Schema.NullOr(Schema.Number) }))
-  }),
+  k_selection: KSelection,
   features: Schema.Array(Schema.String),
   nstart: Schema.Int,
   seed: Schema.Int,
