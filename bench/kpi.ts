@@ -7,6 +7,8 @@
  * attempt), the KPI pipeline (whole run, and its SQL source alone), their ratio, and Node's peak RSS.
  */
 import { SqlClient } from "@effect/sql"
+import { spawnSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { PgClient } from "@effect/sql-pg"
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import { seedCohort } from "../cohort/Loader.ts"
@@ -19,7 +21,10 @@ import * as Database from "../sources/Database.ts"
 const students = Number(process.argv[2] ?? 10_000)
 const weeks = Number(process.argv[3] ?? 16)
 const LAST_DAY = "2026-05-31"
-const reuse = process.argv.includes("--reuse")
+const reuse = process.argv.includes("--reuse") || process.argv.includes("--memory")
+// `--memory` (used by the bench itself): one KPI run in a fresh process, reporting that process's peak RSS, so the
+// number is the pipeline's and not the floor's rows or the seeding's
+const memoryProbe = process.argv.includes("--memory")
 
 const benchDatabase = Layer.unwrapScoped(
   Effect.gen(function*() {
@@ -80,10 +85,24 @@ const main = Effect.gen(function*() {
   console.log(`compute-daily-kpis, the set-based SQL source alone: ${sourceMs.toFixed(0)} ms → ${(sourceMs / floorMs).toFixed(2)}× the floor`)
   const features = yield* timed(Runner.run(aggregateFeaturesDaily, { params: { asOf: LAST_DAY }, trigger: "test" }))
   console.log(`aggregate-features-daily (7 days): ${features.millis.toFixed(0)} ms, ${features.value.sinks[0]?.inserted} rows`)
-  console.log(`Node peak RSS: ${mb(process.resourceUsage().maxRSS)}`)
+  console.log(`Node peak RSS of this process (seeding, floors, runs): ${mb(process.resourceUsage().maxRSS)}`)
+  const probe = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), String(students), String(weeks), "--memory"], {
+    encoding: "utf8",
+    env: process.env
+  })
+  console.log(probe.stdout.trim() || probe.stderr.trim())
 })
 
-Effect.runPromise(main.pipe(Effect.provide(Layer.provideMerge(RunStore.Default, benchDatabase)), Effect.scoped)).catch((e) => {
+const memory = Effect.gen(function*() {
+  const baseline = process.resourceUsage().maxRSS
+  const run = yield* timed(Runner.run(computeDailyKpis, { params: { asOf: LAST_DAY }, trigger: "test" }))
+  console.log(
+    `compute-daily-kpis alone in a fresh process: peak RSS ${mb(process.resourceUsage().maxRSS)} (${mb(baseline)} before the run: ` +
+      `Node, tsx and the modules), ${run.value.stages.find((s) => s.name === "windows")?.rows} KPI rows, ${(run.millis / 1000).toFixed(1)} s`
+  )
+})
+
+Effect.runPromise((memoryProbe ? memory : main).pipe(Effect.provide(Layer.provideMerge(RunStore.Default, benchDatabase)), Effect.scoped)).catch((e) => {
   console.error(e)
   process.exitCode = 1
 })

@@ -121,9 +121,18 @@ const runStage = (
   record: MutableRecord,
   dryRun: boolean
 ) =>
+  // the span covers the stage's own work, not the wait for its inputs, so a trace shows where time went
+  Effect.flatMap(inputs, (values) => stageWork(prepared, stage, values, record, dryRun))
+
+const stageWork = (
+  prepared: Prepared,
+  stage: Stage,
+  values: Record<string, unknown>,
+  record: MutableRecord,
+  dryRun: boolean
+) =>
   Effect.gen(function*() {
     const observer = yield* RunObserver
-    const values = yield* inputs
     const started = performance.now()
     record.startedAt = new Date().toISOString()
     yield* observer.onEvent({ _tag: "StageStarted", runId: prepared.runId, stage: stage.name, kind: stage.kind })

@@ -76,10 +76,15 @@ model_endpoint <- function(token, handler) {
     if (is.null(given) || !constant_time_equals(given, token)) {
       return(json_response(res, 401L, list(error = "unauthorized", message = "missing or wrong internal token")))
     }
+    started <- Sys.time()
     tryCatch(
       {
         body <- parse_json_body(req)
-        json_response(res, 200L, handler(body))
+        answered <- json_response(res, 200L, handler(body))
+        # the service's own time for the request (parse, validate, compute, serialise), so a client can tell it
+        # apart from the time on the wire (https://www.w3.org/TR/server-timing/)
+        answered$setHeader("Server-Timing", sprintf("r;dur=%.1f", 1000 * as.numeric(difftime(Sys.time(), started, units = "secs"))))
+        answered
       },
       request_error = function(e) {
         json_response(res, e$status, list(error = switch(as.character(e$status), "400" = "bad_request", "503" = "not_ready", "invalid_request"),

@@ -1,4 +1,4 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
 import { Config, Duration, Effect, ParseResult, Redacted, Schedule, Schema } from "effect"
 import { ServiceErrorBody } from "./schemas/Common.ts"
 
@@ -13,9 +13,20 @@ export const RServiceErrorReason = Schema.Literal(
 )
 export type RServiceErrorReason = typeof RServiceErrorReason.Type
 
+/** What each reason means, as a person reads it after the service's name. */
+const reasonPhrase: Record<RServiceErrorReason, string> = {
+  Transport: "is unreachable",
+  Timeout: "did not answer in time",
+  Unauthorized: "refused the internal token",
+  InvalidRequest: "rejected the request",
+  ModelFailure: "failed to fit the model",
+  UndecodableResponse: "answered in a shape the client cannot read"
+}
+
 /**
- * A failed call to an R model service. It carries the service, endpoint and HTTP status, never the token: the
- * underlying HTTP error is reduced to its message because it holds the request and its headers.
+ * A failed call to an R model service. It carries the service, endpoint, HTTP status and how many attempts were
+ * made, never the token: the underlying HTTP error is reduced to its description because it holds the request and
+ * its headers. The message names all of them, so a run record that keeps only the message still says where.
  */
 export class RServiceError extends Schema.TaggedError<RServiceError>()("RServiceError", {
   reason: RServiceErrorReason,
@@ -23,11 +34,21 @@ export class RServiceError extends Schema.TaggedError<RServiceError>()("RService
   endpoint: Schema.String,
   status: Schema.optional(Schema.Int),
   field: Schema.optional(Schema.String),
-  message: Schema.String
+  /** Attempts made before giving up, when the call was retried. */
+  attempts: Schema.optional(Schema.Int),
+  /** What went wrong, in the service's or the transport's words. */
+  detail: Schema.String
 }) {
   /** Transport failures and 502/503/504 may pass; everything else would fail the same way again. */
   get isTransient(): boolean {
     return this.reason === "Transport"
+  }
+
+  override get message(): string {
+    const status = this.status === undefined ? "" : ` (HTTP ${this.status})`
+    const tries = this.attempts === undefined || this.attempts < 2 ? "" : ` after ${this.attempts} attempts`
+    const field = this.field === undefined ? "" : `${this.field}: `
+    return `${this.service} ${reasonPhrase[this.reason]} at ${this.endpoint}${status}${tries}: ${field}${this.detail}`
   }
 }
 
@@ -84,6 +105,24 @@ export interface RServiceClient {
 
 const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(ServiceErrorBody))
 
+/** An error's fields, to build a copy with one of them changed. */
+const fieldsOf = (error: RServiceError) => ({
+  reason: error.reason,
+  service: error.service,
+  endpoint: error.endpoint,
+  detail: error.detail,
+  ...(error.status === undefined ? {} : { status: error.status }),
+  ...(error.field === undefined ? {} : { field: error.field }),
+  ...(error.attempts === undefined ? {} : { attempts: error.attempts })
+})
+
+/**
+ * Why a request got no answer: the client's description, else its cause's message (`connect ECONNREFUSED
+ * 127.0.0.1:8080`, `other side closed`); never the error itself, which holds the request and its headers.
+ */
+const transportDetail = (error: HttpClientError.HttpClientError): string =>
+  error.description ?? (error.cause instanceof Error ? error.cause.message : `the request failed (${error.reason})`)
+
 const reasonOfStatus = (status: number): RServiceErrorReason =>
   status === 401 || status === 403
     ? "Unauthorized"
@@ -102,9 +141,9 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
     const failure = (endpoint: string) =>
     (
       reason: RServiceErrorReason,
-      message: string,
+      detail: string,
       extra: { readonly status?: number; readonly field?: string } = {}
-    ) => new RServiceError({ reason, service: connection.service, endpoint, message, ...extra })
+    ) => new RServiceError({ reason, service: connection.service, endpoint, detail, ...extra })
 
     const exchange = <A, I>(
       endpoint: string,
@@ -114,11 +153,15 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
       const fail = failure(endpoint)
       const attempt = Effect.gen(function*() {
         const res = yield* http.execute(request).pipe(
-          Effect.mapError((error) => fail("Transport", `${error.reason}: ${error.description ?? "request failed"}`))
+          Effect.mapError((error) => fail("Transport", transportDetail(error)))
         )
         const text = yield* res.text.pipe(
           Effect.mapError((error) => fail("Transport", `reading the body failed: ${error.description ?? error.reason}`))
         )
+        // the service's own handling time (Server-Timing `r;dur=<ms>`), on the call's span: what is left of the
+        // call is transport (encoding, the wire, decoding)
+        const serverMs = /(?:^|,)\s*r;dur=([0-9.]+)/.exec(res.headers["server-timing"] ?? "")?.[1]
+        if (serverMs !== undefined) yield* Effect.annotateCurrentSpan("r.server_ms", Number(serverMs))
         if (res.status >= 400) {
           const body = decodeErrorBody(text)
           const detail = body._tag === "Some" ? body.value : undefined
@@ -139,12 +182,21 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
           onTimeout: () => fail("Timeout", `no answer within ${Duration.format(connection.timeout)}`)
         })
       )
-      return attempt.pipe(
-        Effect.retry({
-          schedule: Schedule.exponential(connection.retryBase, 2),
-          times: connection.retries,
-          while: (error) => error.isTransient
-        }),
+      // counted per call, so that the error a caller finally sees says how hard the client tried
+      return Effect.suspend(() => {
+        let attempts = 0
+        return Effect.suspend(() => {
+          attempts++
+          return attempt
+        }).pipe(
+          Effect.retry({
+            schedule: Schedule.exponential(connection.retryBase, 2),
+            times: connection.retries,
+            while: (error) => error.isTransient
+          }),
+          Effect.mapError((error) => attempts < 2 ? error : new RServiceError({ ...fieldsOf(error), attempts }))
+        )
+      }).pipe(
         Effect.withSpan("RServiceClient.call", {
           attributes: { "r.service": connection.service, "r.endpoint": endpoint }
         })
