@@ -42,7 +42,7 @@ const clientLayer = <I, S extends object>(
               reason: "Transport",
               service: `r-${options.service}-plumber`,
               endpoint: "(local start)",
-              message: `the local service could not start: ${describe(cause)}. Set ${options.prefix}_URL to use a running one.`
+              detail: `the local service could not start: ${describe(cause)}. Set ${options.prefix}_URL to use a running one.`
             })
           )
         )

@@ -82,7 +82,7 @@ export const fitBayesianGrowth = Pipeline.make({
                 reason: "Timeout",
                 service: "r-brms-plumber",
                 endpoint: "/growth/fit",
-                message: `no answer within R_BRMS_TIMEOUT_SECS=${params.timeoutSeconds}`
+                detail: `no answer within R_BRMS_TIMEOUT_SECS=${params.timeoutSeconds}`
               })
           })
         )

@@ -70,7 +70,7 @@ export const forecastProphet = Pipeline.make({
                     reason: "Timeout",
                     service: "r-forecast-plumber",
                     endpoint: "/prophet/fit",
-                    message: `a batch of ${Chunk.size(batch)} series got no answer within R_FORECAST_TIMEOUT_SECS=${params.timeoutSeconds}`
+                    detail: `a batch of ${Chunk.size(batch)} series got no answer within R_FORECAST_TIMEOUT_SECS=${params.timeoutSeconds}`
                   })
               })
             ),
