@@ -47,6 +47,10 @@ export const forecastProphet = Pipeline.make({
     description: "POST /prophet/fit (r-forecast-plumber) in batches of batchSize series, 2 at a time; per-series statuses are counted, not failures.",
     inputs: ["series"],
     output: Forecasts,
+    // each call already retries a failed connection a few times; once those are spent, the whole stage gets one
+    // more try after a pause (a restarting service; the answers of the failed try are not kept), as the other model
+    // stages do
+    retry: { times: 1, base: "5 seconds", while: (e) => e instanceof RServiceError && e.isTransient },
     run: ({ series }, { params, record }) =>
       Effect.gen(function*() {
         const all = forecastSeries(series.points)
@@ -55,8 +59,12 @@ export const forecastProphet = Pipeline.make({
           return { series: [], batches: 0, r_seconds: 0 }
         }
         const forecast = yield* ForecastClient
+        const batches = Chunk.chunksOf(Chunk.fromIterable(all), params.batchSize)
+        // how far this attempt got: after a failure the run record shows whether the service died mid-run
+        let answered = 0
+        record("batches", { total: Chunk.size(batches), answered })
         const answers = yield* Effect.forEach(
-          Chunk.chunksOf(Chunk.fromIterable(all), params.batchSize),
+          batches,
           (batch) =>
             forecast.prophetFit({
               series: Chunk.toReadonlyArray(batch),
@@ -72,7 +80,8 @@ export const forecastProphet = Pipeline.make({
                     endpoint: "/prophet/fit",
                     detail: `a batch of ${Chunk.size(batch)} series got no answer within R_FORECAST_TIMEOUT_SECS=${params.timeoutSeconds}`
                   })
-              })
+              }),
+              Effect.tap(() => Effect.sync(() => record("batches", { total: Chunk.size(batches), answered: ++answered })))
             ),
           { concurrency: CONCURRENT_BATCHES }
         )

@@ -1,15 +1,17 @@
 import { SqlClient } from "@effect/sql"
 import { assert, layer } from "@effect/vitest"
-import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { Context, Effect, Layer, Option, Redacted, Ref } from "effect"
 import * as Generator from "../../cohort/Generator.ts"
 import { seedCohort } from "../../cohort/Loader.ts"
+import { StageFailed } from "../../engine/Errors.ts"
 import { RunStore } from "../../engine/RunStore.ts"
 import * as Runner from "../../engine/Runner.ts"
 import { computeDailyKpis } from "../../pipelines/computeDailyKpis.ts"
 import { forecastProphet } from "../../pipelines/forecastProphet.ts"
 import { type ProphetSeriesRow, ProphetForecastSink } from "../../sinks/ProphetForecastSink.ts"
 import { addDays } from "../../stages/kpi/KpiWeeks.ts"
-import { ForecastClient } from "../../stages/models/ForecastClient.ts"
+import { ForecastClient, make as makeForecastClient } from "../../stages/models/ForecastClient.ts"
+import type { RServiceError } from "../../stages/models/RServiceClient.ts"
 import { runtimeFor } from "../kpi/support.ts"
 import { platformLayer, type RunningRService, startRService } from "../support/rServices.ts"
 import { databases, embedded } from "../support/TestDatabase.ts"
@@ -115,6 +117,68 @@ layer(TestLayer, { timeout: 600_000, excludeTestServices: true })("forecast-prop
       assert.match(error.message, /forecasts/)
       assert.notMatch(error.message, /not-the-token/)
       assert.deepStrictEqual(yield* stored, before)
+    }), { timeout: 300_000 })
+
+  it.scoped("a service killed mid-run fails the run as unreachable, after the retries, and writes nothing", () =>
+    Effect.gen(function*() {
+      const before = yield* stored
+      assert.isAbove(before.meta.length, 0, "an earlier run's rows are there to be kept")
+      // a service of its own, killed (SIGKILL, as a crash) as soon as the first batch has been answered, while the
+      // second batch is in flight; the client is the real one, the wrapper only chooses the moment
+      const doomed = yield* startRService("forecast")
+      const answered = yield* Ref.make(0)
+      const seen = yield* Ref.make<ReadonlyArray<RServiceError>>([])
+      const killedAfterFirstAnswer = Layer.effect(
+        ForecastClient,
+        Effect.gen(function*() {
+          const real = yield* makeForecastClient(doomed.connection({ retries: 2 }))
+          return ForecastClient.make({
+            ...real,
+            prophetFit: (request) =>
+              real.prophetFit(request).pipe(
+                Effect.tap(() => Effect.flatMap(Ref.updateAndGet(answered, (n) => n + 1), (n) => n === 1 ? doomed.kill : Effect.void)),
+                Effect.tapError((error) => Ref.update(seen, (errors) => [...errors, error]))
+              )
+          })
+        })
+      ).pipe(Layer.provide(platformLayer))
+      const runId = "run_forecast_service_killed"
+      const error = yield* Runner.run(forecastProphet, { runId, params: { asOf: AS_OF, batchSize: "5" } }).pipe(
+        Effect.provide(killedAfterFirstAnswer),
+        Effect.flip
+      )
+      console.log(`forecast: killed service: ${error.message}`)
+
+      // typed and clear: the stage, the service, the endpoint, "unreachable", and the client's attempts
+      assert.instanceOf(error, StageFailed)
+      assert.strictEqual(error.reason, "Failure")
+      assert.strictEqual(error.stage, "forecasts")
+      assert.match(error.message, /r-forecast-plumber is unreachable at \/prophet\/fit after 3 attempts: connect ECONNREFUSED/)
+      const errors = yield* Ref.get(seen)
+      assert.isAbove(errors.length, 0)
+      for (const e of errors) {
+        assert.deepStrictEqual([e._tag, e.reason, e.service, e.endpoint, e.attempts], ["RServiceError", "Transport", "r-forecast-plumber", "/prophet/fit", 3])
+      }
+
+      // the run record: failed with that error; the stage tried twice (its retry policy), and the first try got
+      // one batch answered before the service died, not all of them
+      const record = Option.getOrThrow(yield* (yield* RunStore).get(runId))
+      assert.strictEqual(record.status, "failed")
+      assert.deepStrictEqual(record.error, { tag: "StageFailed", reason: "Failure", stage: "forecasts", message: error.message })
+      const stage = record.stages.find((s) => s.name === "forecasts")!
+      assert.strictEqual(stage.status, "failed")
+      assert.strictEqual(stage.attempts, 2)
+      assert.include(stage.error!, "is unreachable at /prophet/fit")
+      const batches = stage.notes["batches"] as { total: number; answered: number }
+      assert.isAbove(batches.total, 2)
+      assert.strictEqual(yield* Ref.get(answered), 1, "only the batch answered before the kill")
+      assert.strictEqual(batches.answered, 0, "the retry after the kill got no answer")
+      assert.isTrue(record.stages.filter((s) => s.kind === "sink").every((s) => s.status === "not run"))
+
+      // nothing of this run was written, and the earlier run's rows are untouched
+      const after = yield* stored
+      assert.isFalse([...after.meta, ...after.anomalies].some((r) => r.run_id === runId))
+      assert.deepStrictEqual(after, before)
     }), { timeout: 300_000 })
 })
 
