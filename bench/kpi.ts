@@ -8,6 +8,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { spawnSync } from "node:child_process"
+import { existsSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { PgClient } from "@effect/sql-pg"
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
@@ -57,6 +58,30 @@ const floor = Effect.gen(function*() {
 
 const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`
 
+/**
+ * CPU seconds used so far by the server processes of this database's connections (PostgreSQL on this machine:
+ * read from /proc; NaN elsewhere). Unlike wall time it barely moves when other work shares the machine.
+ */
+const databaseCpuSeconds = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const pids = yield* sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`
+  let ticks = 0
+  for (const { pid } of pids) {
+    if (!existsSync(`/proc/${pid}/stat`)) return Number.NaN
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")
+    ticks += Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15 of stat)
+  }
+  return ticks / 100
+})
+
+/** `effect` with the database CPU seconds it used. */
+const withCpu = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const before = yield* databaseCpuSeconds
+    const value = yield* effect
+    return { value, cpu: (yield* databaseCpuSeconds) - before }
+  })
+
 const main = Effect.gen(function*() {
   if (!reuse) yield* seedCohort({ students, weeks, seed: 2026, endDate: LAST_DAY }).pipe(Effect.flatMap((seeded) => Effect.sync(() => console.log(
     `cohort: ${seeded.students} students × ${seeded.weeks} weeks, ${seeded.attempts.toLocaleString()} attempts, ${seeded.sessions.toLocaleString()} sessions in ${(seeded.millis / 1000).toFixed(1)} s → ${Math.round(seeded.attemptsPerSecond).toLocaleString()} attempts/s`
@@ -66,14 +91,17 @@ const main = Effect.gen(function*() {
   // one warm-up of each, then the measured runs, alternating so cache state is shared fairly
   yield* floor
   const floors: Array<number> = []
-  const runs: Array<{ total: number; source: number }> = []
+  const floorCpu: Array<number> = []
+  const runs: Array<{ total: number; source: number; cpu: number }> = []
   for (let i = 0; i < 3; i++) {
-    const f = yield* timed(floor)
-    floors.push(f.millis)
-    const r = yield* timed(Runner.run(computeDailyKpis, { params, trigger: "test" }))
+    const f = yield* withCpu(timed(floor))
+    floors.push(f.value.millis)
+    floorCpu.push(f.cpu)
+    const r = yield* withCpu(timed(Runner.run(computeDailyKpis, { params, trigger: "test" })))
     runs.push({
-      total: r.millis,
-      source: r.value.stages.find((s) => s.name === "windows")?.millis ?? Number.NaN
+      total: r.value.millis,
+      source: r.value.value.stages.find((s) => s.name === "windows")?.millis ?? Number.NaN,
+      cpu: r.cpu
     })
   }
   const best = (xs: ReadonlyArray<number>) => Math.min(...xs)
@@ -83,6 +111,9 @@ const main = Effect.gen(function*() {
   console.log(`floor (GROUP BY student, week over all attempts): ${floorMs.toFixed(0)} ms (runs: ${floors.map((x) => x.toFixed(0)).join(", ")})`)
   console.log(`compute-daily-kpis, whole run incl. the weekly_kpi upsert: ${totalMs.toFixed(0)} ms → ${(totalMs / floorMs).toFixed(2)}× the floor (runs: ${runs.map((r) => r.total.toFixed(0)).join(", ")})`)
   console.log(`compute-daily-kpis, the set-based SQL source alone: ${sourceMs.toFixed(0)} ms → ${(sourceMs / floorMs).toFixed(2)}× the floor`)
+  const cpuFloor = best(floorCpu)
+  const cpuRun = best(runs.map((r) => r.cpu))
+  console.log(`database CPU: floor ${cpuFloor.toFixed(2)} s, compute-daily-kpis ${cpuRun.toFixed(2)} s → ${(cpuRun / cpuFloor).toFixed(2)}× (runs: ${runs.map((r) => r.cpu.toFixed(2)).join(", ")}; less sensitive to other load than wall time)`)
   const features = yield* timed(Runner.run(aggregateFeaturesDaily, { params: { asOf: LAST_DAY }, trigger: "test" }))
   console.log(`aggregate-features-daily (7 days): ${features.millis.toFixed(0)} ms, ${features.value.sinks[0]?.inserted} rows`)
   console.log(`Node peak RSS of this process (seeding, floors, runs): ${mb(process.resourceUsage().maxRSS)}`)
