@@ -120,7 +120,8 @@ run_kmeans <- function(z, k, nstart, seed) {
 }
 
 #' Unique labels: candidates (cluster, feature, direction) ranked by |z|; each cluster takes its strongest
-#' label that is still free. A centre with no feature beyond 0.25 SD is "typical".
+#' label that is still free. A centre with no feature beyond 0.5 (scaled) is "typical": the same bar at which
+#' `traits_of` lists a trait, so a segment is never named after a trait its description does not show.
 derive_labels <- function(centers) {
   k <- nrow(centers)
   candidates <- do.call(rbind, lapply(seq_len(k), function(j) data.frame(cluster = j, feature = colnames(centers),
@@ -139,7 +140,7 @@ derive_labels <- function(centers) {
   for (r in seq_len(nrow(candidates))) {
     j <- candidates$cluster[r]
     if (!is.na(labels[j]) || candidates$label[r] %in% labels) next
-    labels[j] <- if (abs(candidates$z[r]) < 0.25) "typical" else candidates$label[r]
+    labels[j] <- if (abs(candidates$z[r]) < 0.5) "typical" else candidates$label[r]
   }
   labels[is.na(labels)] <- paste("segment", which(is.na(labels)))
   dup <- duplicated(labels) | duplicated(labels, fromLast = TRUE)

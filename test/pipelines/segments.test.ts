@@ -83,6 +83,8 @@ layer(suite, { timeout: Duration.minutes(6), excludeTestServices: true })("clust
       assert.strictEqual(majorityLabel(planted, "struggler"), "struggling")
       assert.strictEqual(majorityLabel(planted, "fast"), "efficient")
       assert.strictEqual(majorityLabel(planted, "improver"), "improving")
+      // the regular mass has no trait strong enough to be named after
+      assert.strictEqual(majorityLabel(planted, "regular"), "typical")
 
       const record = Option.getOrThrow(yield* (yield* RunStore).get(result.runId))
       const notes = (stage: string) => record.stages.find((s) => s.name === stage)!.notes
