@@ -84,7 +84,7 @@ const ko: ReportText = {
     risk: "이탈 위험 S",
     levels: { low: "낮음", medium: "보통", high: "높음" },
     heuristic: (value) => `규칙 기반 추정치: ${value}`,
-    concordance: (value) => `모형 일치도(C-index): ${value}`
+    concordance: (value) => `복귀 시점 모형의 일치도(C-index, 0.5 = 무작위): ${value}`
   },
   segment: { traits: "주요 특성", recommendations: "맞춤 추천", label: "유형" },
   unavailable: {
@@ -156,7 +156,7 @@ const en: ReportText = {
     risk: "Churn risk S",
     levels: { low: "Low", medium: "Medium", high: "High" },
     heuristic: (value) => `Rule-based estimate: ${value}`,
-    concordance: (value) => `Model concordance (C-index): ${value}`
+    concordance: (value) => `Concordance of the time-to-return model (C-index, 0.5 = chance): ${value}`
   },
   segment: { traits: "Main traits", recommendations: "Recommendations", label: "Segment" },
   unavailable: {
