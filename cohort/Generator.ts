@@ -78,6 +78,12 @@ export interface GeneratedStudent {
 
 const DAY = 86_400_000
 const WEEK = 7 * DAY
+/**
+ * Churners fade before they stop (the usual pattern of dropout: practice thins out over the last weeks): over the
+ * last `FADE_DAYS` before the churn day their gaps between sessions grow up to 3× and their sessions shorten by up
+ * to half.
+ */
+const FADE_DAYS = 21
 const TOPICS = ["algebra", "geometry", "functions", "probability", "statistics", "trigonometry", "calculus", "vectors"]
 const ITEMS_PER_TOPIC = 40
 /** Attempt ids are `student number × ID_STRIDE + n`, unique without coordination between students. */
@@ -164,12 +170,13 @@ export const generateStudent = (cohort: CohortPlan, index: number): GeneratedStu
     const start = Math.floor(day / DAY) * DAY + (7 + random.next() * 15) * 3_600_000
     if (start >= stop - 3_600_000) break
     const sessionId = `${id}-${sessions.length + 1}`
+    const fade = churnMs === undefined ? 0 : clamp(1 - (churnMs - start) / (FADE_DAYS * DAY), 0, 1)
     if (random.next() < 0.02) {
       // an opened-and-left session: no attempts (real platforms have them)
       sessions.push({ id: sessionId, user_id: id, started_at: Math.round(start), ended_at: Math.round(start + 30_000), status: "abandoned" })
     } else {
       let t = start
-      const length = 6 + random.int(18)
+      const length = Math.max(3, Math.round((6 + random.int(18)) * (1 - 0.5 * fade)))
       for (let k = 0; k < length; k++) {
         const fromQueue = wrongQueue.length > 0 && random.next() < 0.35 && t - (seen.get(wrongQueue[0]!.id) ?? 0) > DAY
         const item = fromQueue
@@ -209,7 +216,7 @@ export const generateStudent = (cohort: CohortPlan, index: number): GeneratedStu
       }
       sessions.push({ id: sessionId, user_id: id, started_at: Math.round(start), ended_at: Math.round(t + 10_000 + random.next() * 110_000), status: "completed" })
     }
-    day = start + Math.max(0.2 * DAY, random.exponential(7 / sessionsPerWeek) * DAY)
+    day = start + Math.max(0.2 * DAY, random.exponential(7 / sessionsPerWeek) * (1 + 2 * fade) * DAY)
     if (n > ID_STRIDE - 100) break
   }
   return {

@@ -69,11 +69,13 @@ layer(suite, { timeout: Duration.minutes(5), excludeTestServices: true })("fit-s
         modelScored.filter((r) => r.archetype === "churner" && r.churn_after! <= addDays(AS_OF, THRESHOLD)).map((r) => r.kpis["S"]!),
         modelScored.filter((r) => r.archetype !== "churner").map((r) => r.kpis["S"]!)
       )
-      // reported, not asserted: the planted churners stop without warning, and the few model-scored ones stopped (or
-      // stop) within days of the as-of day, where a day or two of absence does not tell them from steady students
+      // the planted churners fade over their last three weeks (cohort/Generator.ts), which the model must pick up from
+      // how long they have been away and their covariates; only a handful are model-scored here, each moving the AUC
+      // by about 0.2, so the bar is "clearly better than chance", not the 0.8 of the whole ranking
       console.log(`survival: ${stopped.length} stopped churners, ${steady.length} steady students, AUC ${auc.toFixed(3)}; model-scored only: AUC ${aucModel.toFixed(3)}, lapsed ${withS.length - modelScored.length}`)
       assert.isTrue(stopped.length >= 10)
       assert.isAbove(auc, 0.8)
+      assert.isAbove(aucModel, 0.6)
       assert.isTrue(withS.every((r) => r.kpis["S"]! >= 0 && r.kpis["S"]! <= 1))
 
       // events, counted independently: a run of ≥ 14 inactive days between two active days, or from the last active
