@@ -21,7 +21,7 @@ export const seedSummary = (result: SeedResult): string =>
   [
     `Seeded ${result.students.toLocaleString("en")} students × ${result.weeks} weeks (seed ${result.seed}), ${result.startDate} to ${result.endDate}:`,
     `  ${result.attempts.toLocaleString("en")} attempts and ${result.sessions.toLocaleString("en")} sessions in ${(result.millis / 1000).toFixed(1)} s (${Math.round(result.attemptsPerSecond).toLocaleString("en")} attempts/s)`,
-    `  planted: archetypes per student in cohort_truth (improver, struggler, fast, hint_leaner, churner with churn_after, regular);`,
+    `  planted: archetypes per student in cohort_truth (improver, struggler, fast, hint_leaner, churner with churn_after (fading over the 3 weeks before), regular);`,
     `  a cohort-wide accuracy drop in the week of ${result.anomalyWeekStart} (cohort_meta)`
   ].join("\n")
 
