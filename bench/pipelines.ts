@@ -1,6 +1,6 @@
 /**
  * Where each model pipeline's time goes, on generated cohorts of 1,000 and 10,000 students × 16 weeks:
- *   npx tsx bench/pipelines.ts [students…] [--reuse] [--only name,name]
+ *   npx tsx bench/pipelines.ts [students…] [--reuse] [--only name,name] [--last name,name]
  * (default sizes: 1000 10000; `--reuse`: keep the cohort (and KPIs) of a previous run in seedtest_bench_<n>)
  *
  * Needs TEST_DATABASE_URL (a PostgreSQL server; each size gets its own database `seedtest_bench_<n>`). Starts the
@@ -139,6 +139,13 @@ const pipelines = [
   { pipeline: clusterSegments, params: { asOf: AS_OF } }
 ] as const
 
+// `--last name,name`: run these after the others (the long fits last, so the quick ones are measured first)
+const last = args.includes("--last") ? args[args.indexOf("--last") + 1]!.split(",") : []
+const ordered = [
+  ...pipelines.filter((p) => !last.includes(p.pipeline.name)),
+  ...pipelines.filter((p) => last.includes(p.pipeline.name))
+]
+
 const measure = (entry: (typeof pipelines)[number]) =>
   Effect.gen(function*() {
     const ended: Array<Ended> = []
@@ -177,9 +184,11 @@ const measure = (entry: (typeof pipelines)[number]) =>
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 const share = (part: number, whole: number) => `${(100 * part / whole).toFixed(1)}%`
 
-const printTable = (students: number, splits: ReadonlyArray<Split>) => {
-  console.log(`\n${students.toLocaleString()} students × ${WEEKS} weeks`)
-  console.log(["pipeline", "wall", "database", "(run record)", "R", "transport", "Node", "framework share", "dominant"].join(" | "))
+const printTable = (students: number, splits: ReadonlyArray<Split>, header = true) => {
+  if (header) {
+    console.log(`\n${students.toLocaleString()} students × ${WEEKS} weeks`)
+    console.log(["pipeline", "wall", "database", "(run record)", "R", "transport", "Node", "framework share", "dominant"].join(" | "))
+  }
   for (const s of splits) {
     const parts = { database: s.dbMs, R: s.rMs, transport: s.transportMs, Node: s.nodeMs }
     const dominant = Object.entries(parts).sort((a, b) => b[1] - a[1])[0]![0]
@@ -218,11 +227,16 @@ const main = Effect.gen(function*() {
         console.log(`seeded ${cohort.students} students, ${cohort.attempts.toLocaleString()} attempts in ${(cohort.millis / 1000).toFixed(1)} s`)
       }
       const out: Array<Split> = []
-      for (const entry of pipelines) {
+      for (const entry of ordered) {
         if (only !== undefined && !only.includes(entry.pipeline.name)) continue
-        const split = yield* measure(entry)
-        console.log(`  ${split.pipeline}: ${seconds(split.wallMs)}`)
-        out.push(split)
+        // a failed pipeline is reported and the others still measured (a 10,000-student fit takes an hour)
+        const split = yield* measure(entry).pipe(
+          Effect.tapError((error) => Effect.sync(() => console.log(`  ${entry.pipeline.name}: FAILED ${String(error)}`))),
+          Effect.option
+        )
+        if (split._tag === "None") continue
+        printTable(students, [split.value], false)
+        out.push(split.value)
       }
       return out
     }).pipe(Effect.provide(RunStore.Default.pipe(Layer.provideMerge(benchDatabase(students)))))

@@ -34,7 +34,9 @@ const clientLayer = <I, S extends object>(
         Effect.gen(function*() {
           yield* Effect.logInfo(`starting the local ${options.service} R service (no ${options.prefix}_URL set)`)
           const running = yield* startRService(options.service).pipe(Scope.extend(scope))
-          return yield* options.make(running.connection({ timeout: Duration.minutes(30), retries: 2 }))
+          // the stages' own timeouts (R_BRMS_TIMEOUT_SECS … or --param timeoutSeconds) decide how long a fit may
+          // take; a fixed client limit here cut a 10,000-student growth fit at 30 minutes whatever they said
+          return yield* options.make(running.connection({ timeout: Duration.hours(24), retries: 2 }))
         }).pipe(
           Effect.provide(context),
           Effect.mapError((cause) =>
