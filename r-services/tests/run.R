@@ -106,6 +106,21 @@ test("survival fit recovers the return hazard ratios; S is 1 once lapsed, grows 
   stopifnot(isTRUE(all.equal(again, risk[1:20])))
 })
 
+test("survival fit on many gaps: model-based standard errors, said in a warning, same coefficients", {
+  set.seed(3)
+  cutoff <- as.Date("2024-06-30")
+  body <- list(rows = simulate_active_days(200, cutoff), cutoff = format(cutoff), covariates = list("A_t", "E_t"), event_threshold_days = 14)
+  clustered <- fit_survival(decode_survival_fit(body))
+  limit <- CLUSTERED_SE_MAX_GAPS
+  CLUSTERED_SE_MAX_GAPS <<- 10L
+  on.exit(CLUSTERED_SE_MAX_GAPS <<- limit)
+  plain <- fit_survival(decode_survival_fit(body))
+  stopifnot(any(grepl("model-based, not clustered", unlist(plain$warnings))), !any(grepl("model-based", unlist(clustered$warnings))))
+  est <- function(f) vapply(f$coefficients, `[[`, 0, "estimate")
+  stopifnot(isTRUE(all.equal(est(plain), est(clustered))))
+  stopifnot(isTRUE(all.equal(vapply(plain$risk_scores, `[[`, 0, "churn_probability01"), vapply(clustered$risk_scores, `[[`, 0, "churn_probability01"))))
+})
+
 test("survival validation names the field", {
   stopifnot(field_of(decode_survival_fit(list(rows = list(1, 2, 3, 4, 5)))) == "422 cutoff")
   stopifnot(field_of(decode_survival_fit(list(cutoff = "2024-01-31", rows = list(1, 2, 3, 4, 5)))) == "422 rows[0]")
