@@ -10,9 +10,9 @@ import { SqlClient } from "@effect/sql"
 import { spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { PgClient } from "@effect/sql-pg"
-import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import { Config, Effect, Layer, Option } from "effect"
 import { seedCohort } from "../cohort/Loader.ts"
+import { serverDatabase } from "./BenchDatabase.ts"
 import { RunStore } from "../engine/RunStore.ts"
 import * as Runner from "../engine/Runner.ts"
 import { aggregateFeaturesDaily } from "../pipelines/aggregateFeaturesDaily.ts"
@@ -28,18 +28,10 @@ const reuse = process.argv.includes("--reuse") || process.argv.includes("--memor
 const memoryProbe = process.argv.includes("--memory")
 
 const benchDatabase = Layer.unwrapScoped(
-  Effect.gen(function*() {
-    const url = yield* Config.option(Config.redacted("TEST_DATABASE_URL"))
-    if (Option.isNone(url)) return Database.migrated(Database.layerEmbedded(undefined))
-    const admin = Context.get(yield* Layer.build(Database.layerUrl(url.value)), PgClient.PgClient)
-    if (!reuse) {
-      yield* admin.unsafe("DROP DATABASE IF EXISTS seedtest_bench WITH (FORCE)")
-      yield* admin.unsafe("CREATE DATABASE seedtest_bench")
-    }
-    const target = new URL(Redacted.value(url.value))
-    target.pathname = "/seedtest_bench"
-    return Database.migrated(Database.layerUrl(Redacted.make(target.toString())))
-  })
+  Effect.map(Config.option(Config.redacted("TEST_DATABASE_URL")), (url) =>
+    Option.isNone(url)
+      ? Database.migrated(Database.layerEmbedded(undefined))
+      : serverDatabase(url.value, "seedtest_bench", reuse))
 )
 
 const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>

@@ -16,10 +16,10 @@
  * Prints one table per size, then how each part grows from the smallest to the largest size.
  */
 import { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { Config, Context, Effect, Layer, Option, Redacted, Tracer } from "effect"
+import { Config, Effect, Layer, Option, Tracer } from "effect"
 import { RServicesLayer } from "../cli/RServices.ts"
 import { seedCohort } from "../cohort/Loader.ts"
+import { serverDatabase } from "./BenchDatabase.ts"
 import { RunStore } from "../engine/RunStore.ts"
 import * as Runner from "../engine/Runner.ts"
 import { aggregateFeaturesDaily } from "../pipelines/aggregateFeaturesDaily.ts"
@@ -28,7 +28,6 @@ import { computeDailyKpis } from "../pipelines/computeDailyKpis.ts"
 import { fitBayesianGrowth } from "../pipelines/fitBayesianGrowth.ts"
 import { fitSurvivalChurn } from "../pipelines/fitSurvivalChurn.ts"
 import { forecastProphet } from "../pipelines/forecastProphet.ts"
-import * as Database from "../sources/Database.ts"
 import { BrmsClient } from "../stages/models/BrmsClient.ts"
 import { ClusterClient } from "../stages/models/ClusterClient.ts"
 import { ForecastClient } from "../stages/models/ForecastClient.ts"
@@ -113,20 +112,8 @@ interface Split {
 }
 
 const benchDatabase = (students: number) =>
-  Layer.unwrapScoped(
-    Effect.gen(function*() {
-      const url = yield* Config.redacted("TEST_DATABASE_URL")
-      const name = `seedtest_bench_${students}`
-      const admin = Context.get(yield* Layer.build(Database.layerUrl(url)), PgClient.PgClient)
-      const exists = (yield* admin<{ n: number }>`SELECT count(*)::int4 AS n FROM pg_database WHERE datname = ${name}`)[0]!.n > 0
-      if (!reuse || !exists) {
-        yield* admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-        yield* admin.unsafe(`CREATE DATABASE ${name}`)
-      }
-      const target = new URL(Redacted.value(url))
-      target.pathname = `/${name}`
-      return Database.migrated(Database.layerUrl(Redacted.make(target.toString())))
-    })
+  Layer.unwrapEffect(
+    Effect.map(Config.redacted("TEST_DATABASE_URL"), (url) => serverDatabase(url, `seedtest_bench_${students}`, reuse))
   )
 
 const pipelines = [
