@@ -74,7 +74,13 @@ export const describe = (error: unknown): string => {
     const label = typeof tag === "string" ? (typeof reason === "string" ? `${tag} (${reason})` : tag) : undefined
     // errors without a message of their own print their fields as JSON: keep the tag in front of them
     if (typeof message === "string" && message.length > 0) {
-      return label !== undefined && message.startsWith("{") ? `${label}: ${message}` : message
+      const own = label !== undefined && message.startsWith("{") ? `${label}: ${message}` : message
+      // a SqlError says only "Failed to execute statement"; what Postgres said is in its cause
+      const cause = (error as { cause?: unknown }).cause
+      const causeMessage = typeof cause === "object" && cause !== null ? (cause as { message?: unknown }).message : undefined
+      return typeof causeMessage === "string" && causeMessage.length > 0 && !own.includes(causeMessage)
+        ? `${own}: ${causeMessage}`
+        : own
     }
     if (label !== undefined) return label
   }

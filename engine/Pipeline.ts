@@ -1,11 +1,13 @@
+import type { SqlClient } from "@effect/sql"
 import { Effect, Either } from "effect"
 import type { Schema } from "effect"
 import type { Duration } from "effect"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import { PipelineDefinitionError } from "./Errors.ts"
 import type * as Param from "./Param.ts"
+import * as Relation from "./Relation.ts"
 import * as Resource from "./Resource.ts"
-import type { SinkWriter } from "./Sink.ts"
+import type { RelationWriter, SinkWriter } from "./Sink.ts"
 import type { RetryPolicy, Stage, StageContext } from "./Stage.ts"
 
 /** The name of a new stage: a compile error when the pipeline already has a stage of that name. */
@@ -25,6 +27,16 @@ export interface SourceSpec<P, A, E, R> extends Common {
   readonly reads: ReadonlyArray<Resource.Resource>
   readonly output: Schema.Schema<A, any, never>
   readonly run: (context: StageContext<P>) => Effect.Effect<A, E, R>
+}
+
+/**
+ * A SQL read whose rows stay in the database: `run` returns the relation (its SQL, parameters and row schema), which
+ * the runner checks with `EXPLAIN` (so a broken query fails here, before any transaction) and hands to a relation
+ * sink to execute as `INSERT … SELECT`.
+ */
+export interface RelationSpec<P, Row, E, R> extends Common {
+  readonly reads: ReadonlyArray<Resource.Resource>
+  readonly run: (context: StageContext<P>) => Effect.Effect<Relation.Relation<Row>, E, R>
 }
 
 /** A pure function of upstream outputs (Hamilton-style: the input names are its parameters). */
@@ -51,6 +63,14 @@ export interface SinkSpec<P, Outs, I extends keyof Outs, Row, R> {
   readonly rows: (inputs: InputsOf<Outs, I>, context: StageContext<P>) => ReadonlyArray<Row>
 }
 
+/** A write of a relation: its writer executes it in the database at commit, so the rows never reach Node. */
+export interface RelationSinkSpec<P, Outs, I extends keyof Outs, Row, R> {
+  readonly description: string
+  readonly inputs: ReadonlyArray<I>
+  readonly writer: RelationWriter<Row, R>
+  readonly relation: (inputs: InputsOf<Outs, I>, context: StageContext<P>) => Relation.Relation<Row>
+}
+
 /** The identity of a pipeline: name, description and parameters. */
 export interface Definition<F extends Param.Fields> {
   readonly name: string
@@ -75,6 +95,11 @@ export interface Pipeline<F extends Param.Fields, Outs, E, R> extends Pipeable {
     name: FreshName<N, Outs>,
     spec: SourceSpec<Param.Values<F>, A, E1, R1>
   ): Pipeline<F, Outs & { readonly [K in N]: A }, E | E1, R | R1>
+  /** Adds a SQL read whose rows stay in the database (for a relation sink). */
+  relation<const N extends string, Row, E1 = never, R1 = never>(
+    name: FreshName<N, Outs>,
+    spec: RelationSpec<Param.Values<F>, Row, E1, R1>
+  ): Pipeline<F, Outs & { readonly [K in N]: Relation.Relation<Row> }, E | E1, R | R1 | SqlClient.SqlClient>
   /** Adds a pure transform of upstream outputs. */
   transform<const N extends string, const I extends keyof Outs & string, A>(
     name: FreshName<N, Outs>,
@@ -90,6 +115,11 @@ export interface Pipeline<F extends Param.Fields, Outs, E, R> extends Pipeable {
     name: FreshName<N, Outs>,
     spec: SinkSpec<Param.Values<F>, Outs, I, Row, R1>
   ): Pipeline<F, Outs & { readonly [K in N]: ReadonlyArray<Row> }, E, R | R1>
+  /** Adds a write of a relation (`INSERT … SELECT` in the database), committed with every other sink of the run. */
+  sink<const N extends string, const I extends keyof Outs & string, Row, R1 = never>(
+    name: FreshName<N, Outs>,
+    spec: RelationSinkSpec<Param.Values<F>, Outs, I, Row, R1>
+  ): Pipeline<F, Outs & { readonly [K in N]: Relation.Relation<Row> }, E, R | R1>
 }
 
 /** A pipeline of any shape, as registries and runners hold them. */
@@ -118,6 +148,23 @@ const proto = {
       timeout: spec.timeout,
       retry: spec.retry,
       run: (_, context) => spec.run(context),
+      writer: undefined
+    })
+  },
+  relation(this: Any, name: string, spec: RelationSpec<any, any, any, any>) {
+    return append(this, {
+      name,
+      kind: "source",
+      description: spec.description,
+      inputs: [],
+      output: undefined,
+      reads: spec.reads,
+      writes: [],
+      timeout: spec.timeout,
+      retry: spec.retry,
+      run: (_, context) =>
+        Effect.tap(spec.run(context), (relation) =>
+          Effect.map(Relation.plannedRows(relation), (rows) => context.record("plannedRows", rows))),
       writer: undefined
     })
   },
@@ -151,7 +198,7 @@ const proto = {
       writer: undefined
     })
   },
-  sink(this: Any, name: string, spec: SinkSpec<any, any, any, any, any>) {
+  sink(this: Any, name: string, spec: SinkSpec<any, any, any, any, any> | RelationSinkSpec<any, any, any, any, any>) {
     return append(this, {
       name,
       kind: "sink",
@@ -162,7 +209,8 @@ const proto = {
       writes: spec.writer.writes,
       timeout: undefined,
       retry: undefined,
-      run: (inputs, context) => Effect.sync(() => spec.rows(inputs, context)),
+      run: (inputs, context) =>
+        Effect.sync(() => ("relation" in spec ? spec.relation(inputs, context) : spec.rows(inputs, context))),
       writer: spec.writer
     })
   }

@@ -8,7 +8,8 @@ import { Redactor } from "./Redactor.ts"
 import { RunObserver } from "./RunObserver.ts"
 import { StageRecord, type Trigger } from "./RunStore.ts"
 import { RunStore } from "./RunStore.ts"
-import type { SinkPreview, SinkWriteResult } from "./Sink.ts"
+import * as Relation from "./Relation.ts"
+import { type SinkPreview, type SinkWriter, type SinkWriteResult, type WriteContext, writesRelations } from "./Sink.ts"
 import { rowCount, type Stage, type StageContext } from "./Stage.ts"
 
 /** How to start a run. */
@@ -244,15 +245,41 @@ const computeStages = (prepared: Prepared, tracker: Tracker, dryRun: boolean) =>
     return outputs
   })
 
+/** A sink's rows as its stage computed them: materialised rows, or a relation its writer executes in the database. */
+type SinkInput = ReadonlyArray<unknown> | Relation.Relation<unknown>
+
+/** A relation reaching a writer that only takes rows is a wiring mistake (possible only through `fromStages`). */
+const checkWriterTakes = (prepared: Prepared, sink: Stage) => (input: unknown) =>
+  Relation.isRelation(input) && !writesRelations(sink.writer!)
+    ? Effect.fail(
+      new Error(
+        `sink "${sink.name}" of ${prepared.pipeline.name} returned a relation, but the writer of ${sink.writer!.target} does not take relations (it has no writeRelation)`
+      )
+    )
+    : Effect.void
+
 /** The rows of every sink, computed from the stage outputs (pure, before any transaction opens). */
 const sinkRows = (prepared: Prepared, tracker: Tracker, outputs: Map<string, unknown>) =>
   Effect.forEach(prepared.pipeline.stages.filter((s) => s.kind === "sink"), (sink) => {
     const record = tracker.records.get(sink.name)!
     const values = Object.fromEntries(sink.inputs.map((name) => [name, outputs.get(name)]))
-    return runStage(prepared, sink, Effect.succeed(values), record, false).pipe(
-      Effect.map((rows) => ({ sink, rows: rows as ReadonlyArray<unknown>, record }))
+    const checked: Stage = { ...sink, run: (inputs, context) => Effect.tap(sink.run(inputs, context), checkWriterTakes(prepared, sink)) }
+    return runStage(prepared, checked, Effect.succeed(values), record, false).pipe(
+      Effect.map((input) => ({ sink, input: input as SinkInput, record }))
     )
   })
+
+/** Writes one sink's input with its writer: rows, or a relation executed in the database. */
+const writeSink = (writer: SinkWriter<unknown, unknown>, input: SinkInput, context: WriteContext) =>
+  Relation.isRelation(input) && writesRelations(writer)
+    ? writer.writeRelation(input, context)
+    : writer.write(input as ReadonlyArray<unknown>, context)
+
+/** What a dry run reports for one sink's input. */
+const previewSink = (writer: SinkWriter<unknown, unknown>, input: SinkInput, context: WriteContext) =>
+  Relation.isRelation(input) && writesRelations(writer)
+    ? writer.previewRelation(input, context)
+    : writer.preview(input as ReadonlyArray<unknown>, context)
 
 const errorRecord = (error: unknown) => ({
   tag: typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : "Error",
@@ -306,8 +333,15 @@ export const run = <P extends Pipeline.Any>(
       yield* observer.onEvent({ _tag: "Committing", runId: prepared.runId, sinks: sinks.length })
       const context = { runId: prepared.runId, pipeline: prepared.pipeline.name }
       const written = yield* sql.withTransaction(
-        Effect.forEach(sinks, ({ record, rows, sink }) =>
-          sink.writer!.write(rows, context).pipe(
+        Effect.forEach(sinks, ({ input, record, sink }) =>
+          writeSink(sink.writer!, input, context).pipe(
+            // the sink's time includes its write; a relation's rows are only known once the database wrote them
+            Effect.timed,
+            Effect.map(([elapsed, result]) => {
+              record.millis = (record.millis ?? 0) + Duration.toMillis(elapsed)
+              if (Relation.isRelation(input)) record.rows = result.inserted + result.updated
+              return result
+            }),
             Effect.mapError((e) => {
               record.status = "failed"
               record.error = describe(e)
@@ -398,7 +432,7 @@ export const dryRun = <P extends Pipeline.Any>(
       const outputs = yield* computeStages(prepared, tracker, true)
       const sinks = yield* sinkRows(prepared, tracker, outputs)
       const context = { runId: prepared.runId, pipeline: prepared.pipeline.name }
-      return yield* Effect.forEach(sinks, ({ rows, sink }) => sink.writer!.preview(rows, context))
+      return yield* Effect.forEach(sinks, ({ input, sink }) => previewSink(sink.writer!, input, context))
     })
     const exit = yield* Effect.exit(body)
     const millis = performance.now() - started

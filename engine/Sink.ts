@@ -1,5 +1,6 @@
 import type { Effect } from "effect"
 import type { SqlError } from "@effect/sql/SqlError"
+import type { Relation } from "./Relation.ts"
 import type { Resource } from "./Resource.ts"
 
 /** What the run that calls a writer is: writers stamp run ids into meta tables. */
@@ -45,3 +46,17 @@ export interface SinkWriter<in Row, R = never> {
   readonly write: (rows: ReadonlyArray<Row>, context: WriteContext) => Effect.Effect<SinkWriteResult, SqlError, R>
   readonly preview: (rows: ReadonlyArray<Row>, context: WriteContext) => Effect.Effect<SinkPreview, SqlError, R>
 }
+
+/**
+ * A writer that also takes a relation: rows computed by the database and written by it (`INSERT … SELECT`) without
+ * passing through Node. `writeRelation` runs inside the run's transaction like `write`; `previewRelation` runs the
+ * relation once against what is stored and reports what `writeRelation` would change.
+ */
+export interface RelationWriter<Row, R = never> extends SinkWriter<Row, R> {
+  readonly writeRelation: (relation: Relation<Row>, context: WriteContext) => Effect.Effect<SinkWriteResult, SqlError, R>
+  readonly previewRelation: (relation: Relation<Row>, context: WriteContext) => Effect.Effect<SinkPreview, SqlError, R>
+}
+
+/** Whether a writer takes relations. */
+export const writesRelations = <Row, R>(writer: SinkWriter<Row, R>): writer is RelationWriter<Row, R> =>
+  "writeRelation" in writer && "previewRelation" in writer

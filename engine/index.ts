@@ -6,6 +6,7 @@
 export * as Pipeline from "./Pipeline.ts"
 export * as Param from "./Param.ts"
 export * as Resource from "./Resource.ts"
+export * as Relation from "./Relation.ts"
 export * as Runner from "./Runner.ts"
 export * as Registry from "./Registry.ts"
 export * as Plan from "./Plan.ts"
@@ -14,7 +15,7 @@ export { RunObserver, type RunEvent } from "./RunObserver.ts"
 export { RunStore, RunRecord, StageRecord, type Trigger } from "./RunStore.ts"
 export { PipelineDefinitionError, ParamError, StageFailed, UnknownPipeline, type RunError } from "./Errors.ts"
 export type { Stage, StageContext, StageKind, RetryPolicy } from "./Stage.ts"
-export type { SinkWriter, SinkPreview, SinkWriteResult, SinkChange, WriteContext } from "./Sink.ts"
+export type { RelationWriter, SinkWriter, SinkPreview, SinkWriteResult, SinkChange, WriteContext } from "./Sink.ts"
 /** Generic set-based table writers (upsert with jsonb merge, append) for your own sinks. */
 export * as TableWriter from "../sinks/TableWriter.ts"
 /** The database layers: PostgreSQL from a URL, or the embedded PGlite. */

@@ -1,9 +1,8 @@
-import { Effect, Schema } from "effect"
 import { FeatureSettings } from "../config/KpiSettings.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
 import { FeaturesTopicDailySink } from "../sinks/FeaturesTopicDailySink.ts"
-import { TopicDayRow, topicDays } from "../sources/TopicFeaturesQuery.ts"
+import { topicDays } from "../sources/TopicFeaturesQuery.ts"
 import { addDays } from "../stages/kpi/KpiWeeks.ts"
 
 /**
@@ -15,21 +14,19 @@ export const aggregateFeaturesDaily = Pipeline.make({
   description: "Daily per-topic practice features per student into features_topic_daily.",
   params: FeatureSettings
 })
-  .source("topicDays", {
-    description: "Attempts aggregated per student, topic and UTC day over the lookback, set-based, with a 28-day baseline.",
+  .relation("topicDays", {
+    description: "Attempts aggregated per student, topic and UTC day over the lookback, set-based, with a 28-day " +
+      "baseline; the rows stay in the database.",
     reads: Resource.columns("attempt", ["id", "student_id", "topic_id", "correct", "response_time_ms", "hint_used", "started_at", "completed_at"]),
-    output: Schema.Array(TopicDayRow),
     run: ({ params, record }) => {
       const range = { firstDay: addDays(params.asOf, -params.lookbackDays), scanTo: addDays(params.asOf, 1) }
       record("days", range)
-      return topicDays(range).pipe(
-        Effect.tap((rows) => Effect.sync(() => record("withoutValidTimes", rows.filter((r) => r.avg_time_ms === null).length)))
-      )
+      return topicDays(range)
     }
   })
   .sink("featuresTopicDaily", {
-    description: "Upsert the day rows into features_topic_daily by (user_id, topic_id, date).",
+    description: "Upsert the day rows into features_topic_daily by (user_id, topic_id, date), as one INSERT … SELECT.",
     inputs: ["topicDays"],
     writer: FeaturesTopicDailySink,
-    rows: ({ topicDays }) => topicDays
+    relation: ({ topicDays }) => topicDays
   })

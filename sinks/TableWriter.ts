@@ -1,7 +1,8 @@
 import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
+import * as Relation from "../engine/Relation.ts"
 import * as Resource from "../engine/Resource.ts"
-import type { SinkChange, SinkPreview, SinkWriteResult, SinkWriter } from "../engine/Sink.ts"
+import type { RelationWriter, SinkChange, SinkPreview, SinkWriteResult } from "../engine/Sink.ts"
 
 /** The Postgres types a writer column can have (rows travel as one jsonb parameter per chunk). */
 export type ColumnType = "text" | "date" | "timestamptz" | "jsonb" | "float8" | "int4" | "int8" | "bool"
@@ -40,8 +41,27 @@ const chunks = <A>(rows: ReadonlyArray<A>, size: number): ReadonlyArray<Readonly
   return result
 }
 
+/** The rows a statement reads, as `x`: a jsonb parameter of materialised rows, or a relation's SELECT. */
 const recordset = <Row>(columns: Columns<Row>, names: ReadonlyArray<string>) =>
   `jsonb_to_recordset($1::jsonb) AS x(${names.map((c) => `${quote(c)} ${columns[c as keyof Row & string]}`).join(", ")})`
+
+// the relation's columns are cast to the table's types, as the recordset's are
+const relationRows = <Row>(columns: Columns<Row>, names: ReadonlyArray<string>, relation: Relation.Relation<Row>) =>
+  `(SELECT ${names.map((c) => `r.${quote(c)}::${columns[c as keyof Row & string]} AS ${quote(c)}`).join(", ")}
+    FROM (${relation.sql}) AS r) AS x`
+
+interface PreviewCounts {
+  readonly rows: number
+  readonly inserts: number
+  readonly updates: number
+  readonly unchanged: number
+  readonly changes: ReadonlyArray<SinkChange>
+  readonly sample: ReadonlyArray<unknown>
+}
+
+/** Decodes a relation's sampled rows with its schema, so a dry run shows the rows as a stage would see them. */
+const decodeSample = <Row>(relation: Relation.Relation<Row>, sample: ReadonlyArray<unknown>) =>
+  Schema.decodeUnknown(Schema.Array(relation.row))(sample).pipe(Effect.orDie)
 
 const emptyPreview = (target: string): SinkPreview => ({
   target,
@@ -67,11 +87,12 @@ const addPreview = (a: SinkPreview, b: SinkPreview, sampleSize: number): SinkPre
 
 /**
  * Inserts rows, or updates the stored row with the same key. Set-based: each chunk is one statement whose rows come
- * in as a single jsonb parameter. `merge` columns keep the stored keys that the new value does not name.
+ * in as a single jsonb parameter; a relation is one `INSERT … SELECT`. `merge` columns keep the stored keys that the
+ * new value does not name.
  */
 export const upsert = <Row extends Record<string, unknown>>(
   options: UpsertOptions<Row>
-): SinkWriter<Row, SqlClient.SqlClient> => {
+): RelationWriter<Row, SqlClient.SqlClient> => {
   const names = Object.keys(options.columns)
   const table = quote(options.table)
   const key = options.key.map(quote).join(", ")
@@ -84,10 +105,10 @@ export const upsert = <Row extends Record<string, unknown>>(
     ),
     ...(options.touch === undefined ? [] : [`${quote(options.touch)} = now()`])
   ]
-  const insertSql = `
+  const insertSql = (from: string) => `
     WITH written AS (
       INSERT INTO ${table} AS t (${names.map(quote).join(", ")})
-      SELECT ${names.map((c) => `x.${quote(c)}`).join(", ")} FROM ${recordset(options.columns, names)}
+      SELECT ${names.map((c) => `x.${quote(c)}`).join(", ")} FROM ${from}
       ON CONFLICT (${key}) DO ${updates.length === 0 ? "NOTHING" : `UPDATE SET ${updates.join(", ")}`}
       RETURNING (xmax = 0) AS inserted
     )
@@ -96,88 +117,139 @@ export const upsert = <Row extends Record<string, unknown>>(
   const stored = `jsonb_build_object(${valueColumns.map((c) => `'${c}', t.${quote(c)}`).join(", ")})`
   const after = `jsonb_build_object(${valueColumns.map((c) => `'${c}', ${newValue(c)}`).join(", ")})`
   const keyObject = `jsonb_build_object(${options.key.map((k) => `'${k}', x.${quote(k)}`).join(", ")})`
-  const previewSql = (sampleSize: number) => `
+  const previewSql = (from: string, sampleSize: number) => `
     WITH compared AS (
       SELECT ${keyObject} AS key,
              t.${quote(options.key[0]!)} IS NULL AS is_new,
              CASE WHEN t.${quote(options.key[0]!)} IS NULL THEN NULL ELSE ${stored} END AS before,
-             ${after} AS after
-      FROM ${recordset(options.columns, names)}
+             ${after} AS after,
+             x AS row
+      FROM ${from}
       LEFT JOIN ${table} t ON ${joinOn}
     )
-    SELECT count(*) FILTER (WHERE is_new) AS inserts,
+    SELECT count(*) AS rows,
+           count(*) FILTER (WHERE is_new) AS inserts,
            count(*) FILTER (WHERE NOT is_new AND before IS DISTINCT FROM after) AS updates,
            count(*) FILTER (WHERE NOT is_new AND before IS NOT DISTINCT FROM after) AS unchanged,
            coalesce((SELECT jsonb_agg(c) FROM (SELECT key, before, after FROM compared
-                     WHERE is_new OR before IS DISTINCT FROM after LIMIT ${sampleSize}) c), '[]'::jsonb) AS changes
+                     WHERE is_new OR before IS DISTINCT FROM after LIMIT ${sampleSize}) c), '[]'::jsonb) AS changes,
+           coalesce((SELECT jsonb_agg(to_jsonb(s.row)) FROM (SELECT row FROM compared LIMIT ${sampleSize}) s), '[]'::jsonb) AS sample
     FROM compared`
   const chunkSize = options.chunkSize ?? 5000
   const sampleSize = options.sampleSize ?? 5
   const target = options.table
+  const countWritten = (from: string, params: ReadonlyArray<unknown>) =>
+    Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<{ inserted: number; updated: number }>(insertSql(from), params)).pipe(
+      Effect.map(([counts]) => ({ inserted: counts?.inserted ?? 0, updated: counts?.updated ?? 0 }))
+    )
+  const compare = (from: string, params: ReadonlyArray<unknown>) =>
+    Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<PreviewCounts>(previewSql(from, sampleSize), params)).pipe(
+      Effect.map(([r]) => r ?? { rows: 0, inserts: 0, updates: 0, unchanged: 0, changes: [], sample: [] })
+    )
   return {
     target,
     writes: options.writes ?? [Resource.make(options.table)],
     write: (rows) =>
       Effect.gen(function*() {
-        const sql = yield* SqlClient.SqlClient
         let inserted = 0
         let updated = 0
         for (const chunk of chunks(rows, chunkSize)) {
-          const [counts] = yield* sql.unsafe<{ inserted: number; updated: number }>(insertSql, [JSON.stringify(chunk)])
-          inserted += counts?.inserted ?? 0
-          updated += counts?.updated ?? 0
+          const counts = yield* countWritten(recordset(options.columns, names), [JSON.stringify(chunk)])
+          inserted += counts.inserted
+          updated += counts.updated
         }
         return { target, inserted, updated, deleted: 0 } satisfies SinkWriteResult
       }).pipe(Effect.withSpan("TableWriter.upsert", { attributes: { table: target, rows: rows.length } })),
     preview: (rows) =>
       Effect.gen(function*() {
-        const sql = yield* SqlClient.SqlClient
         let total = emptyPreview(target)
         for (const chunk of chunks(rows, chunkSize)) {
-          const [r] = yield* sql.unsafe<{ inserts: number; updates: number; unchanged: number; changes: ReadonlyArray<SinkChange> }>(
-            previewSql(sampleSize),
-            [JSON.stringify(chunk)]
-          )
+          const r = yield* compare(recordset(options.columns, names), [JSON.stringify(chunk)])
           total = addPreview(total, {
             target,
             rows: chunk.length,
-            inserts: r?.inserts ?? 0,
-            updates: r?.updates ?? 0,
-            unchanged: r?.unchanged ?? 0,
+            inserts: r.inserts,
+            updates: r.updates,
+            unchanged: r.unchanged,
             deletes: 0,
             sample: chunk.slice(0, sampleSize),
-            changes: r?.changes ?? []
+            changes: r.changes
           }, sampleSize)
         }
         return total
-      }).pipe(Effect.withSpan("TableWriter.preview", { attributes: { table: target, rows: rows.length } }))
+      }).pipe(Effect.withSpan("TableWriter.preview", { attributes: { table: target, rows: rows.length } })),
+    writeRelation: (relation) =>
+      Relation.withSettings(relation, countWritten(relationRows(options.columns, names, relation), relation.params)).pipe(
+        Effect.map((counts): SinkWriteResult => ({ target, ...counts, deleted: 0 })),
+        Effect.withSpan("TableWriter.upsertRelation", { attributes: { table: target } })
+      ),
+    previewRelation: (relation) =>
+      Effect.gen(function*() {
+        const r = yield* Relation.withSettings(relation, compare(relationRows(options.columns, names, relation), relation.params))
+        return {
+          target,
+          rows: r.rows,
+          inserts: r.inserts,
+          updates: r.updates,
+          unchanged: r.unchanged,
+          deletes: 0,
+          sample: yield* decodeSample(relation, r.sample),
+          changes: r.changes
+        } satisfies SinkPreview
+      }).pipe(Effect.withSpan("TableWriter.previewRelation", { attributes: { table: target } }))
   }
 }
 
 /** Appends rows (run-stamped meta tables): every row is an insert. */
-export const append = <Row extends Record<string, unknown>>(options: Options<Row>): SinkWriter<Row, SqlClient.SqlClient> => {
+export const append = <Row extends Record<string, unknown>>(options: Options<Row>): RelationWriter<Row, SqlClient.SqlClient> => {
   const names = Object.keys(options.columns)
-  const insertSql = `INSERT INTO ${quote(options.table)} (${names.map(quote).join(", ")})
-                     SELECT ${names.map((c) => `x.${quote(c)}`).join(", ")} FROM ${recordset(options.columns, names)}`
+  const insertSql = (from: string) => `INSERT INTO ${quote(options.table)} (${names.map(quote).join(", ")})
+                     SELECT ${names.map((c) => `x.${quote(c)}`).join(", ")} FROM ${from}`
   const chunkSize = options.chunkSize ?? 5000
   const sampleSize = options.sampleSize ?? 5
   const target = options.table
+  const insertsOnly = (rows: number, sample: ReadonlyArray<unknown>): SinkPreview => ({
+    ...emptyPreview(target),
+    rows,
+    inserts: rows,
+    sample,
+    changes: sample.map((after) => ({ key: {}, before: null, after }))
+  })
   return {
     target,
     writes: options.writes ?? [Resource.make(options.table)],
     write: (rows) =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
-        for (const chunk of chunks(rows, chunkSize)) yield* sql.unsafe(insertSql, [JSON.stringify(chunk)])
+        for (const chunk of chunks(rows, chunkSize)) yield* sql.unsafe(insertSql(recordset(options.columns, names)), [JSON.stringify(chunk)])
         return { target, inserted: rows.length, updated: 0, deleted: 0 } satisfies SinkWriteResult
       }).pipe(Effect.withSpan("TableWriter.append", { attributes: { table: target, rows: rows.length } })),
-    preview: (rows) =>
-      Effect.succeed({
-        ...emptyPreview(target),
-        rows: rows.length,
-        inserts: rows.length,
-        sample: rows.slice(0, sampleSize),
-        changes: rows.slice(0, sampleSize).map((after) => ({ key: {}, before: null, after }))
-      })
+    preview: (rows) => Effect.succeed(insertsOnly(rows.length, rows.slice(0, sampleSize))),
+    writeRelation: (relation) =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const [counted] = yield* Relation.withSettings(
+          relation,
+          sql.unsafe<{ inserted: number }>(
+            `WITH written AS (${insertSql(relationRows(options.columns, names, relation))} RETURNING 1) SELECT count(*) AS inserted FROM written`,
+            relation.params
+          )
+        )
+        return { target, inserted: counted?.inserted ?? 0, updated: 0, deleted: 0 } satisfies SinkWriteResult
+      }).pipe(Effect.withSpan("TableWriter.appendRelation", { attributes: { table: target } })),
+    previewRelation: (relation) =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const from = relationRows(options.columns, names, relation)
+        const [r] = yield* Relation.withSettings(
+          relation,
+          sql.unsafe<{ rows: number; sample: ReadonlyArray<unknown> }>(
+            `SELECT count(*) AS rows, coalesce((SELECT jsonb_agg(to_jsonb(s)) FROM (SELECT * FROM ${from} LIMIT ${sampleSize}) s), '[]'::jsonb) AS sample
+             FROM ${from}`,
+            relation.params
+          )
+        )
+        return insertsOnly(r?.rows ?? 0, yield* decodeSample(relation, r?.sample ?? []))
+      }).pipe(Effect.withSpan("TableWriter.previewRelation", { attributes: { table: target } }))
   }
 }

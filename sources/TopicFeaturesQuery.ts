@@ -1,5 +1,5 @@
-import { SqlClient, SqlSchema } from "@effect/sql"
 import { Effect, Schema } from "effect"
+import * as Relation from "../engine/Relation.ts"
 import { attemptIdsUnique, attempts } from "./AttemptRelation.ts"
 import { MAX_RESPONSE_TIME_MS } from "./WeeklyKpiQuery.ts"
 
@@ -17,8 +17,6 @@ export const TopicDayRow = Schema.Struct({
   last_seen_at: Schema.String
 })
 export type TopicDayRow = typeof TopicDayRow.Type
-
-const Request = Schema.Struct({ firstDay: Schema.String, scanTo: Schema.String })
 
 // Days [firstDay, scanTo) are written; the 28 days before firstDay are read for the improvement baseline.
 const topicDaysSql = (deduplicate: boolean) => `
@@ -54,21 +52,21 @@ SELECT w.student_id AS user_id, w.topic_id, to_char(w.day, 'YYYY-MM-DD') AS date
             THEN w.correct::float8 / w.graded - w.correct_before::float8 / w.graded_before END AS improvement,
        to_char(w.last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS last_seen_at
 FROM w, b
-WHERE w.day >= b.first_day
-ORDER BY 1, 2, 3`
+WHERE w.day >= b.first_day`
 
 /**
  * Per student, topic and day in [firstDay, scanTo): attempts, correct answers, mean and median valid response time,
  * hints, the last attempt, and `improvement` = the day's accuracy minus the accuracy on that topic over the 28 days
- * before (null when either is empty). One set-based pass over `attempt`.
+ * before (null when either is empty). One set-based pass over `attempt`, as a relation: its rows go straight into
+ * `features_topic_daily` without passing through Node.
  */
 export const topicDays = Effect.fn("TopicFeaturesQuery.topicDays")(function*(range: { readonly firstDay: string; readonly scanTo: string }) {
-  const sql = yield* SqlClient.SqlClient
   const unique = yield* attemptIdsUnique()
-  const query = SqlSchema.findAll({
-    Request,
-    Result: TopicDayRow,
-    execute: (request) => sql.unsafe(topicDaysSql(!unique), [request.firstDay, request.scanTo])
+  return Relation.make({
+    sql: topicDaysSql(!unique),
+    params: [range.firstDay, range.scanTo],
+    row: TopicDayRow,
+    // JIT compilation of this aggregate costs more than it saves at every cohort size measured
+    settings: { jit: "off" }
   })
-  return yield* sql.withTransaction(Effect.zipRight(sql`SET LOCAL jit = off`, query(range)))
 })

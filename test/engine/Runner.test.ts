@@ -1,13 +1,15 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { ConfigProvider, Duration, Effect, Either, Exit, Fiber, Layer, Ref, Schema, TestClock } from "effect"
+import { ConfigProvider, Duration, Effect, Either, Exit, Fiber, Layer, Option, Ref, Schema, TestClock } from "effect"
 import * as Param from "../../engine/Param.ts"
 import * as Pipeline from "../../engine/Pipeline.ts"
+import * as Relation from "../../engine/Relation.ts"
 import * as Resource from "../../engine/Resource.ts"
 import { Redactor } from "../../engine/Redactor.ts"
 import * as RedactorModule from "../../engine/Redactor.ts"
 import { RunStore } from "../../engine/RunStore.ts"
 import * as Runner from "../../engine/Runner.ts"
+import type { SinkWriter } from "../../engine/Sink.ts"
 import * as TableWriter from "../../sinks/TableWriter.ts"
 import { databases } from "../support/TestDatabase.ts"
 
@@ -89,6 +91,48 @@ const itemsPipeline = (options: { readonly failAudit?: boolean; readonly failMod
       writer: audit,
       // a negative value violates kernel_item's CHECK — but here we break the audit insert with a null note
       rows: ({ scored }, { runId }) => scored.map((s) => ({ run_id: runId, note: options.failAudit ? (null as unknown as string) : s.id }))
+    })
+
+const ItemRow = Schema.Struct({ id: Schema.String, value: Schema.Number, doc: Schema.Record({ key: Schema.String, value: Schema.Unknown }) })
+
+/**
+ * A relation source (rows computed by the database) → a relation sink (INSERT … SELECT), next to an ordinary sink of
+ * materialised rows. `from` replaces the relation's SQL (to break it); `negative` makes the last row violate the
+ * table's CHECK.
+ */
+const relationPipeline = (options: { readonly from?: string; readonly negative?: boolean } = {}) =>
+  Pipeline.make({ name: "kernel-relation", description: "test pipeline", params })
+    .relation("computed", {
+      description: "three items computed in SQL",
+      reads: Resource.many("numbers"),
+      run: ({ params }) =>
+        Effect.succeed(Relation.make({
+          sql: options.from ??
+            `SELECT 'rel-' || n AS id, (CASE WHEN $2 AND n = 3 THEN -1 ELSE n END) * $1::float8 AS value,
+                    jsonb_build_object('fresh', n * $1::float8) AS doc
+             FROM generate_series(1, 3) AS n`,
+          params: [params.scale, options.negative === true],
+          row: ItemRow,
+          settings: { jit: "off" }
+        }))
+    })
+    .source("notes", {
+      description: "one audit note",
+      reads: [],
+      output: Schema.Array(Schema.String),
+      run: () => Effect.succeed(["relation run"])
+    })
+    .sink("writeAudit", {
+      description: "audit",
+      inputs: ["notes"],
+      writer: audit,
+      rows: ({ notes }, { runId }) => notes.map((note) => ({ run_id: runId, note }))
+    })
+    .sink("writeItems", {
+      description: "items, straight from the relation",
+      inputs: ["computed"],
+      writer: items,
+      relation: ({ computed }) => computed
     })
 
 const runtimeFor = (db: Layer.Layer<any, unknown>) => Layer.provideMerge(RunStore.Default, db)
@@ -193,6 +237,93 @@ for (const [name, db] of databases) {
         const [row] = yield* sql<{ record: string }>`SELECT row_to_json(pipeline_run)::text AS record FROM pipeline_run`
         assert.notInclude(row!.record, secret)
         assert.include(row!.record, "<redacted>")
+      }))
+
+    it.effect("a relation sink writes its rows in the database and counts them in the run record", () =>
+      Effect.gen(function*() {
+        yield* setup
+        const result = yield* Runner.run(relationPipeline(), { params: { scale: "2" } })
+        assert.deepStrictEqual(result.sinks.map((s) => [s.target, s.inserted, s.updated]), [["kernel_audit", 1, 0], ["kernel_item", 3, 0]])
+        const sql = yield* SqlClient.SqlClient
+        const rows = yield* sql<{ id: string; value: number; doc: unknown }>`SELECT id, value, doc FROM kernel_item ORDER BY id`
+        assert.deepStrictEqual(rows.map((r) => [r.id, r.value, r.doc]), [
+          ["rel-1", 2, { fresh: 2 }],
+          ["rel-2", 4, { fresh: 4 }],
+          ["rel-3", 6, { fresh: 6 }]
+        ])
+        const stored = Option.getOrThrow(yield* (yield* RunStore).get(result.runId))
+        const source = stored.stages.find((s) => s.name === "computed")!
+        // the planner's estimate of generate_series(1, 3), checked before any transaction opened
+        assert.isNumber(source.notes["plannedRows"])
+        assert.strictEqual(stored.stages.find((s) => s.name === "writeItems")!.rows, 3)
+        // the relation is still a relation when it reaches the sink: no rows were materialised in Node
+        assert.isNull(source.rows)
+        // re-running updates the same keys instead of adding rows
+        const again = yield* Runner.run(relationPipeline(), { params: { scale: "3" } })
+        assert.deepStrictEqual([again.sinks[1]!.inserted, again.sinks[1]!.updated], [0, 3])
+        assert.deepStrictEqual((yield* counts).items, 3)
+      }))
+
+    it.effect("a relation dry run compares in the database, samples decoded rows and writes nothing", () =>
+      Effect.gen(function*() {
+        yield* setup
+        const sql = yield* SqlClient.SqlClient
+        // rel-1 stored as the relation computes it (unchanged), rel-2 with another value (update), rel-3 absent
+        yield* sql`INSERT INTO kernel_item VALUES ('rel-1', 1, '{"fresh": 1}'), ('rel-2', 99, '{"owned": "other"}')`
+        const before = yield* counts
+        const report = yield* Runner.dryRun(relationPipeline())
+        assert.deepStrictEqual(yield* counts, before)
+        const preview = report.sinks.find((s) => s.target === "kernel_item")!
+        assert.deepStrictEqual([preview.rows, preview.inserts, preview.updates, preview.unchanged], [3, 1, 1, 1])
+        const change = preview.changes.find((c) => (c.key as { id: string }).id === "rel-2")!
+        assert.deepStrictEqual(change.before, { value: 99, doc: { owned: "other" } })
+        assert.deepStrictEqual(change.after, { value: 2, doc: { owned: "other", fresh: 2 } })
+        assert.isUndefined(preview.changes.find((c) => (c.key as { id: string }).id === "rel-1"))
+        assert.deepStrictEqual(
+          [...preview.sample].sort((a, b) => (a as { id: string }).id.localeCompare((b as { id: string }).id)),
+          [{ id: "rel-1", value: 1, doc: { fresh: 1 } }, { id: "rel-2", value: 2, doc: { fresh: 2 } }, { id: "rel-3", value: 3, doc: { fresh: 3 } }]
+        )
+      }))
+
+    it.effect("a relation that breaks the table rolls back every sink of the run", () =>
+      Effect.gen(function*() {
+        yield* setup
+        const error = yield* Runner.run(relationPipeline({ negative: true })).pipe(Effect.flip)
+        assert.strictEqual(error._tag, "StageFailed")
+        if (error._tag === "StageFailed") {
+          assert.strictEqual(error.reason, "WriteFailed")
+          assert.strictEqual(error.stage, "writeItems")
+        }
+        // the audit sink committed first in the same transaction, and is rolled back with it
+        assert.deepStrictEqual(yield* counts, { items: 0, audits: 0 })
+      }))
+
+    it.effect("a relation whose SQL does not plan fails at its source stage, before any write", () =>
+      Effect.gen(function*() {
+        yield* setup
+        const error = yield* Runner.run(relationPipeline({ from: "SELECT id, value, doc FROM no_such_table WHERE $1::float8 > 0 AND $2" }))
+          .pipe(Effect.flip)
+        assert.strictEqual(error._tag, "StageFailed")
+        if (error._tag === "StageFailed") {
+          assert.strictEqual(error.stage, "computed")
+          assert.include(error.message, "no_such_table")
+        }
+        assert.deepStrictEqual(yield* counts, { items: 0, audits: 0 })
+      }))
+
+    it.effect("a relation handed to a writer that only takes rows fails before the transaction", () =>
+      Effect.gen(function*() {
+        yield* setup
+        const plain: SinkWriter<Item, SqlClient.SqlClient> = { target: items.target, writes: items.writes, write: items.write, preview: items.preview }
+        const stages = relationPipeline().stages.map((s) => (s.name === "writeItems" ? { ...s, writer: plain } : s))
+        const pipeline = Either.getOrThrow(Pipeline.fromStages({ name: "mismatched", description: "", params }, stages))
+        const error = yield* Runner.run(pipeline).pipe(Effect.flip)
+        assert.strictEqual(error._tag, "StageFailed")
+        if (error._tag === "StageFailed") {
+          assert.strictEqual(error.stage, "writeItems")
+          assert.include(error.message, "does not take relations")
+        }
+        assert.deepStrictEqual(yield* counts, { items: 0, audits: 0 })
       }))
 
     it.effect("jsonb merge keeps keys written by other pipelines", () =>
