@@ -9,6 +9,7 @@ import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { Duration, Effect, Layer, Redacted, Schedule, Schema, type Scope, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import { createServer } from "node:net"
+import { availableParallelism } from "node:os"
 import { fileURLToPath } from "node:url"
 import type { RServiceConnection } from "./RServiceClient.ts"
 
@@ -79,6 +80,10 @@ export const startRService = (
     const token = randomBytes(24).toString("hex")
     const args = [`r-services/${service}/main.R`, "--port", String(port), ...(options.args ?? [])]
     if (service === "brms" && !args.includes("--cache-dir")) args.push("--cache-dir", sharedCacheDir)
+    // a local service has the machine to itself: brms samples its chains in parallel, prophet fits a batch's series
+    // in as many forked workers (the services' own default is 1, for containers sized one core each)
+    const parallel = { brms: "--cores", forecast: "--workers", cluster: undefined }[service]
+    if (parallel !== undefined && !args.includes(parallel)) args.push(parallel, String(availableParallelism()))
     const process = yield* Command.make("Rscript", ...args).pipe(
       Command.workingDirectory(repositoryRoot),
       Command.env({ TZ: "UTC", [serviceTokens[service]]: token }),
