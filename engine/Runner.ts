@@ -148,17 +148,16 @@ const stageWork = (
       : once.pipe(Effect.timeoutFail({ duration: timeout, onTimeout: () => TimedOut as unknown }))
     const retry = stage.retry
     const output = yield* (retry === undefined || retry.times <= 0 ? attempt : attempt.pipe(
-      Effect.tapError((error) =>
-        record.attempts <= retry.times && (error === TimedOut || (retry.while?.(error) ?? true))
-          ? observer.onEvent({
-            _tag: "StageRetrying",
-            runId: prepared.runId,
-            stage: stage.name,
-            attempt: record.attempts,
-            detail: error === TimedOut ? "timed out" : describe(error)
-          })
-          : Effect.void
-      ),
+      Effect.tapError((error) => {
+        if (record.attempts > retry.times || !(error === TimedOut || (retry.while?.(error) ?? true))) return Effect.void
+        const detail = error === TimedOut ? "timed out" : describe(error)
+        // the next try starts with empty notes; what this one recorded stays in the run record, with its error
+        const { earlierAttempts, ...notes } = record.notes
+        record.notes = {
+          earlierAttempts: [...(Array.isArray(earlierAttempts) ? earlierAttempts : []), { attempt: record.attempts, error: detail, notes }]
+        }
+        return observer.onEvent({ _tag: "StageRetrying", runId: prepared.runId, stage: stage.name, attempt: record.attempts, detail })
+      }),
       Effect.retry({
         schedule: Schedule.exponential(retry.base),
         times: retry.times,

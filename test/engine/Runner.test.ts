@@ -386,8 +386,9 @@ describe("Runner without sinks", () => {
         inputs: [],
         output: Schema.Number,
         retry: { times: 3, base: Duration.seconds(1) },
-        run: () =>
+        run: (_, { record }) =>
           Ref.updateAndGet(calls, (n) => n + 1).pipe(
+            Effect.tap((n) => record("try", n)),
             Effect.flatMap((n) => (n < 3 ? Effect.fail(new Boom({ n })) : Effect.succeed(n)))
           )
       })
@@ -397,6 +398,12 @@ describe("Runner without sinks", () => {
       const report = yield* Fiber.join(fiber)
       assert.strictEqual(yield* Ref.get(calls), 3)
       assert.strictEqual(report.stages[0]!.attempts, 3)
+      // the last try's notes are the stage's; each failed try keeps its own, with its error
+      const notes = report.stages[0]!.notes
+      assert.strictEqual(notes["try"], 3)
+      const earlier = notes["earlierAttempts"] as ReadonlyArray<{ attempt: number; error: string; notes: Record<string, unknown> }>
+      assert.deepStrictEqual(earlier.map((e) => [e.attempt, e.notes["try"]]), [[1, 1], [2, 2]])
+      assert.include(earlier[0]!.error, "Boom")
     }))
 
   it.effect("gives up after the retries it was allowed, with the stage's error", () =>

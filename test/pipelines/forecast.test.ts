@@ -173,6 +173,10 @@ layer(TestLayer, { timeout: 600_000, excludeTestServices: true })("forecast-prop
       assert.isAbove(batches.total, 2)
       assert.strictEqual(yield* Ref.get(answered), 1, "only the batch answered before the kill")
       assert.strictEqual(batches.answered, 0, "the retry after the kill got no answer")
+      const [first] = stage.notes["earlierAttempts"] as ReadonlyArray<{ attempt: number; error: string; notes: { batches: { answered: number } } }>
+      assert.strictEqual(first!.attempt, 1)
+      assert.strictEqual(first!.notes.batches.answered, 1, "the first try's own notes are kept")
+      assert.include(first!.error, "is unreachable at /prophet/fit")
       assert.isTrue(record.stages.filter((s) => s.kind === "sink").every((s) => s.status === "not run"))
 
       // nothing of this run was written, and the earlier run's rows are untouched
