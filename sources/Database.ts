@@ -1,15 +1,15 @@
 import { PgClient } from "@effect/sql-pg"
 import type { SqlClient } from "@effect/sql/SqlClient"
-import { SqlError } from "@effect/sql/SqlError"
+import type { SqlError } from "@effect/sql/SqlError"
 import { type ConfigError, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import pg from "pg"
 import { DatabaseSettings } from "../config/DatabaseSettings.ts"
 import * as Migrations from "../db/Migrations.ts"
 import { Redactor } from "../engine/Redactor.ts"
 import * as RedactorModule from "../engine/Redactor.ts"
+import { freeLoopbackPort } from "./LoopbackPort.ts"
 
 /** The embedded database could not start: its folder is in use by another process, or PGlite failed. */
 export class EmbeddedDatabaseError extends Data.TaggedError("EmbeddedDatabaseError")<{
@@ -44,16 +44,6 @@ const clientOptions = { types, connectTimeout: Duration.seconds(10), application
 /** `@effect/sql-pg` against a PostgreSQL server. */
 export const layerUrl = (url: Redacted.Redacted<string>): Layer.Layer<PgClient.PgClient | SqlClient, SqlError> =>
   PgClient.layer({ url, ...clientOptions })
-
-const freePort = Effect.async<number, SqlError>((resume) => {
-  const server = net.createServer()
-  server.once("error", (cause) => resume(Effect.fail(new SqlError({ cause, message: "no free loopback port" }))))
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
 
 const processAlive = (pid: number): boolean => {
   try {
@@ -113,7 +103,9 @@ export const layerEmbedded = (
         }),
         (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
       )
-      const port = yield* freePort
+      const port = yield* freeLoopbackPort.pipe(
+        Effect.mapError((cause) => new EmbeddedDatabaseError({ reason: "StartFailed", dataDir: pgdata ?? "memory", cause }))
+      )
       yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: async () => {

@@ -8,9 +8,9 @@ import type { CommandExecutor } from "@effect/platform/CommandExecutor"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { Duration, Effect, Layer, Redacted, Schedule, Schema, type Scope, Stream } from "effect"
 import { randomBytes } from "node:crypto"
-import { createServer } from "node:net"
 import { availableParallelism } from "node:os"
 import { fileURLToPath } from "node:url"
+import { freeLoopbackPort } from "../../sources/LoopbackPort.ts"
 import type { RServiceConnection } from "./RServiceClient.ts"
 
 /** The repository root (two folders up from here), where `r-services/` is. */
@@ -39,16 +39,6 @@ export interface RunningRService {
   readonly connection: (options?: Partial<Pick<RServiceConnection, "timeout" | "retries">>) => RServiceConnection
 }
 
-/** A free loopback port, found by binding port 0 and releasing it. */
-export const freePort: Effect.Effect<number> = Effect.async<number>((resume) => {
-  const server = createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
-
 const Ready = Schema.Struct({ ready: Schema.Boolean })
 
 /** Poll `/health` until it says ready (the first brms start compiles the Stan model: minutes). */
@@ -76,7 +66,7 @@ export const startRService = (
   options: { readonly args?: ReadonlyArray<string>; readonly readyWithin?: Duration.DurationInput } = {}
 ): Effect.Effect<RunningRService, unknown, Scope.Scope | CommandExecutor | HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const port = yield* freePort
+    const port = yield* freeLoopbackPort
     const token = randomBytes(24).toString("hex")
     const args = [`r-services/${service}/main.R`, "--port", String(port), ...(options.args ?? [])]
     if (service === "brms" && !args.includes("--cache-dir")) args.push("--cache-dir", sharedCacheDir)

@@ -2,7 +2,6 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect } from "effect"
 
 export {
-  freePort,
   platformLayer,
   repositoryRoot,
   type RServiceName,
