@@ -1,0 +1,138 @@
+// deploy/ cannot be applied here (no cluster, no Docker engine), so this checks what would break it on the day:
+// every manifest parses, every image is one the Dockerfiles build, every environment variable is one the code reads,
+// secrets come from Secrets, the R URLs reach the Services, and the mounted schedule is valid.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { parseAllDocuments } from "yaml"
+import * as Schedule from "../../config/schedule.ts"
+import { pipelines } from "../../pipelines/registry.ts"
+import { repositoryRoot } from "../support/rServices.ts"
+
+const read = (file: string) => fs.readFileSync(path.join(repositoryRoot, file), "utf8")
+
+interface EnvVar {
+  readonly name: string
+  readonly value?: string
+  readonly valueFrom?: { readonly secretKeyRef?: { readonly name: string; readonly key: string } }
+}
+interface Container {
+  readonly name: string
+  readonly image: string
+  readonly args?: ReadonlyArray<string>
+  readonly env?: ReadonlyArray<EnvVar>
+  readonly ports?: ReadonlyArray<{ readonly name: string; readonly containerPort: number }>
+}
+interface Manifest {
+  readonly kind: string
+  readonly metadata: { readonly name: string }
+  readonly spec: any
+}
+
+const kustomization = parseAllDocuments(read("deploy/kustomization.yaml"))[0]!.toJS() as {
+  resources: ReadonlyArray<string>
+  configMapGenerator: ReadonlyArray<{ name: string; files: ReadonlyArray<string> }>
+}
+const manifests: ReadonlyArray<Manifest> = kustomization.resources.flatMap((file) =>
+  parseAllDocuments(read(`deploy/${file}`)).map((doc) => {
+    assert.deepStrictEqual(doc.errors, [], `deploy/${file} parses`)
+    return doc.toJS() as Manifest
+  })
+)
+const deployments = manifests.filter((m) => m.kind === "Deployment")
+const containersOf = (d: Manifest): ReadonlyArray<Container> => d.spec.template.spec.containers
+const allContainers = deployments.flatMap(containersOf)
+
+/** Environment variable names the code reads: settings (`env: "X"`), Config reads, and the R clients' prefixes. */
+const namesReadByCode = (): Set<string> => {
+  const names = new Set<string>(["TZ"])
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(path.join(repositoryRoot, dir), { withFileTypes: true })) {
+      const file = path.join(dir, entry.name)
+      if (entry.isDirectory()) walk(file)
+      else if (entry.name.endsWith(".ts")) {
+        const text = read(file)
+        for (const m of text.matchAll(/env: "([A-Z0-9_]+)"|Config\.\w+\("([A-Z0-9_]+)"/g)) names.add(m[1] ?? m[2]!)
+        for (const m of text.matchAll(/prefix: "([A-Z0-9_]+)"/g)) {
+          for (const suffix of ["_URL", "_INTERNAL_TOKEN", "_TIMEOUT_SECS"]) names.add(m[1] + suffix)
+        }
+      }
+    }
+  }
+  for (const dir of ["config", "cli", "sources", "stages", "engine"]) walk(dir)
+  return names
+}
+
+describe("deploy/ manifests", () => {
+  it("every resource the kustomization lists exists and holds Deployments with Services", () => {
+    assert.isAbove(deployments.length, 3)
+    for (const d of deployments) {
+      const labels = d.spec.template.metadata.labels as Record<string, string>
+      for (const [k, v] of Object.entries(d.spec.selector.matchLabels as Record<string, string>)) {
+        assert.strictEqual(labels[k], v, `${d.metadata.name}: its selector matches its pods`)
+      }
+    }
+  })
+
+  it("every image is one the Dockerfiles build", () => {
+    const rTargets = [...read("r-services/Dockerfile").matchAll(/^FROM r-base AS (\w+)$/gm)].map((m) => `r-${m[1]}-plumber`)
+    assert.deepStrictEqual(rTargets.sort(), ["r-brms-plumber", "r-cluster-plumber", "r-forecast-plumber"])
+    assert.match(read("Dockerfile"), /ENTRYPOINT \["node", "bin\/seedtest.mjs"\]/)
+    for (const c of allContainers) {
+      const image = c.image.split(":")[0]!
+      assert.include([...rTargets, "seedtest-pipelines"], image, `${c.name}: image ${c.image}`)
+    }
+  })
+
+  it("names only environment variables the code reads, and takes every secret from a Secret", () => {
+    const known = namesReadByCode()
+    const secrets = ["DATABASE_URL", "R_BRMS_INTERNAL_TOKEN", "R_FORECAST_INTERNAL_TOKEN", "R_CLUSTER_INTERNAL_TOKEN"]
+    for (const c of allContainers) {
+      for (const v of c.env ?? []) {
+        assert.isTrue(known.has(v.name), `${c.name}: ${v.name} is read by the code`)
+        if (secrets.includes(v.name)) {
+          assert.isUndefined(v.value, `${c.name}: ${v.name} is not written into the manifest`)
+          assert.isDefined(v.valueFrom?.secretKeyRef, `${c.name}: ${v.name} comes from a Secret`)
+        }
+      }
+    }
+  })
+
+  it("the scheduler reaches each R service's Service, with the token that service reads", () => {
+    const scheduler = containersOf(deployments.find((d) => d.metadata.name === "seedtest-scheduler")!)[0]!
+    const env = new Map((scheduler.env ?? []).map((v) => [v.name, v]))
+    for (const service of ["brms", "forecast", "cluster"]) {
+      const prefix = `R_${service.toUpperCase()}`
+      const url = new URL(env.get(`${prefix}_URL`)!.value!)
+      const svc = manifests.find((m) => m.kind === "Service" && m.metadata.name === url.hostname)
+      assert.isDefined(svc, `${prefix}_URL names a Service`)
+      const port = svc!.spec.ports[0]
+      assert.strictEqual(Number(url.port || 80), port.port, `${prefix}_URL uses the Service's port`)
+      const backend = deployments.find((d) =>
+        Object.entries(svc!.spec.selector as Record<string, string>).every(([k, v]) => d.spec.template.metadata.labels[k] === v)
+      )!
+      const container = containersOf(backend)[0]!
+      const target = container.ports!.find((p) => p.name === port.targetPort)!
+      // the R images listen on 8080 (their CMD)
+      assert.strictEqual(target.containerPort, 8080)
+      const served = container.env!.find((v) => v.name === `${prefix}_INTERNAL_TOKEN`)!.valueFrom!.secretKeyRef!
+      assert.deepStrictEqual(env.get(`${prefix}_INTERNAL_TOKEN`)!.valueFrom!.secretKeyRef, served, `${prefix}: one token on both sides`)
+    }
+  })
+
+  it("the scheduler's pods outlive its grace period, so a stopping replica finishes or rolls back its run", () => {
+    const scheduler = deployments.find((d) => d.metadata.name === "seedtest-scheduler")!
+    const args = containersOf(scheduler)[0]!.args!
+    const grace = Number(args[args.indexOf("--grace") + 1])
+    assert.isAbove(scheduler.spec.template.spec.terminationGracePeriodSeconds, grace)
+    assert.isAtLeast(scheduler.spec.replicas, 2)
+  })
+
+  it.effect("the schedule it mounts is valid for the registered pipelines", () =>
+    Effect.gen(function*() {
+      const generator = kustomization.configMapGenerator.find((g) => g.name === "seedtest-schedule")!
+      const entries = yield* Schedule.load(path.join(repositoryRoot, "deploy", generator.files[0]!), pipelines.map((p) => p.name))
+      assert.isAbove(entries.length, 5)
+    }))
+})
