@@ -7,7 +7,7 @@ import { UserSegmentSink, type UserSegmentRow } from "../sinks/UserSegmentSink.t
 import { SegmentFeatureSourceRow, segmentFeatures as segmentFeatureRows } from "../sources/SegmentFeaturesQuery.ts"
 import { addDays, mondayOf } from "../stages/kpi/KpiWeeks.ts"
 import { ClusterClient } from "../stages/models/ClusterClient.ts"
-import { RServiceError } from "../stages/models/RServiceClient.ts"
+import { acrossServiceRestart } from "../stages/models/RServiceClient.ts"
 import { ClusterFitResponse, type KSelection } from "../stages/models/schemas/Cluster.ts"
 import { segmentFeatures } from "../stages/segments/SegmentFeatures.ts"
 
@@ -80,7 +80,7 @@ export const clusterSegments = Pipeline.make({
     inputs: ["features"],
     output: ClusterFitResponse,
     timeout: "5 minutes",
-    retry: { times: 1, base: "5 seconds", while: (e) => e instanceof RServiceError && e.isTransient },
+    retry: acrossServiceRestart,
     run: ({ features }, { params, record }) =>
       Effect.gen(function*() {
         if (features.features.length < 3) {

@@ -8,7 +8,7 @@ import { LatestKpiRow, latestKpis } from "../sources/LatestKpiQuery.ts"
 import { survivalActivity, SurvivalActivityRow } from "../sources/SurvivalActivityQuery.ts"
 import { addDays, mondayOf } from "../stages/kpi/KpiWeeks.ts"
 import { ForecastClient } from "../stages/models/ForecastClient.ts"
-import { RServiceError } from "../stages/models/RServiceClient.ts"
+import { acrossServiceRestart } from "../stages/models/RServiceClient.ts"
 import { type SurvivalCovariate, SurvivalFitResponse } from "../stages/models/schemas/Survival.ts"
 import { survivalRows } from "../stages/survival/SurvivalRows.ts"
 
@@ -58,8 +58,7 @@ export const fitSurvivalChurn = Pipeline.make({
     inputs: ["survivalRows"],
     output: SurvivalFitResponse,
     timeout: "10 minutes",
-    // the client already retries transport failures quickly; one slower retry covers a service restart
-    retry: { times: 1, base: "5 seconds", while: (e) => e instanceof RServiceError && e.isTransient },
+    retry: acrossServiceRestart,
     run: ({ survivalRows }, { params, record }) =>
       Effect.gen(function*() {
         const forecast = yield* ForecastClient

@@ -6,7 +6,7 @@ import { ProphetForecastSink } from "../sinks/ProphetForecastSink.ts"
 import { KpiSeries, kpiSeries, seriesWeeks } from "../sources/KpiSeriesQuery.ts"
 import { forecastSeries, seriesRows, statusCounts } from "../stages/forecast/KpiForecastSeries.ts"
 import { ForecastClient } from "../stages/models/ForecastClient.ts"
-import { RServiceError } from "../stages/models/RServiceClient.ts"
+import { acrossServiceRestart, RServiceError } from "../stages/models/RServiceClient.ts"
 import { SeriesForecast } from "../stages/models/schemas/Forecast.ts"
 
 /** The KPI key forecast, as stored in `prophet_fit_meta.metric` and `prophet_anomalies.metric`. */
@@ -47,10 +47,7 @@ export const forecastProphet = Pipeline.make({
     description: "POST /prophet/fit (r-forecast-plumber) in batches of batchSize series, 2 at a time; per-series statuses are counted, not failures.",
     inputs: ["series"],
     output: Forecasts,
-    // each call already retries a failed connection a few times; once those are spent, the whole stage gets one
-    // more try after a pause (a restarting service; the answers of the failed try are not kept), as the other model
-    // stages do
-    retry: { times: 1, base: "5 seconds", while: (e) => e instanceof RServiceError && e.isTransient },
+    retry: acrossServiceRestart,
     run: ({ series }, { params, record }) =>
       Effect.gen(function*() {
         const all = forecastSeries(series.points)

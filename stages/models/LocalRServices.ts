@@ -63,11 +63,16 @@ const awaitReady = (url: string, within: Duration.DurationInput) =>
  */
 export const startRService = (
   service: RServiceName,
-  options: { readonly args?: ReadonlyArray<string>; readonly readyWithin?: Duration.DurationInput } = {}
+  options: {
+    readonly args?: ReadonlyArray<string>
+    readonly readyWithin?: Duration.DurationInput
+    /** Where and with which token, to stand in for a service that died (default: a free port, a fresh token). */
+    readonly replacing?: RunningRService
+  } = {}
 ): Effect.Effect<RunningRService, unknown, Scope.Scope | CommandExecutor | HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const port = yield* freeLoopbackPort
-    const token = randomBytes(24).toString("hex")
+    const port = options.replacing === undefined ? yield* freeLoopbackPort : Number(new URL(options.replacing.url).port)
+    const token = options.replacing === undefined ? randomBytes(24).toString("hex") : Redacted.value(options.replacing.token)
     const args = [`r-services/${service}/main.R`, "--port", String(port), ...(options.args ?? [])]
     if (service === "brms" && !args.includes("--cache-dir")) args.push("--cache-dir", sharedCacheDir)
     // a local service has the machine to itself: brms samples its chains in parallel, prophet fits a batch's series

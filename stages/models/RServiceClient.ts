@@ -1,5 +1,6 @@
 import { HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
 import { Config, Duration, Effect, ParseResult, Redacted, Schedule, Schema } from "effect"
+import type { RetryPolicy } from "../../engine/Stage.ts"
 import { ServiceErrorBody } from "./schemas/Common.ts"
 
 /** Why a call to an R service failed. */
@@ -50,6 +51,18 @@ export class RServiceError extends Schema.TaggedError<RServiceError>()("RService
     const field = this.field === undefined ? "" : `${this.field}: `
     return `${this.service} ${reasonPhrase[this.reason]} at ${this.endpoint}${status}${tries}: ${field}${this.detail}`
   }
+}
+
+/**
+ * The model stages' retry policy. Each call first retries a failed connection a few times quickly (the connection's
+ * `retries`); once those are spent, the stage tries again after 10 s and then 20 s — about as long as a restarted
+ * service pod takes to load R and its packages and pass its readiness check. Only transport failures: a rejected
+ * request or a model error would fail the same way again. The answers of a failed try are not kept.
+ */
+export const acrossServiceRestart: RetryPolicy = {
+  times: 2,
+  base: "10 seconds",
+  while: (error) => error instanceof RServiceError && error.isTransient
 }
 
 /** Where and how to reach one R service. */

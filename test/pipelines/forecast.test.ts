@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { assert, layer } from "@effect/vitest"
-import { Context, Effect, Layer, Option, Redacted, Ref } from "effect"
+import { Context, Effect, Layer, Option, Redacted, Ref, Scope } from "effect"
 import * as Generator from "../../cohort/Generator.ts"
 import { seedCohort } from "../../cohort/Loader.ts"
 import { StageFailed } from "../../engine/Errors.ts"
@@ -119,6 +119,45 @@ layer(TestLayer, { timeout: 600_000, excludeTestServices: true })("forecast-prop
       assert.deepStrictEqual(yield* stored, before)
     }), { timeout: 300_000 })
 
+  it.scoped("a service restarted mid-run is waited out: the stage's retry reaches the new process and the run commits", () =>
+    Effect.gen(function*() {
+      // killed (SIGKILL) once the first batch is answered, as a crashing pod; a new process comes up on the same
+      // address with the same token a moment later, as Kubernetes would restart it
+      const first = yield* startRService("forecast")
+      const answered = yield* Ref.make(0)
+      const restarting = Layer.effect(
+        ForecastClient,
+        Effect.gen(function*() {
+          const real = yield* makeForecastClient(first.connection({ retries: 2 }))
+          const scope = yield* Effect.scope
+          const restart = Effect.sleep("2 seconds").pipe(
+            Effect.zipRight(startRService("forecast", { replacing: first })),
+            Scope.extend(scope),
+            Effect.provide(platformLayer),
+            Effect.forkIn(scope)
+          )
+          return ForecastClient.make({
+            ...real,
+            prophetFit: (request) =>
+              real.prophetFit(request).pipe(
+                Effect.tap(() =>
+                  Effect.flatMap(Ref.updateAndGet(answered, (n) => n + 1), (n) => n === 1 ? Effect.zipRight(first.kill, restart) : Effect.void)
+                )
+              )
+          })
+        })
+      ).pipe(Layer.provide(platformLayer))
+      const result = yield* Runner.run(forecastProphet, { params: { asOf: AS_OF, batchSize: "30" } }).pipe(Effect.provide(restarting))
+      const stage = result.stages.find((s) => s.name === "forecasts")!
+      assert.strictEqual(stage.status, "succeeded")
+      assert.strictEqual(stage.attempts, 2, "the first try lost its service; the retry 10 s later reached the new one")
+      const [lost] = stage.notes["earlierAttempts"] as ReadonlyArray<{ error: string }>
+      assert.include(lost!.error, "is unreachable at /prophet/fit")
+      const after = yield* stored
+      assert.isAbove(after.meta.length, 0)
+      assert.isTrue([...after.meta, ...after.anomalies].every((r) => r.run_id === result.runId), "the whole week comes from this run")
+    }), { timeout: 300_000 })
+
   it.scoped("a service killed mid-run fails the run as unreachable, after the retries, and writes nothing", () =>
     Effect.gen(function*() {
       const before = yield* stored
@@ -160,23 +199,22 @@ layer(TestLayer, { timeout: 600_000, excludeTestServices: true })("forecast-prop
         assert.deepStrictEqual([e._tag, e.reason, e.service, e.endpoint, e.attempts], ["RServiceError", "Transport", "r-forecast-plumber", "/prophet/fit", 3])
       }
 
-      // the run record: failed with that error; the stage tried twice (its retry policy), and the first try got
+      // the run record: failed with that error; the stage tried three times (its retry policy), and the first try got
       // one batch answered before the service died, not all of them
       const record = Option.getOrThrow(yield* (yield* RunStore).get(runId))
       assert.strictEqual(record.status, "failed")
       assert.deepStrictEqual(record.error, { tag: "StageFailed", reason: "Failure", stage: "forecasts", message: error.message })
       const stage = record.stages.find((s) => s.name === "forecasts")!
       assert.strictEqual(stage.status, "failed")
-      assert.strictEqual(stage.attempts, 2)
+      assert.strictEqual(stage.attempts, 3)
       assert.include(stage.error!, "is unreachable at /prophet/fit")
       const batches = stage.notes["batches"] as { total: number; answered: number }
       assert.isAbove(batches.total, 2)
       assert.strictEqual(yield* Ref.get(answered), 1, "only the batch answered before the kill")
       assert.strictEqual(batches.answered, 0, "the retry after the kill got no answer")
-      const [first] = stage.notes["earlierAttempts"] as ReadonlyArray<{ attempt: number; error: string; notes: { batches: { answered: number } } }>
-      assert.strictEqual(first!.attempt, 1)
-      assert.strictEqual(first!.notes.batches.answered, 1, "the first try's own notes are kept")
-      assert.include(first!.error, "is unreachable at /prophet/fit")
+      const earlier = stage.notes["earlierAttempts"] as ReadonlyArray<{ attempt: number; error: string; notes: { batches: { answered: number } } }>
+      assert.deepStrictEqual(earlier.map((e) => [e.attempt, e.notes.batches.answered]), [[1, 1], [2, 0]], "each try's own notes are kept")
+      assert.include(earlier[0]!.error, "is unreachable at /prophet/fit")
       assert.isTrue(record.stages.filter((s) => s.kind === "sink").every((s) => s.status === "not run"))
 
       // nothing of this run was written, and the earlier run's rows are untouched
