@@ -247,13 +247,14 @@ const computeStages = (prepared: Prepared, tracker: Tracker, dryRun: boolean) =>
 /** A sink's rows as its stage computed them: materialised rows, or a relation its writer executes in the database. */
 type SinkInput = ReadonlyArray<unknown> | Relation.Relation<unknown>
 
-/** A relation reaching a writer that only takes rows is a wiring mistake (possible only through `fromStages`). */
+/**
+ * A relation reaching a writer that only takes rows is a wiring bug (the typed builder prevents it; `fromStages` does
+ * not): the sink fails as a defect before the transaction opens.
+ */
 const checkWriterTakes = (prepared: Prepared, sink: Stage) => (input: unknown) =>
   Relation.isRelation(input) && !writesRelations(sink.writer!)
-    ? Effect.fail(
-      new Error(
-        `sink "${sink.name}" of ${prepared.pipeline.name} returned a relation, but the writer of ${sink.writer!.target} does not take relations (it has no writeRelation)`
-      )
+    ? Effect.dieMessage(
+      `sink "${sink.name}" of ${prepared.pipeline.name} returned a relation, but the writer of ${sink.writer!.target} does not take relations (it has no writeRelation)`
     )
     : Effect.void
 

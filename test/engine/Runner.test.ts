@@ -321,6 +321,7 @@ for (const [name, db] of databases) {
         assert.strictEqual(error._tag, "StageFailed")
         if (error._tag === "StageFailed") {
           assert.strictEqual(error.stage, "writeItems")
+          assert.strictEqual(error.reason, "Defect")
           assert.include(error.message, "does not take relations")
         }
         assert.deepStrictEqual(yield* counts, { items: 0, audits: 0 })
