@@ -4,6 +4,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { defaultReportsRoot, ReportSettings } from "../config/ReportSettings.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
+import { sweepReportLeftovers } from "../stages/report/ReportLeftovers.ts"
 import { ReportArtifactsSink, type StagedReport } from "../sinks/ReportArtifactsSink.ts"
 import { ReportInputs, reportInputs, reportReads } from "../sources/ReportInputsQuery.ts"
 import { fileStep, renderReports } from "../stages/report/ReportFiles.ts"
@@ -69,6 +70,11 @@ export const generateWeeklyReport = Pipeline.make({
         const root = path.resolve(params.outputDir === "" ? yield* defaultReportsRoot : params.outputDir)
         const destination = path.join(root, week)
         // same file system as the destination, so publishing is a rename; a dry run renders into a temp folder it removes
+        if (!dryRun) {
+          const swept = yield* sweepReportLeftovers(root)
+          if (swept.removed.length > 0 || swept.kept.length > 0) record("leftovers", swept)
+          if (swept.kept.length > 0) yield* Effect.logWarning(`reports folder ${root}: kept ${swept.kept.map((k) => `${k.folder} (${k.why})`).join(", ")}`)
+        }
         const staging = dryRun
           ? yield* fileStep("Write", os.tmpdir(), () => fs.mkdtemp(path.join(os.tmpdir(), "seedtest-report-")))
           : path.join(root, `.staging-${week}-${runId}`)

@@ -182,6 +182,44 @@ for (const [name, db] of databases) {
         assert.include(text, "High")
       }), 300_000)
 
+    it.effect("sweeps what earlier runs' processes left behind, and keeps what a person must decide on", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const dir = outputFolder()
+        // as a process that ended too early would leave them: a staging folder of a crashed run (no longer running),
+        // one of a run still in progress, the previous reports of a run that committed and of one that did not
+        const insertRun = (id: string, status: string) =>
+          sql`INSERT INTO pipeline_run (id, pipeline, params, trigger, status, host)
+              VALUES (${id}, 'generate-weekly-report', '{}'::jsonb, 'test', ${status}, 'test')`
+        yield* insertRun("run_crashed", "failed")
+        yield* insertRun("run_live", "running")
+        yield* insertRun("run_committed", "succeeded")
+        const folders = {
+          crashedStaging: `.staging-${WEEK}-run_crashed`,
+          liveStaging: `.staging-${WEEK}-run_live`,
+          committedPrevious: `${WEEK}.previous-run_committed`,
+          uncommittedPrevious: `${WEEK}.previous-run_crashed`
+        }
+        for (const folder of Object.values(folders)) {
+          fs.mkdirSync(path.join(dir, folder))
+          fs.writeFileSync(path.join(dir, folder, "s00001.html"), "<p>left over</p>")
+        }
+        const result = yield* Runner.run(generateWeeklyReport, { params: { asOf: LAST_DAY, outputDir: dir, locale: "en" } })
+        assert.deepStrictEqual(
+          fs.readdirSync(dir).sort(),
+          [folders.liveStaging, WEEK, folders.uncommittedPrevious].sort(),
+          "the crashed run's staging and the committed run's previous reports are gone; the others stay"
+        )
+        const leftovers = result.stages.find((s) => s.name === "render")!.notes["leftovers"] as {
+          removed: ReadonlyArray<string>
+          kept: ReadonlyArray<{ folder: string; why: string }>
+        }
+        assert.deepStrictEqual([...leftovers.removed].sort(), [folders.crashedStaging, folders.committedPrevious].sort())
+        assert.deepStrictEqual(leftovers.kept.map((k) => k.folder).sort(), [folders.liveStaging, folders.uncommittedPrevious].sort())
+        assert.include(leftovers.kept.find((k) => k.folder === folders.uncommittedPrevious)!.why, "did not commit")
+        yield* sql`DELETE FROM pipeline_run WHERE id IN ('run_crashed', 'run_live', 'run_committed')`
+      }), 300_000)
+
     it.effect("a commit that fails leaves the week's previous reports in place and nothing new", () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
