@@ -68,6 +68,8 @@ export type SchedulerEvent =
   | { readonly _tag: "Stale"; readonly pipeline: string; readonly slot: Date; readonly owner: string | null }
   | { readonly _tag: "Idle"; readonly until: Date }
   | { readonly _tag: "Stopping"; readonly waitingFor: string | null }
+  /** The scheduler's own bookkeeping failed (typically the database went away); it tries again at `retryAt`. */
+  | { readonly _tag: "Trouble"; readonly detail: string; readonly failures: number; readonly retryAt: Date }
 
 /** Receives scheduler decisions (the CLI logs them). The default drops them. */
 export class SchedulerObserver extends Context.Reference<SchedulerObserver>()("@seedtest/engine/SchedulerObserver", {
@@ -306,27 +308,44 @@ export const run = (
         }
       })
 
+    // one pass: fail stale slots, register what is due, run what can run, then sleep until the next reason to wake
+    const pass = Effect.gen(function*() {
+      const now = yield* nowDate
+      const stale = yield* slots.failStale(
+        new Date(now.getTime() - toMillis(options.staleAfter)),
+        now,
+        new Date(now.getTime() + toMillis(options.retryBase))
+      )
+      for (const s of stale) yield* emit({ _tag: "Stale", pipeline: s.pipeline, slot: s.slot, owner: s.owner })
+      yield* registerDue(now)
+      yield* drain(now)
+      const after = yield* nowDate
+      const fires = enabled.map((e) => nextFire(e, after)).filter((d): d is Date => d !== null).map((d) => d.getTime())
+      const retry = yield* slots.nextRetry(options.maxAttempts)
+      const until = Math.max(after.getTime() + 1, Math.min(
+        after.getTime() + toMillis(options.pollInterval),
+        ...fires,
+        ...Option.match(retry, { onNone: () => [], onSome: (r) => [r.at.getTime()] })
+      ))
+      yield* emit({ _tag: "Idle", until: new Date(until) })
+      yield* Effect.sleep(Duration.millis(until - after.getTime()))
+    })
+
+    // a daemon outlives a database that goes away: a failed pass is reported and tried again, 5 s after the first
+    // failure, doubling up to a minute; slots are claimed in the database, so nothing runs twice meanwhile
     const loop = Effect.gen(function*() {
+      let failures = 0
       for (;;) {
+        const outcome = yield* Effect.either(pass)
+        if (outcome._tag === "Right") {
+          failures = 0
+          continue
+        }
+        failures++
+        const wait = Math.min(60_000, 5_000 * 2 ** (failures - 1))
         const now = yield* nowDate
-        const stale = yield* slots.failStale(
-          new Date(now.getTime() - toMillis(options.staleAfter)),
-          now,
-          new Date(now.getTime() + toMillis(options.retryBase))
-        )
-        for (const s of stale) yield* emit({ _tag: "Stale", pipeline: s.pipeline, slot: s.slot, owner: s.owner })
-        yield* registerDue(now)
-        yield* drain(now)
-        const after = yield* nowDate
-        const fires = enabled.map((e) => nextFire(e, after)).filter((d): d is Date => d !== null).map((d) => d.getTime())
-        const retry = yield* slots.nextRetry(options.maxAttempts)
-        const until = Math.max(after.getTime() + 1, Math.min(
-          after.getTime() + toMillis(options.pollInterval),
-          ...fires,
-          ...Option.match(retry, { onNone: () => [], onSome: (r) => [r.at.getTime()] })
-        ))
-        yield* emit({ _tag: "Idle", until: new Date(until) })
-        yield* Effect.sleep(Duration.millis(until - after.getTime()))
+        yield* emit({ _tag: "Trouble", detail: describe(outcome.left), failures, retryAt: new Date(now.getTime() + wait) })
+        yield* Effect.sleep(Duration.millis(wait))
       }
     })
 

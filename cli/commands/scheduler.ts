@@ -32,6 +32,8 @@ export const formatSchedulerEvent = (event: Scheduler.SchedulerEvent): string =>
       return `stale     ${event.pipeline} @ ${time(event.slot)}: ${event.owner ?? "?"} stopped sending heartbeats; failed, will retry`
     case "Idle":
       return `idle      until ${time(event.until)}`
+    case "Trouble":
+      return `trouble   ${event.detail} (failure ${event.failures} in a row); trying again at ${time(event.retryAt)}`
     case "Stopping":
       return event.waitingFor === null ? "stopping: no run in progress" : `stopping: letting ${event.waitingFor} finish within the grace period`
   }

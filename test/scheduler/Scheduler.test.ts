@@ -160,6 +160,40 @@ for (const [name, db] of databases) {
         )
       }))
 
+    it.scoped("a database that goes away stops nothing: the daemon reports it, backs off, and runs the slot when it is back", () =>
+      Effect.gen(function*() {
+        yield* reset
+        const sql = yield* SqlClient.SqlClient
+        const at = (h: number, m: number) => MONDAY + (h * 60 + m) * 60_000
+        yield* TestClock.setTime(at(2, 0))
+        const only = defaultSchedule.filter((e) => e.pipeline === "compute-daily-kpis") // fires at 02:10
+        const replica = yield* startReplica(yield* ambient, registry, only, options("a"))
+        yield* simulateUntil([replica], at(2, 5))
+        // the slot table disappears just before the fire (as a database that is gone would fail every statement)
+        yield* sql.unsafe("ALTER TABLE schedule_slot RENAME TO schedule_slot_away")
+        yield* simulateUntil([replica], at(2, 13))
+        const troubles = (yield* Ref.get(replica.events)).filter((e) => e._tag === "Trouble")
+        yield* sql.unsafe("ALTER TABLE schedule_slot_away RENAME TO schedule_slot")
+        yield* simulateUntil([replica], at(2, 30))
+        assert.isNull(yield* Fiber.poll(replica.fiber).pipe(Effect.map((exit) => exit._tag === "Some" ? exit.value : null)), "the daemon is still running")
+        yield* Fiber.interrupt(replica.fiber)
+
+        // reported each time, with what failed, backing off 5 s, 10 s, 20 s, … up to a minute
+        assert.isAtLeast(troubles.length, 3)
+        const first = troubles[0]!
+        assert.include(first._tag === "Trouble" ? first.detail : "", "schedule_slot")
+        const waits = troubles.map((e) => (e._tag === "Trouble" ? [e.failures, e.retryAt.getTime()] : [0, 0]))
+        assert.deepStrictEqual(waits.map(([n]) => n), troubles.map((_, i) => i + 1))
+        // each failure happens when the previous wait ends, so the retry times are spaced by the doubling waits
+        const spacing = waits.slice(1).map(([, t], i) => t! - waits[i]![1]!)
+        assert.deepStrictEqual(spacing, spacing.map((_, i) => Math.min(60_000, 10_000 * 2 ** i)))
+        // the slot ran once, after the database came back
+        const log = yield* logOf
+        assert.deepStrictEqual(log.map((r) => r.pipeline), ["compute-daily-kpis"])
+        assert.isAbove(log[0]!.at.getTime(), at(2, 13))
+        assert.isBelow(log[0]!.at.getTime(), at(2, 15))
+      }))
+
     it.scoped("a run whose process died is detected by its stale heartbeat and retried", () =>
       Effect.gen(function*() {
         yield* reset
