@@ -151,21 +151,14 @@ const proto = {
       writer: undefined
     })
   },
+  // a source whose output is the relation (no row schema to decode it with), planned as it is made
   relation(this: Any, name: string, spec: RelationSpec<any, any, any, any>) {
-    return append(this, {
-      name,
-      kind: "source",
-      description: spec.description,
-      inputs: [],
-      output: undefined,
-      reads: spec.reads,
-      writes: [],
-      timeout: spec.timeout,
-      retry: spec.retry,
-      run: (_, context) =>
+    return proto.source.call(this, name, {
+      ...spec,
+      output: undefined as unknown as Schema.Schema<unknown>,
+      run: (context) =>
         Effect.tap(spec.run(context), (relation) =>
-          Effect.map(Relation.plannedRows(relation), (rows) => context.record("plannedRows", rows))),
-      writer: undefined
+          Effect.map(Relation.plannedRows(relation), (rows) => context.record("plannedRows", rows)))
     })
   },
   transform(this: Any, name: string, spec: TransformSpec<any, any, any, any>) {

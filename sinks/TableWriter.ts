@@ -94,6 +94,7 @@ export const upsert = <Row extends Record<string, unknown>>(
   options: UpsertOptions<Row>
 ): RelationWriter<Row, SqlClient.SqlClient> => {
   const names = Object.keys(options.columns)
+  const fromRows = recordset(options.columns, names)
   const table = quote(options.table)
   const key = options.key.map(quote).join(", ")
   const merge = new Set<string>(options.merge ?? [])
@@ -154,7 +155,7 @@ export const upsert = <Row extends Record<string, unknown>>(
         let inserted = 0
         let updated = 0
         for (const chunk of chunks(rows, chunkSize)) {
-          const counts = yield* countWritten(recordset(options.columns, names), [JSON.stringify(chunk)])
+          const counts = yield* countWritten(fromRows, [JSON.stringify(chunk)])
           inserted += counts.inserted
           updated += counts.updated
         }
@@ -164,7 +165,7 @@ export const upsert = <Row extends Record<string, unknown>>(
       Effect.gen(function*() {
         let total = emptyPreview(target)
         for (const chunk of chunks(rows, chunkSize)) {
-          const r = yield* compare(recordset(options.columns, names), [JSON.stringify(chunk)])
+          const r = yield* compare(fromRows, [JSON.stringify(chunk)])
           total = addPreview(total, {
             target,
             rows: chunk.length,
@@ -205,6 +206,7 @@ export const append = <Row extends Record<string, unknown>>(options: Options<Row
   const names = Object.keys(options.columns)
   const insertSql = (from: string) => `INSERT INTO ${quote(options.table)} (${names.map(quote).join(", ")})
                      SELECT ${names.map((c) => `x.${quote(c)}`).join(", ")} FROM ${from}`
+  const insertRowsSql = insertSql(recordset(options.columns, names))
   const chunkSize = options.chunkSize ?? 5000
   const sampleSize = options.sampleSize ?? 5
   const target = options.table
@@ -221,7 +223,7 @@ export const append = <Row extends Record<string, unknown>>(options: Options<Row
     write: (rows) =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
-        for (const chunk of chunks(rows, chunkSize)) yield* sql.unsafe(insertSql(recordset(options.columns, names)), [JSON.stringify(chunk)])
+        for (const chunk of chunks(rows, chunkSize)) yield* sql.unsafe(insertRowsSql, [JSON.stringify(chunk)])
         return { target, inserted: rows.length, updated: 0, deleted: 0 } satisfies SinkWriteResult
       }).pipe(Effect.withSpan("TableWriter.append", { attributes: { table: target, rows: rows.length } })),
     preview: (rows) => Effect.succeed(insertsOnly(rows.length, rows.slice(0, sampleSize))),

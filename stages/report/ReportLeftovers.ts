@@ -21,7 +21,8 @@ const previousFolder = /^\d{4}-\d{2}-\d{2}\.previous-(run_[A-Za-z0-9_]+)$/
  * uncommitted pages, and which one to keep is a person's call. Run states come from `pipeline_run`.
  */
 export const sweepReportLeftovers = Effect.fn("ReportLeftovers.sweep")(function*(root: string) {
-  const entries = yield* fileStep("Remove", root, () => fs.readdir(root).catch(() => [] as Array<string>))
+  // a reports folder that does not exist yet has nothing to sweep
+  const entries = yield* Effect.promise(() => fs.readdir(root).catch(() => [] as Array<string>))
   const leftovers = entries.flatMap((name): ReadonlyArray<{ name: string; kind: "staging" | "previous"; runId: string }> => {
     const staging = stagingFolder.exec(name)
     if (staging !== null) return [{ name, kind: "staging", runId: staging[1]! }]
