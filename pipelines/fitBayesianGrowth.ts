@@ -28,7 +28,7 @@ export class GrowthInputError extends Data.TaggedError("GrowthInputError")<{
  */
 export const fitBayesianGrowth = Pipeline.make({
   name: "fit-bayesian-growth",
-  description: "Bayesian growth model (brms) of weekly accuracy: per-student probability of reaching the goal accuracy by the horizon.",
+  description: "Bayesian growth model of weekly accuracy (brms formula; student effects integrated out): per-student probability of reaching the goal accuracy by the horizon.",
   params: GrowthSettings
 })
   .source("weeklyAccuracy", {
@@ -50,7 +50,7 @@ export const fitBayesianGrowth = Pipeline.make({
     }
   })
   .model("growthFit", {
-    description: "POST /growth/fit (r-brms-plumber): the posterior of each student's growth line and of reaching METRICS_DEFAULT_TARGET by GOAL_HORIZON_WEEKS.",
+    description: "POST /growth/fit (r-brms-plumber): the population sampled over every student, each student's exact posterior growth line and probability of reaching METRICS_DEFAULT_TARGET by GOAL_HORIZON_WEEKS; weeks weighted by their graded attempts.",
     inputs: ["weeklyAccuracy"],
     output: GrowthFitResponse,
     // no stage retry: the client retries transport failures, and a fit that failed once would fail again
@@ -66,7 +66,7 @@ export const fitBayesianGrowth = Pipeline.make({
         const brms = yield* BrmsClient
         const weeks = growthWeeks(params.asOf, params.lookbackWeeks)
         const fit = yield* brms.fit({
-          rows: weeklyAccuracy.rows.map(({ score, student, week }) => ({ student, week, score })),
+          rows: weeklyAccuracy.rows.map(({ graded, score, student, week }) => ({ student, week, score, graded })),
           target: params.target,
           horizon_weeks: params.horizonWeeks,
           as_of_week: weeks.asOfWeek,
@@ -91,7 +91,7 @@ export const fitBayesianGrowth = Pipeline.make({
       })
   })
   .transform("acceptance", {
-    description: "The fit replaces the posterior only with max R-hat ≤ 1.05 and no divergent transitions; a rejection is recorded.",
+    description: "The fit replaces the posterior only when its population parameters converged: R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no divergent transitions; a rejection is recorded.",
     inputs: ["growthFit"],
     run: ({ growthFit }, { record }) => {
       const acceptance = fitAcceptance(growthFit.diagnostics)

@@ -3,8 +3,12 @@ import { Effect, Schema } from "effect"
 import { addDays, mondayOf } from "../stages/kpi/KpiWeeks.ts"
 import { attemptIdsUnique, attempts } from "./AttemptRelation.ts"
 
-/** A week counts for the growth model only with at least this many graded attempts (fewer: accuracy is noise). */
-export const MIN_GRADED_PER_WEEK = 5
+/**
+ * A week counts for the growth model with at least this many graded attempts. The model weighs each week by its
+ * number of graded attempts (binomial variance), so a thin week enters with the little it holds instead of being
+ * dropped or counting like a full one.
+ */
+export const MIN_GRADED_PER_WEEK = 1
 /** A student enters the growth model with at least this many counted weeks (a slope needs a few points). */
 export const MIN_WEEKS_PER_STUDENT = 3
 

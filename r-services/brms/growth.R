@@ -47,8 +47,10 @@ template_stancode <- function(family) {
   brms::make_stancode(growth_formula, data = template_data(), family = growth_family(family), prior = growth_priors(family))
 }
 
-#' Cache file for a family: keyed by the Stan code and the package versions, so an upgrade recompiles.
+#' Cache file for a family: keyed by the Stan code and the package versions, so an upgrade recompiles. The gaussian
+#' family is the marginal model (marginal.R); the student family is a brms template.
 template_path <- function(cache_dir, family) {
+  if (family == "gaussian") return(marginal_model_path(cache_dir))
   key_file <- tempfile()
   writeLines(c(template_stancode(family), as.character(packageVersion("brms")), as.character(packageVersion("rstan"))), key_file)
   hash <- substr(unname(tools::md5sum(key_file)), 1, 12)
@@ -58,6 +60,7 @@ template_path <- function(cache_dir, family) {
 
 #' Compile the template for a family (no sampling) and store it atomically in the cache.
 compile_template <- function(cache_dir, family) {
+  if (family == "gaussian") return(compile_marginal(cache_dir))
   dir.create(cache_dir, recursive = TRUE, showWarnings = FALSE)
   path <- template_path(cache_dir, family)
   fit <- brms::brm(growth_formula, data = template_data(), family = growth_family(family),
@@ -72,24 +75,56 @@ compile_template <- function(cache_dir, family) {
 
 # ---- request decoding ------------------------------------------------------------------------------
 
-decode_growth_fit <- function(body, prepared) {
-  rows <- field_array(body, "rows", min_length = 3L)
+#' Weekly observations `{student, week, score, graded?}` of `body[[name]]`, decoded column-wise (a fit can send
+#' 100,000 rows); the first bad row is named in the 422.
+decode_observations <- function(body, name, min_length) {
+  rows <- field_array(body, name, min_length = min_length)
   n <- length(rows)
-  student <- character(n); week <- numeric(n); score <- numeric(n)
-  for (i in seq_len(n)) {
-    path <- sprintf("rows[%d]", i - 1L)
-    row <- element_object(rows[[i]], path)
-    student[i] <- field_id(row, "student", paste0(path, ".student"))
-    week[i] <- field_number(row, "week", paste0(path, ".week"))
-    score[i] <- field_number(row, "score", paste0(path, ".score"))
+  for (i in seq_len(n)) if (!is.list(rows[[i]]) || is.null(names(rows[[i]]))) invalid(sprintf("%s[%d]", name, i - 1L), "must be an object")
+  column <- function(field) lapply(rows, function(r) r[[field]])
+  first_bad <- function(ok, field, problem) {
+    if (!all(ok)) invalid(sprintf("%s[%d].%s", name, which(!ok)[1] - 1L, field), problem)
   }
-  if (length(unique(student)) < 2L) invalid("rows", "needs at least 2 distinct students")
-  if (length(unique(week)) < 2L) invalid("rows", "needs at least 2 distinct weeks")
-  if (sd(score) == 0) invalid("rows", "score is constant; the growth model needs variation")
+  student_raw <- column("student")
+  first_bad(vapply(student_raw, function(x) length(x) == 1L && (is.character(x) || is.numeric(x)) && !is.na(x), logical(1)),
+    "student", "must be a string")
+  student <- vapply(student_raw, function(x) if (is.numeric(x)) format(x, scientific = FALSE) else x, character(1))
+  number <- function(field, optional = FALSE) {
+    raw <- column(field)
+    present <- !vapply(raw, is.null, logical(1))
+    if (!optional) first_bad(present, field, "is required")
+    first_bad(!present | vapply(raw, is_number, logical(1)), field, "must be a finite number")
+    out <- rep(NA_real_, n)
+    out[present] <- as.numeric(unlist(raw[present]))
+    out
+  }
+  week <- number("week")
+  score <- number("score")
+  graded <- number("graded", optional = TRUE)
+  first_bad(is.na(graded) | (graded >= 1 & graded == round(graded)), "graded", "must be an integer >= 1")
+  first_bad(is.na(graded) | (score >= 0 & score <= 1), "score", "must be an accuracy in [0, 1] when graded is given")
+  if (any(!is.na(graded)) && any(is.na(graded))) invalid(name, "graded must be given for every row or for none")
+  duplicated_week <- duplicated(data.frame(student, week))
+  first_bad(!duplicated_week, "week", "repeats a week of the same student")
+  data.frame(student = student, week = week, score = score, graded = graded, stringsAsFactors = FALSE)
+}
+
+#' Above this many students the `student` family (brms samples every student's effects) does not converge in a
+#' weekly job's time; the Gaussian family has no such limit.
+MAX_STUDENTS_BRMS <- 2000L
+
+decode_growth_fit <- function(body, prepared) {
+  data <- decode_observations(body, "rows", min_length = 3L)
+  if (length(unique(data$student)) < 2L) invalid("rows", "needs at least 2 distinct students")
+  if (length(unique(data$week)) < 2L) invalid("rows", "needs at least 2 distinct weeks")
+  if (sd(data$score) == 0) invalid("rows", "score is constant; the growth model needs variation")
   family <- field_string(body, "family", default = "gaussian", choices = growth_families)
   if (!(family %in% prepared)) invalid("family", sprintf("'%s' is not prepared by this service (prepared: %s); start it with --families", family, paste(prepared, collapse = ",")))
+  if (family == "student" && length(unique(data$student)) > MAX_STUDENTS_BRMS) {
+    invalid("family", sprintf("the student family has no closed form and is sampled by brms over every student's effects, which does not converge in time above %d students (got %d); use the gaussian family", MAX_STUDENTS_BRMS, length(unique(data$student))))
+  }
   list(
-    data = data.frame(student = student, week = week, score = score, stringsAsFactors = FALSE),
+    data = data,
     family = family,
     target = field_number(body, "target"),
     horizon_weeks = field_number(body, "horizon_weeks", default = 4, min = 0),
@@ -101,31 +136,10 @@ decode_growth_fit <- function(body, prepared) {
   )
 }
 
-# ---- posterior summaries ---------------------------------------------------------------------------
-
-#' Summary of a draws matrix (iterations x chains) or vector: mean, sd, quantiles, R-hat and bulk ESS.
-summarise_draws_of <- function(draws) {
-  x <- as.vector(draws)
-  out <- list(mean = mean(x), sd = sd(x), q2_5 = unname(quantile(x, 0.025)), q50 = unname(quantile(x, 0.5)),
-    q97_5 = unname(quantile(x, 0.975)))
-  if (is.matrix(draws) && ncol(draws) > 1L) {
-    out$rhat <- posterior::rhat(draws)
-    out$ess_bulk <- posterior::ess_bulk(draws)
-  } else if (is.matrix(draws)) {
-    out$rhat <- posterior::rhat(draws)
-    out$ess_bulk <- posterior::ess_bulk(draws)
-  }
-  out
-}
-
-normal_probability_at_least <- function(mean, sd, target) {
-  if (sd <= 0) return(as.numeric(mean >= target))
-  1 - pnorm(target, mean, sd)
-}
-
 # ---- fit -------------------------------------------------------------------------------------------
 
-fit_growth <- function(req, template, cores) {
+#' The `student` family: brms samples every student's effects (no closed form). Limited to MAX_STUDENTS_BRMS.
+fit_brms <- function(req, template, cores) {
   started <- Sys.time()
   d <- req$data
   m_s <- mean(d$score); s_s <- sd(d$score)
@@ -152,15 +166,8 @@ fit_growth <- function(req, template, cores) {
   sd0 <- pick("sd_student__Intercept"); sd1 <- pick("sd_student__u")
   rho <- pick("cor_student__Intercept__u"); sig <- pick("sigma")
   k <- m_w / s_w
-  population <- list(
-    intercept = summarise_draws_of(m_s + s_s * (b0 - b1 * k)),
-    slope = summarise_draws_of(s_s * b1 / s_w),
-    sd_student_intercept = summarise_draws_of(s_s * sqrt(sd0^2 + k^2 * sd1^2 - 2 * k * rho * sd0 * sd1)),
-    sd_student_slope = summarise_draws_of(s_s * sd1 / s_w),
-    cor_student_intercept_slope = summarise_draws_of((rho * sd0 * sd1 - k * sd1^2) /
-      (sqrt(sd0^2 + k^2 * sd1^2 - 2 * k * rho * sd0 * sd1) * sd1)),
-    sigma = summarise_draws_of(s_s * sig)
-  )
+  st <- list(score_mean = m_s, score_sd = s_s, week_mean = m_w, week_sd = s_w)
+  population <- population_summary(b0, b1, sd0, sd1, rho, sig, st)
   if ("nu" %in% params) population$nu <- summarise_draws_of(pick("nu"))
 
   as_of <- if (is.na(req$as_of_week)) max(d$week) else req$as_of_week
@@ -189,9 +196,9 @@ fit_growth <- function(req, template, cores) {
     )
   }
 
-  keep <- params[params != "lp__" & !startsWith(params, "z_") & !startsWith(params, "L_")]
-  rhats <- vapply(keep, function(p) posterior::rhat(pick(p)), numeric(1))
-  ess <- vapply(keep, function(p) posterior::ess_bulk(pick(p)), numeric(1))
+  population_draws <- list(b_Intercept = b0, b_u = b1, sd_student__Intercept = sd0, sd_student__u = sd1,
+    cor_student__Intercept__u = rho, sigma = sig)
+  if ("nu" %in% params) population_draws$nu <- pick("nu")
   sampler <- rstan::get_sampler_params(fit$fit, inc_warmup = FALSE)
   divergences <- sum(vapply(sampler, function(s) sum(s[, "divergent__"]), numeric(1)))
   treedepth <- sum(vapply(sampler, function(s) sum(s[, "treedepth__"] >= 10), numeric(1)))
@@ -199,61 +206,23 @@ fit_growth <- function(req, template, cores) {
 
   list(
     model = list(formula = "score ~ week + (week | student)", family = req$family,
-      standardisation = list(score_mean = m_s, score_sd = s_s, week_mean = m_w, week_sd = s_w),
+      method = "brms: every student's effects sampled (no closed form for this family)", measurement_error = FALSE,
+      standardisation = st,
       priors = prior_list(req$family),
       priors_scale = "standardised score z = (score - score_mean) / score_sd, standardised week u = (week - week_mean) / week_sd",
       iter = req$iter, chains = req$chains, seed = req$seed),
     n_students = length(students), n_observations = nrow(d),
     target = req$target, as_of_week = as_of, horizon_weeks = req$horizon_weeks, horizon_week = horizon_week,
     population = population,
-    diagnostics = list(max_rhat = max(rhats, na.rm = TRUE), min_ess_bulk = min(ess, na.rm = TRUE),
-      divergences = as.integer(divergences), max_treedepth_hits = as.integer(treedepth),
-      n_parameters = length(keep), converged = max(rhats, na.rm = TRUE) < 1.05 && divergences == 0),
+    population_draws = NULL,
+    diagnostics = population_diagnostics(population_draws, divergences, treedepth),
     students = student_rows,
     timing = list(sampling_seconds = sampling_seconds,
       stan_seconds = max(rowSums(elapsed)),
+      student_seconds = 0,
       postprocess_seconds = seconds_since(post_started),
       total_seconds = seconds_since(started)),
     compiled = FALSE
   )
 }
 
-# ---- stateless predict -----------------------------------------------------------------------------
-
-decode_growth_predict <- function(body) {
-  students <- field_array(body, "students", min_length = 1L)
-  target <- field_number(body, "target")
-  horizon_weeks <- field_number(body, "horizon_weeks", default = 4, min = 0)
-  as_of_week <- field_number(body, "as_of_week")
-  parsed <- lapply(seq_along(students), function(i) {
-    path <- sprintf("students[%d]", i - 1L)
-    s <- element_object(students[[i]], path)
-    co <- field_object(s, "coefficients", paste0(path, ".coefficients"))
-    ic <- field_object(co, "intercept", paste0(path, ".coefficients.intercept"))
-    sl <- field_object(co, "slope", paste0(path, ".coefficients.slope"))
-    list(
-      student = field_id(s, "student", paste0(path, ".student")),
-      a = field_number(ic, "mean", paste0(path, ".coefficients.intercept.mean")),
-      sa = field_number(ic, "sd", paste0(path, ".coefficients.intercept.sd"), min = 0),
-      b = field_number(sl, "mean", paste0(path, ".coefficients.slope.mean")),
-      sb = field_number(sl, "sd", paste0(path, ".coefficients.slope.sd"), min = 0),
-      rho = field_number(co, "intercept_slope_cor", paste0(path, ".coefficients.intercept_slope_cor"), default = 0, min = -1, max = 1)
-    )
-  })
-  list(students = parsed, target = target, horizon_weeks = horizon_weeks, as_of_week = as_of_week)
-}
-
-#' Normal approximation of the expected score at the horizon from the stored per-student coefficients.
-predict_growth <- function(req) {
-  h <- req$as_of_week + req$horizon_weeks
-  list(
-    target = req$target, horizon_week = h, method = "normal approximation from posterior mean/sd/correlation",
-    students = lapply(req$students, function(s) {
-      mean <- s$a + s$b * h
-      sd <- sqrt(max(0, s$sa^2 + h^2 * s$sb^2 + 2 * h * s$rho * s$sa * s$sb))
-      list(student = s$student, expected_score_at_horizon = list(mean = mean, sd = sd),
-        probability_reach_target01 = normal_probability_at_least(mean, sd, req$target), sigma = sd,
-        interval95 = list(lower = mean - 1.959964 * sd, upper = mean + 1.959964 * sd))
-    })
-  )
-}

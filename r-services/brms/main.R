@@ -8,6 +8,7 @@ here <- dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(F
 source(file.path(here, "..", "shared", "http.R"))
 source(file.path(here, "..", "shared", "validate.R"))
 source(file.path(here, "growth.R"))
+source(file.path(here, "marginal.R"))
 
 options <- command_options()
 default_cache <- if (nzchar(Sys.getenv("SEEDTEST_DATA_DIR"))) file.path(Sys.getenv("SEEDTEST_DATA_DIR"), "r-cache") else file.path(".seedtest", "r-cache")
@@ -93,7 +94,8 @@ router <- build_router(
       req <- decode_growth_fit(body, families)
       if (!(req$family %in% prepared())) stop(request_error(503L, "family", sprintf("the compiled model for '%s' is not loaded yet (%s)", req$family, state$status[[req$family]])))
       before <- state$compiles
-      out <- fit_growth(req, state$templates[[req$family]], cores)
+      fit <- if (req$family == "gaussian") fit_marginal else fit_brms
+      out <- fit(req, state$templates[[req$family]], cores)
       out$compiled <- state$compiles > before
       out
     },

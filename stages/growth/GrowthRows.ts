@@ -29,7 +29,11 @@ export const growthMetaRow = (fit: GrowthFitResponse, acceptance: FitAcceptance,
     target: fit.target,
     as_of_week: fit.as_of_week,
     horizon_weeks: fit.horizon_weeks,
+    method: fit.model.method,
+    measurement_error: fit.model.measurement_error,
     population: fit.population,
+    // thinned population draws (standardised scale): what /growth/predict conditions students who arrive later on
+    population_draws: fit.population_draws,
     // each student's growth line: what /growth/predict takes, and the weekly trend of the report
     students: Object.fromEntries(fit.students.map((st) => [st.student, st.coefficients])),
     timing: fit.timing
@@ -48,7 +52,8 @@ export const growthPosteriorRows = (
       run_id: id.runId,
       user_id: s.student,
       week_start: id.weekStart,
-      p_goal: s.probability_reach_target01,
+      // the R side clamps too; a probability stored outside [0, 1] by rounding would break the table's CHECK
+      p_goal: Math.min(1, Math.max(0, s.probability_reach_target01)),
       sigma: s.sigma,
       lower95: s.interval95.lower,
       upper95: s.interval95.upper,

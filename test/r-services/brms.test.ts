@@ -70,15 +70,32 @@ layer(TestLayer, { timeout: 600_000, excludeTestServices: true })("r-brms-plumbe
         assert.isTrue(s.interval95.lower <= s.expected_score_at_horizon.mean && s.expected_score_at_horizon.mean <= s.interval95.upper)
       }
 
-      // /growth/predict from the stored coefficients agrees with the posterior (normal approximation).
+      // /growth/predict, from the fit's thinned population draws, gives the students the same posterior (it is the
+      // same exact conditional computation, over 200 of the fit's draws instead of all of them)
+      assert.isNotNull(fit.population_draws)
+      assert.strictEqual(fit.population_draws!.sigma.length, 200)
       const predicted = yield* brms.predict({
         target: 0.7,
         horizon_weeks: 4,
         as_of_week: fit.as_of_week,
-        students: fit.students.map((s) => ({ student: s.student, coefficients: s.coefficients }))
+        population: { standardisation: fit.model.standardisation, draws: fit.population_draws! },
+        rows: request.rows
       })
-      const gaps = predicted.students.map((p, i) => Math.abs(p.probability_reach_target01 - fit.students[i]!.probability_reach_target01))
-      assert.isBelow(gaps.reduce((a, b) => a + b, 0) / gaps.length, 0.05)
+      assert.strictEqual(predicted.n_draws, 200)
+      const fitted = new Map(fit.students.map((s) => [s.student, s]))
+      const gaps = predicted.students.map((p) => Math.abs(p.probability_reach_target01 - fitted.get(p.student)!.probability_reach_target01))
+      console.log(`predict vs fit: mean |ΔP| ${(gaps.reduce((a, b) => a + b, 0) / gaps.length).toFixed(4)}, max ${Math.max(...gaps).toFixed(4)}`)
+      assert.isBelow(Math.max(...gaps), 0.03)
+      // a student who arrives after the fit with two weeks of data: conditioned on the stored population
+      const late = yield* brms.predict({
+        target: 0.7,
+        horizon_weeks: 4,
+        as_of_week: fit.as_of_week,
+        population: { standardisation: fit.model.standardisation, draws: fit.population_draws! },
+        rows: [{ student: "late", week: 8, score: 0.9 }, { student: "late", week: 9, score: 0.92 }]
+      })
+      assert.strictEqual(late.students[0]!.student, "late")
+      assert.isAbove(late.students[0]!.probability_reach_target01, 0.5, "a student already at 0.9 is likely to be above 0.7")
     }), { timeout: 600_000 })
 
   it.effect("works on any score scale: percent scores give slopes 100 times larger", () =>
@@ -95,6 +112,40 @@ layer(TestLayer, { timeout: 600_000, excludeTestServices: true })("r-brms-plumbe
       }).length
       assert.isAtLeast(inside, 34)
       assert.isTrue(percent.population.slope.q2_5 <= 1.5 && 1.5 <= percent.population.slope.q97_5)
+    }), { timeout: 600_000 })
+
+  it.effect("weighs each week by its graded attempts: one lucky 3-attempt week does not make an improver", () =>
+    Effect.gen(function*() {
+      const brms = yield* BrmsClient
+      const random = seededRandom(31)
+      const binomial = (n: number, p: number) => Array.from({ length: n }, () => random.uniform() < p ? 1 : 0).reduce((a: number, b: number) => a + b, 0)
+      const rows: Array<{ student: string; week: number; score: number; graded: number }> = []
+      const week = (student: string, w: number, graded: number, p: number) =>
+        rows.push({ student, week: w, graded, score: binomial(graded, p) / graded })
+      // 30 steady students and 8 real improvers (+3 points a week), 40 graded attempts every week
+      for (let s = 0; s < 30; s++) for (let w = 0; w < 10; w++) week(`steady-${s}`, w, 40, 0.55)
+      for (let s = 0; s < 8; s++) for (let w = 0; w < 10; w++) week(`improver-${s}`, w, 40, 0.45 + 0.03 * w)
+      // steady at 0.5 on 40 attempts a week, then a last week of 3 attempts, all correct
+      for (let w = 0; w < 9; w++) rows.push({ student: "lucky", week: w, graded: 40, score: 0.5 })
+      rows.push({ student: "lucky", week: 9, graded: 3, score: 1 })
+      const fitWith = (body: ReadonlyArray<{ student: string; week: number; score: number; graded?: number }>) => brms.fit({ ...request, target: 0.7, rows: body })
+      const weighted = yield* fitWith(rows)
+      const unweighted = yield* fitWith(rows.map(({ graded: _, ...row }) => row))
+      const slopeOf = (fit: typeof weighted) => new Map(fit.students.map((s) => [s.student, s.coefficients.slope]))
+      const rank = (fit: typeof weighted) =>
+        [...fit.students].sort((a, b) => b.coefficients.slope.mean - a.coefficients.slope.mean).map((s) => s.student)
+      const luckyWeighted = slopeOf(weighted).get("lucky")!
+      console.log(
+        `lucky week: slope ${luckyWeighted.mean.toFixed(4)} [${luckyWeighted.q2_5!.toFixed(4)}, ${luckyWeighted.q97_5!.toFixed(4)}] weighted, rank ${rank(weighted).indexOf("lucky") + 1}; ` +
+          `${slopeOf(unweighted).get("lucky")!.mean.toFixed(4)} unweighted, rank ${rank(unweighted).indexOf("lucky") + 1}`
+      )
+      assert.isTrue(weighted.model.measurement_error)
+      assert.isFalse(unweighted.model.measurement_error)
+      // weighted: below every real improver, and its interval does not claim growth
+      assert.isAbove(rank(weighted).indexOf("lucky"), 7)
+      assert.isAtMost(luckyWeighted.q2_5!, 0)
+      // the same rows without their attempt counts would rank the lucky student among the improvers
+      assert.isBelow(rank(unweighted).indexOf("lucky"), rank(weighted).indexOf("lucky"))
     }), { timeout: 600_000 })
 
   it.effect("refuses a missing or wrong token with reason Unauthorized", () =>

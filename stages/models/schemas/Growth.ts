@@ -4,11 +4,16 @@ import { Probability01, ServiceHealth } from "./Common.ts"
 /** The brms family; each needs its own compiled template. */
 export const GrowthFamily = Schema.Literal("gaussian", "student")
 
-/** One weekly accuracy observation of a student. */
+/**
+ * One weekly observation of a student. With `graded` (the week's number of graded attempts; then `score` is an
+ * accuracy in [0, 1]) the week's known binomial variance is added to the residual variance, so a week of 3 attempts
+ * weighs less than one of 60; give it for every row or for none.
+ */
 export const GrowthObservation = Schema.Struct({
   student: Schema.String,
   week: Schema.Number,
-  score: Schema.Number
+  score: Schema.Number,
+  graded: Schema.optional(Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)))
 })
 
 /** `POST /growth/fit`: rows, goal target on the score's own scale, horizon and sampler settings. */
@@ -33,7 +38,8 @@ export const DrawsSummary = Schema.Struct({
   q50: Schema.Number,
   q97_5: Schema.Number,
   rhat: Schema.NullOr(Schema.Number),
-  ess_bulk: Schema.NullOr(Schema.Number)
+  ess_bulk: Schema.NullOr(Schema.Number),
+  ess_tail: Schema.NullOr(Schema.Number)
 })
 
 const MeanSd = Schema.Struct({ mean: Schema.Number, sd: Schema.NonNegative })
@@ -71,14 +77,49 @@ export const StudentGrowth = Schema.Struct({
 })
 export type StudentGrowth = typeof StudentGrowth.Type
 
-/** Sampler diagnostics over all parameters. */
+const Convergence = Schema.Struct({
+  rhat: Schema.NullOr(Schema.Number),
+  ess_bulk: Schema.NullOr(Schema.Number),
+  ess_tail: Schema.NullOr(Schema.Number)
+})
+
+/** Sampler diagnostics of the population parameters (what acceptance looks at), worst values and per parameter. */
 export const GrowthDiagnostics = Schema.Struct({
+  scope: Schema.Literal("population"),
+  parameters: Schema.Array(Schema.String),
   max_rhat: Schema.NullOr(Schema.Number),
   min_ess_bulk: Schema.NullOr(Schema.Number),
+  min_ess_tail: Schema.NullOr(Schema.Number),
   divergences: Schema.Int,
   max_treedepth_hits: Schema.Int,
   n_parameters: Schema.Int,
-  converged: Schema.Boolean
+  converged: Schema.Boolean,
+  per_parameter: Schema.Record({ key: Schema.String, value: Convergence })
+})
+export type GrowthDiagnostics = typeof GrowthDiagnostics.Type
+
+const Draws = Schema.Array(Schema.Number).pipe(Schema.minItems(1))
+
+/**
+ * Population draws on the standardised scale (thinned), what `/growth/predict` conditions new students on: the
+ * intercept and slope of z on u, the SDs and correlation of the student effects, and the residual SD.
+ */
+export const PopulationDraws = Schema.Struct({
+  Intercept: Draws,
+  b: Draws,
+  sd_intercept: Draws,
+  sd_slope: Draws,
+  cor: Draws,
+  sigma: Draws
+})
+export type PopulationDraws = typeof PopulationDraws.Type
+
+/** How scores and weeks were standardised for the fit: z = (score − score_mean)/score_sd, u likewise. */
+export const Standardisation = Schema.Struct({
+  score_mean: Schema.Number,
+  score_sd: Schema.Number,
+  week_mean: Schema.Number,
+  week_sd: Schema.Number
 })
 
 /** `POST /growth/fit` answer. */
@@ -86,12 +127,9 @@ export const GrowthFitResponse = Schema.Struct({
   model: Schema.Struct({
     formula: Schema.String,
     family: GrowthFamily,
-    standardisation: Schema.Struct({
-      score_mean: Schema.Number,
-      score_sd: Schema.Number,
-      week_mean: Schema.Number,
-      week_sd: Schema.Number
-    }),
+    method: Schema.String,
+    measurement_error: Schema.Boolean,
+    standardisation: Standardisation,
     priors: Schema.Array(Schema.Struct({ class: Schema.String, prior: Schema.String })),
     priors_scale: Schema.String,
     iter: Schema.Int,
@@ -113,11 +151,14 @@ export const GrowthFitResponse = Schema.Struct({
     sigma: DrawsSummary,
     nu: Schema.optional(DrawsSummary)
   }),
+  /** Null for the student family (brms), whose students have no closed form to condition on. */
+  population_draws: Schema.NullOr(PopulationDraws),
   diagnostics: GrowthDiagnostics,
   students: Schema.Array(StudentGrowth),
   timing: Schema.Struct({
     sampling_seconds: Schema.Number,
     stan_seconds: Schema.Number,
+    student_seconds: Schema.Number,
     postprocess_seconds: Schema.Number,
     total_seconds: Schema.Number
   }),
@@ -125,29 +166,26 @@ export const GrowthFitResponse = Schema.Struct({
 })
 export type GrowthFitResponse = typeof GrowthFitResponse.Type
 
-/** `POST /growth/predict`: stateless, from stored per-student coefficients. */
+/**
+ * `POST /growth/predict`: stateless — the exact posterior of students who arrived after a fit, from the fit's stored
+ * population draws and standardisation and the students' own weekly observations.
+ */
 export const GrowthPredictRequest = Schema.Struct({
   target: Schema.Number,
   horizon_weeks: Schema.NonNegative,
   as_of_week: Schema.Number,
-  students: Schema.Array(Schema.Struct({ student: Schema.String, coefficients: GrowthCoefficients })).pipe(
-    Schema.minItems(1)
-  )
+  population: Schema.Struct({ standardisation: Standardisation, draws: PopulationDraws }),
+  rows: Schema.Array(GrowthObservation).pipe(Schema.minItems(1))
 })
 export type GrowthPredictRequest = typeof GrowthPredictRequest.Type
 
-/** `POST /growth/predict` answer (normal approximation). */
+/** `POST /growth/predict` answer: per student the same posterior quantities as a fit. */
 export const GrowthPredictResponse = Schema.Struct({
   target: Schema.Number,
   horizon_week: Schema.Number,
+  n_draws: Schema.Int,
   method: Schema.String,
-  students: Schema.Array(Schema.Struct({
-    student: Schema.String,
-    expected_score_at_horizon: MeanSd,
-    probability_reach_target01: Probability01,
-    sigma: Schema.NonNegative,
-    interval95: Interval95
-  }))
+  students: Schema.Array(StudentGrowth)
 })
 export type GrowthPredictResponse = typeof GrowthPredictResponse.Type
 

@@ -1,0 +1,313 @@
+# The Gaussian growth model with the student effects integrated out (marginal.stan): Stan samples only the
+# population (beta, the SDs and correlation of the student effects, sigma) over every student; each student's
+# posterior is then exact given each population draw (a bivariate normal), averaged over the draws.
+# The same code answers /growth/fit (draws from Stan) and /growth/predict (thinned draws stored with a fit).
+
+marginal_stan_file <- function() file.path(here, "marginal.stan")
+
+#' Cache file of the compiled marginal model, keyed by its Stan code and the rstan version.
+marginal_model_path <- function(cache_dir) {
+  key_file <- tempfile()
+  writeLines(c(readLines(marginal_stan_file()), as.character(packageVersion("rstan"))), key_file)
+  hash <- substr(unname(tools::md5sum(key_file)), 1, 12)
+  unlink(key_file)
+  file.path(cache_dir, sprintf("growth-marginal-%s.rds", hash))
+}
+
+#' Compile the marginal model (once; about 40 s here) and store it atomically in the cache.
+compile_marginal <- function(cache_dir) {
+  dir.create(cache_dir, recursive = TRUE, showWarnings = FALSE)
+  path <- marginal_model_path(cache_dir)
+  model <- rstan::stan_model(marginal_stan_file(), model_name = "growth_marginal", auto_write = FALSE)
+  tmp <- paste0(path, ".tmp", Sys.getpid())
+  saveRDS(model, tmp)
+  file.rename(tmp, path)
+  cat(sprintf("%s\t%s\t%s\n", format(Sys.time(), "%Y-%m-%dT%H:%M:%SZ"), "gaussian", basename(path)),
+    file = file.path(cache_dir, "compiles.log"), append = TRUE)
+  path
+}
+
+population_parameters <- c("Intercept", "b", "sd_intercept", "sd_slope", "cor", "sigma")
+
+# ---- data --------------------------------------------------------------------------------------------------------
+
+#' The standardised data of a fit: z, u, the known sampling variance of each weekly score on the z scale, and the
+#' observations grouped by student. A week's accuracy from `graded` attempts has binomial variance p(1 - p)/graded;
+#' p is taken as (correct + 1/2)/(graded + 1) so that a week of all-correct answers still has a variance.
+growth_data <- function(d, standardisation = NULL) {
+  if (is.null(standardisation)) {
+    standardisation <- list(score_mean = mean(d$score), score_sd = sd(d$score), week_mean = mean(d$week), week_sd = sd(d$week))
+  }
+  students <- unique(d$student)
+  order_rows <- order(match(d$student, students), d$week)
+  d <- d[order_rows, , drop = FALSE]
+  index <- match(d$student, students)
+  p <- (d$score * d$graded + 0.5) / (d$graded + 1)
+  se2 <- ifelse(is.na(d$graded), 0, p * (1 - p) / d$graded) / standardisation$score_sd^2
+  list(
+    d = d, students = students, index = index, standardisation = standardisation,
+    z = (d$score - standardisation$score_mean) / standardisation$score_sd,
+    u = (d$week - standardisation$week_mean) / standardisation$week_sd,
+    se2 = se2,
+    first = as.integer(match(seq_along(students), index)),
+    len = as.integer(tabulate(index, nbins = length(students)))
+  )
+}
+
+# ---- per-student posteriors ----------------------------------------------------------------------------------------
+
+#' Quantile p of each row's mixture of normals (equal weights over columns): Newton's method from the moment-matched
+#' normal, with the step kept inside the mixture's support.
+mixture_quantile <- function(means, sds, p, start) {
+  x <- start
+  lo <- apply(means - 8 * sds, 1, min)
+  hi <- apply(means + 8 * sds, 1, max)
+  for (k in 1:12) {
+    s <- (x - means) / sds
+    f <- rowMeans(pnorm(s)) - p
+    dens <- rowMeans(dnorm(s) / sds)
+    step <- ifelse(dens > 1e-300, f / dens, 0)
+    x <- pmin(pmax(x - step, lo), hi)
+    if (max(abs(step)) < 1e-10) break
+  }
+  x
+}
+
+#' Every student's posterior given population draws (standardised scale: a list of equal-length vectors named as
+#' `population_parameters`): for each draw the student's (intercept, slope) is N(beta + m_i, V_i) with
+#' V_i = (Sigma^-1 + X_i' W_i X_i)^-1 and m_i = V_i X_i' W_i (z_i - X_i beta), exactly; P, moments and quantiles are
+#' those of the mixture over the draws. `quantile_draws` draws (evenly thinned) are used for the quantiles.
+student_posteriors <- function(gd, draws, target, horizon_week, quantile_draws = 250L) {
+  st <- gd$standardisation
+  s_s <- st$score_sd; m_s <- st$score_mean; s_w <- st$week_sd; m_w <- st$week_mean
+  n_draws <- length(draws$sigma)
+  J <- length(gd$students)
+  group <- gd$index
+  known_se <- any(gd$se2 > 0)
+  base <- unname(rowsum(cbind(1, gd$u, gd$u^2, gd$z, gd$u * gd$z), group, reorder = TRUE))
+  # original-scale linear combinations of (intercept, slope) on the standardised scale
+  lh <- c(1, (horizon_week - m_w) / s_w)
+  l_slope <- c(0, 1 / s_w)
+  l_int <- c(1, -m_w / s_w)
+  keep_q <- unique(round(seq(1, n_draws, length.out = min(quantile_draws, n_draws))))
+  qh_mean <- qh_sd <- qs_mean <- qs_sd <- matrix(0, J, length(keep_q))
+  acc <- list(p = 0, h = 0, h2 = 0, s = 0, s2 = 0, i = 0, i2 = 0, is = 0)
+  for (d in seq_len(n_draws)) {
+    b0 <- draws$Intercept[d]; b1 <- draws$b[d]; s0 <- draws$sd_intercept[d]; s1 <- draws$sd_slope[d]
+    rho <- draws$cor[d]; sig <- draws$sigma[d]
+    sums <- if (known_se) {
+      w <- 1 / (sig^2 + gd$se2)
+      unname(rowsum(w * cbind(1, gd$u, gd$u^2, gd$z, gd$u * gd$z), group, reorder = TRUE))
+    } else {
+      base / sig^2
+    }
+    det_s <- s0^2 * s1^2 * (1 - rho^2)
+    m11 <- s1^2 / det_s + sums[, 1]; m12 <- -rho * s0 * s1 / det_s + sums[, 2]; m22 <- s0^2 / det_s + sums[, 3]
+    det_m <- m11 * m22 - m12^2
+    v00 <- m22 / det_m; v01 <- -m12 / det_m; v11 <- m11 / det_m
+    c1 <- sums[, 4] - b0 * sums[, 1] - b1 * sums[, 2]
+    c2 <- sums[, 5] - b0 * sums[, 2] - b1 * sums[, 3]
+    g0 <- b0 + v00 * c1 + v01 * c2
+    g1 <- b1 + v01 * c1 + v11 * c2
+    combine <- function(l, offset) list(
+      mean = offset + s_s * (l[1] * g0 + l[2] * g1),
+      var = s_s^2 * (l[1]^2 * v00 + 2 * l[1] * l[2] * v01 + l[2]^2 * v11))
+    h <- combine(lh, m_s); s <- combine(l_slope, 0); i <- combine(l_int, m_s)
+    cov_is <- s_s^2 * (l_int[1] * l_slope[1] * v00 + (l_int[1] * l_slope[2] + l_int[2] * l_slope[1]) * v01 +
+      l_int[2] * l_slope[2] * v11)
+    acc$p <- acc$p + pnorm(h$mean - target, sd = sqrt(h$var))
+    acc$h <- acc$h + h$mean; acc$h2 <- acc$h2 + h$var + h$mean^2
+    acc$s <- acc$s + s$mean; acc$s2 <- acc$s2 + s$var + s$mean^2
+    acc$i <- acc$i + i$mean; acc$i2 <- acc$i2 + i$var + i$mean^2
+    acc$is <- acc$is + cov_is + i$mean * s$mean
+    q <- match(d, keep_q)
+    if (!is.na(q)) {
+      qh_mean[, q] <- h$mean; qh_sd[, q] <- sqrt(h$var)
+      qs_mean[, q] <- s$mean; qs_sd[, q] <- sqrt(s$var)
+    }
+  }
+  moments <- function(sum1, sum2) {
+    mean <- sum1 / n_draws
+    list(mean = mean, sd = sqrt(pmax(0, sum2 / n_draws - mean^2)))
+  }
+  h <- moments(acc$h, acc$h2); s <- moments(acc$s, acc$s2); i <- moments(acc$i, acc$i2)
+  cor_is <- (acc$is / n_draws - i$mean * s$mean) / (i$sd * s$sd)
+  quantiles <- function(means, sds, moment, p) mixture_quantile(means, sds, p, moment$mean + qnorm(p) * moment$sd)
+  h_lo <- quantiles(qh_mean, qh_sd, h, 0.025); h_mid <- quantiles(qh_mean, qh_sd, h, 0.5)
+  h_hi <- quantiles(qh_mean, qh_sd, h, 0.975)
+  s_lo <- quantiles(qs_mean, qs_sd, s, 0.025); s_hi <- quantiles(qs_mean, qs_sd, s, 0.975)
+  p_goal <- pmin(1, pmax(0, acc$p / n_draws))
+  list(
+    students = gd$students, n_observations = gd$len, p = p_goal,
+    horizon = list(mean = h$mean, median = h_mid, sd = h$sd, q2_5 = h_lo, q97_5 = h_hi),
+    slope = list(mean = s$mean, sd = s$sd, q2_5 = s_lo, q97_5 = s_hi),
+    intercept = i, intercept_slope_cor = pmin(1, pmax(-1, cor_is))
+  )
+}
+
+#' The per-student posteriors as the service's JSON rows.
+student_rows <- function(post) {
+  lapply(seq_along(post$students), function(j) list(
+    student = post$students[j],
+    n_observations = post$n_observations[j],
+    expected_score_at_horizon = list(mean = post$horizon$mean[j], median = post$horizon$median[j],
+      sd = post$horizon$sd[j], q2_5 = post$horizon$q2_5[j], q97_5 = post$horizon$q97_5[j]),
+    probability_reach_target01 = post$p[j],
+    sigma = post$horizon$sd[j],
+    interval95 = list(lower = post$horizon$q2_5[j], upper = post$horizon$q97_5[j]),
+    coefficients = list(
+      intercept = list(mean = post$intercept$mean[j], sd = post$intercept$sd[j]),
+      slope = list(mean = post$slope$mean[j], sd = post$slope$sd[j], q2_5 = post$slope$q2_5[j], q97_5 = post$slope$q97_5[j]),
+      intercept_slope_cor = post$intercept_slope_cor[j]
+    )
+  ))
+}
+
+# ---- population ----------------------------------------------------------------------------------------------------
+
+#' Mean, sd, quantiles, R-hat, bulk and tail ESS of a draws matrix (iterations x chains).
+summarise_draws_of <- function(draws) {
+  x <- as.vector(draws)
+  out <- list(mean = mean(x), sd = sd(x), q2_5 = unname(quantile(x, 0.025)), q50 = unname(quantile(x, 0.5)),
+    q97_5 = unname(quantile(x, 0.975)), rhat = NA_real_, ess_bulk = NA_real_, ess_tail = NA_real_)
+  if (is.matrix(draws)) {
+    out$rhat <- posterior::rhat(draws)
+    out$ess_bulk <- posterior::ess_bulk(draws)
+    out$ess_tail <- posterior::ess_tail(draws)
+  }
+  out
+}
+
+#' The population on the original scale (intercept at week 0, slope per week, the SDs and correlation of the student
+#' effects in those terms, sigma), from draws matrices on the standardised scale.
+population_summary <- function(b0, b1, sd0, sd1, rho, sig, st) {
+  s_s <- st$score_sd; k <- st$week_mean / st$week_sd
+  sd_int <- sqrt(sd0^2 + k^2 * sd1^2 - 2 * k * rho * sd0 * sd1)
+  list(
+    intercept = summarise_draws_of(st$score_mean + s_s * (b0 - b1 * k)),
+    slope = summarise_draws_of(s_s * b1 / st$week_sd),
+    sd_student_intercept = summarise_draws_of(s_s * sd_int),
+    sd_student_slope = summarise_draws_of(s_s * sd1 / st$week_sd),
+    cor_student_intercept_slope = summarise_draws_of((rho * sd0 * sd1 - k * sd1^2) / (sd_int * sd1)),
+    sigma = summarise_draws_of(s_s * sig)
+  )
+}
+
+#' Acceptance on the population parameters (Vehtari et al. 2021): R-hat <= 1.01, bulk and tail ESS >= 400, and no
+#' divergent transition.
+population_diagnostics <- function(draws_by_name, divergences, treedepth_hits) {
+  rhat <- vapply(draws_by_name, posterior::rhat, numeric(1))
+  bulk <- vapply(draws_by_name, posterior::ess_bulk, numeric(1))
+  tail <- vapply(draws_by_name, posterior::ess_tail, numeric(1))
+  worst <- function(x, f) if (all(is.na(x))) NA_real_ else f(x, na.rm = TRUE)
+  list(
+    scope = "population", parameters = names(draws_by_name),
+    max_rhat = worst(rhat, max), min_ess_bulk = worst(bulk, min), min_ess_tail = worst(tail, min),
+    divergences = as.integer(divergences), max_treedepth_hits = as.integer(treedepth_hits),
+    n_parameters = length(draws_by_name),
+    converged = isTRUE(worst(rhat, max) <= 1.01) && isTRUE(worst(bulk, min) >= 400) && isTRUE(worst(tail, min) >= 400) &&
+      divergences == 0,
+    per_parameter = lapply(setNames(names(draws_by_name), names(draws_by_name)), function(p)
+      list(rhat = unname(rhat[p]), ess_bulk = unname(bulk[p]), ess_tail = unname(tail[p])))
+  )
+}
+
+#' At most `n` population draws (evenly thinned across chains) on the standardised scale: what /growth/predict takes.
+thinned_draws <- function(draws_by_name, n = 200L) {
+  total <- length(draws_by_name[[1]])
+  keep <- unique(round(seq(1, total, length.out = min(n, total))))
+  lapply(draws_by_name, function(m) as.vector(m)[keep])
+}
+
+# ---- fit -----------------------------------------------------------------------------------------------------------
+
+fit_marginal <- function(req, model, cores) {
+  started <- Sys.time()
+  gd <- growth_data(req$data)
+  sampling_started <- Sys.time()
+  stan_data <- list(N = nrow(gd$d), J = length(gd$students), first = gd$first, len = gd$len, u = gd$u, z = gd$z,
+    se2 = gd$se2)
+  # one forked process per chain: rstan's own `cores` starts a socket cluster, ~10 s of fixed cost per fit
+  chain <- function(k) suppressWarnings(rstan::sampling(model, data = stan_data, iter = req$iter, chains = 1L,
+    chain_id = k, seed = req$seed, refresh = 0, control = list(adapt_delta = req$adapt_delta, metric = "dense_e"), show_messages = FALSE))
+  chains <- parallel::mclapply(seq_len(req$chains), chain, mc.cores = min(cores, req$chains), mc.preschedule = FALSE)
+  failed <- Filter(function(x) !inherits(x, "stanfit"), chains)
+  if (length(failed) > 0L) stop("a sampling chain failed: ", paste(vapply(failed, function(x) paste(as.character(x), collapse = " "), ""), collapse = "; "))
+  fit <- rstan::sflist2stanfit(chains)
+  sampling_seconds <- seconds_since(sampling_started)
+  post_started <- Sys.time()
+  arr <- rstan::extract(fit, pars = population_parameters, permuted = FALSE)
+  by_name <- lapply(setNames(population_parameters, population_parameters), function(p) {
+    m <- arr[, , p, drop = FALSE]
+    matrix(m, nrow = dim(m)[1], ncol = dim(m)[2])
+  })
+  sampler <- rstan::get_sampler_params(fit, inc_warmup = FALSE)
+  divergences <- sum(vapply(sampler, function(s) sum(s[, "divergent__"]), numeric(1)))
+  treedepth <- sum(vapply(sampler, function(s) sum(s[, "treedepth__"] >= 10), numeric(1)))
+  st <- gd$standardisation
+  population <- population_summary(by_name$Intercept, by_name$b, by_name$sd_intercept, by_name$sd_slope, by_name$cor,
+    by_name$sigma, st)
+  as_of <- if (is.na(req$as_of_week)) max(gd$d$week) else req$as_of_week
+  horizon_week <- as_of + req$horizon_weeks
+  draws <- lapply(by_name, as.vector)
+  student_started <- Sys.time()
+  post <- student_posteriors(gd, draws, req$target, horizon_week)
+  student_seconds <- seconds_since(student_started)
+  elapsed <- rstan::get_elapsed_time(fit)
+  list(
+    model = list(formula = "score ~ week + (week | student)", family = "gaussian",
+      method = "marginal: student effects integrated out; population by Stan NUTS; students exact given each draw",
+      measurement_error = any(gd$se2 > 0),
+      standardisation = st, priors = prior_list("gaussian"),
+      priors_scale = "standardised score z = (score - score_mean) / score_sd, standardised week u = (week - week_mean) / week_sd",
+      iter = req$iter, chains = req$chains, seed = req$seed),
+    n_students = length(gd$students), n_observations = nrow(gd$d),
+    target = req$target, as_of_week = as_of, horizon_weeks = req$horizon_weeks, horizon_week = horizon_week,
+    population = population,
+    population_draws = thinned_draws(by_name),
+    diagnostics = population_diagnostics(by_name, divergences, treedepth),
+    students = student_rows(post),
+    timing = list(sampling_seconds = sampling_seconds, stan_seconds = max(rowSums(elapsed)),
+      student_seconds = student_seconds, postprocess_seconds = seconds_since(post_started),
+      total_seconds = seconds_since(started)),
+    compiled = FALSE
+  )
+}
+
+# ---- stateless predict ---------------------------------------------------------------------------------------------
+
+decode_growth_predict <- function(body) {
+  obs <- decode_observations(body, "rows", min_length = 1L)
+  population <- field_object(body, "population")
+  st <- field_object(population, "standardisation", "population.standardisation")
+  standardisation <- list(
+    score_mean = field_number(st, "score_mean", "population.standardisation.score_mean"),
+    score_sd = field_number(st, "score_sd", "population.standardisation.score_sd", min = 1e-12),
+    week_mean = field_number(st, "week_mean", "population.standardisation.week_mean"),
+    week_sd = field_number(st, "week_sd", "population.standardisation.week_sd", min = 1e-12))
+  draws_obj <- field_object(population, "draws", "population.draws")
+  draws <- lapply(setNames(population_parameters, population_parameters), function(p) {
+    path <- paste0("population.draws.", p)
+    x <- field_array(draws_obj, p, path, min_length = 1L)
+    if (!all(vapply(x, is_number, logical(1)))) invalid(path, "must be an array of finite numbers")
+    as.numeric(unlist(x))
+  })
+  if (length(unique(lengths(draws))) != 1L) invalid("population.draws", "every parameter needs the same number of draws")
+  if (any(draws$sd_intercept <= 0) || any(draws$sd_slope <= 0) || any(draws$sigma <= 0)) {
+    invalid("population.draws", "sd_intercept, sd_slope and sigma must be > 0")
+  }
+  if (any(abs(draws$cor) >= 1)) invalid("population.draws.cor", "must be in (-1, 1)")
+  list(data = obs, standardisation = standardisation, draws = draws, target = field_number(body, "target"),
+    horizon_weeks = field_number(body, "horizon_weeks", default = 4, min = 0),
+    as_of_week = field_number(body, "as_of_week"))
+}
+
+#' Students who arrived after the fit: their exact posterior given the stored population draws.
+predict_growth <- function(req) {
+  gd <- growth_data(req$data, req$standardisation)
+  horizon_week <- req$as_of_week + req$horizon_weeks
+  post <- student_posteriors(gd, req$draws, req$target, horizon_week)
+  list(target = req$target, horizon_week = horizon_week, n_draws = length(req$draws$sigma),
+    method = "exact conditional posterior given each stored population draw, averaged over the draws",
+    students = student_rows(post))
+}
