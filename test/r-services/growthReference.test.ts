@@ -37,17 +37,37 @@ const Comparison = Schema.Struct({
   marginal: Side
 })
 
+const Algebra = Schema.Struct({
+  log_density: Schema.Struct({ stan_differences: Schema.Array(Schema.Number), direct_differences: Schema.Array(Schema.Number) }),
+  students: Schema.Struct({ max_abs_p: Schema.Number, max_abs_mean: Schema.Number, max_abs_sd: Schema.Number, n: Schema.Int })
+})
+
+/** Runs one of the R test scripts with the shared model cache and decodes the JSON it prints last. */
+const rScript = <A, I>(script: string, schema: Schema.Schema<A, I>) =>
+  Command.make("Rscript", `${repositoryRoot}r-services/tests/${script}`, "--cache-dir", sharedCacheDir).pipe(
+    Command.env({ TZ: "UTC" }),
+    Command.string,
+    Effect.flatMap((output) => Schema.decodeUnknown(Schema.parseJson(schema))(output.trim().split("\n").at(-1)!)),
+    Effect.provide(NodeContext.layer)
+  )
+
+describe("the growth model's algebra against the direct computation", () => {
+  it.effect("Stan's marginal log density and the per-student posteriors equal the full-matrix formulas", () =>
+    Effect.gen(function*() {
+      const result = yield* rScript("growth_algebra.R", Algebra)
+      const { direct_differences, stan_differences } = result.log_density
+      assert.strictEqual(stan_differences.length, 2)
+      stan_differences.forEach((d, i) => assert.approximately(d, direct_differences[i]!, 1e-8, "log density difference"))
+      assert.isBelow(result.students.max_abs_p, 1e-10)
+      assert.isBelow(result.students.max_abs_mean, 1e-10)
+      assert.isBelow(result.students.max_abs_sd, 1e-10)
+    }), { timeout: 600_000 })
+})
+
 describe("the growth model against brms (the reference)", () => {
   it.effect("population posteriors agree within Monte Carlo error; per-student P within 0.05 for ≥ 95% of students", () =>
     Effect.gen(function*() {
-      const output = yield* Command.make(
-        "Rscript",
-        `${repositoryRoot}r-services/tests/growth_reference.R`,
-        "--cache-dir",
-        sharedCacheDir
-      ).pipe(Command.env({ TZ: "UTC" }), Command.string)
-      const json = output.trim().split("\n").at(-1)!
-      const result = yield* Schema.decodeUnknown(Schema.parseJson(Comparison))(json)
+      const result = yield* rScript("growth_reference.R", Comparison)
       assert.isBelow(result.brms.diagnostics.max_rhat, 1.01, "the reference itself converged")
 
       for (const name of Object.keys(result.brms.population) as Array<keyof typeof result.brms.population>) {
@@ -74,5 +94,5 @@ describe("the growth model against brms (the reference)", () => {
         }; brms ${result.seconds.brms.toFixed(1)} s, marginal ${result.seconds.marginal.toFixed(1)} s`
       )
       assert.isAtLeast(within, 0.95)
-    }).pipe(Effect.provide(NodeContext.layer)), { timeout: 900_000 })
+    }), { timeout: 900_000 })
 })
