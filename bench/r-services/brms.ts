@@ -1,5 +1,7 @@
-// brms growth fit time for N students × 12 weeks, compiles after warm-up, and client end-to-end time against
-// the R-internal time. Prints ratios; never asserts. Run: npx tsx bench/r-services/brms.ts [200 1000]
+// Growth fit time (the marginal model: population by Stan, students exact) for N students × 12 weeks of binomial
+// weekly accuracy with their graded counts, compiles after warm-up, client end-to-end time against the R-internal
+// time, and the population diagnostics acceptance looks at. Prints ratios; never asserts.
+// Run: npx tsx bench/r-services/brms.ts [200 2000 10000]
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect } from "effect"
 import { make as makeBrmsClient } from "../../stages/models/BrmsClient.ts"
@@ -13,7 +15,13 @@ const rowsFor = (students: number) => {
   return Array.from({ length: students }, (_, s) => {
     const intercept = random.normal(0.5, 0.08)
     const slope = random.normal(0.015, 0.012)
-    return Array.from({ length: 12 }, (_, week) => ({ student: `s${s}`, week, score: intercept + slope * week + random.normal(0, 0.05) }))
+    return Array.from({ length: 12 }, (_, week) => {
+      const graded = 5 + Math.floor(random.uniform() * 50)
+      const p = Math.min(0.98, Math.max(0.02, intercept + slope * week))
+      let correct = 0
+      for (let k = 0; k < graded; k++) correct += random.uniform() < p ? 1 : 0
+      return { student: `s${s}`, week, score: correct / graded, graded }
+    })
   }).flat()
 }
 
@@ -30,11 +38,12 @@ const program = Effect.gen(function*() {
     const compiles = (yield* brms.health()).compiles - compilesAfterWarmUp
     console.log(
       `${students} students × 12 weeks: end-to-end ${endToEnd.toFixed(2)} s; R total ${fit.timing.total_seconds.toFixed(2)} s ` +
-        `(sampling incl. brms update ${fit.timing.sampling_seconds.toFixed(2)} s, Stan ${fit.timing.stan_seconds.toFixed(2)} s, ` +
-        `summaries ${fit.timing.postprocess_seconds.toFixed(2)} s); transport+validation overhead ` +
+        `(sampling ${fit.timing.sampling_seconds.toFixed(2)} s, Stan ${fit.timing.stan_seconds.toFixed(2)} s per chain, ` +
+        `students ${fit.timing.student_seconds.toFixed(2)} s, summaries ${fit.timing.postprocess_seconds.toFixed(2)} s); transport+validation overhead ` +
         `${(100 * (endToEnd / fit.timing.total_seconds - 1)).toFixed(1)}% of R time; ` +
         `end-to-end / sampling = ${(endToEnd / fit.timing.sampling_seconds).toFixed(3)}; compiles since warm-up: ${compiles}; ` +
-        `max R-hat ${fit.diagnostics.max_rhat?.toFixed(3)}, min ESS ${fit.diagnostics.min_ess_bulk?.toFixed(0)}, divergences ${fit.diagnostics.divergences}`
+        `population: max R-hat ${fit.diagnostics.max_rhat?.toFixed(4)}, min bulk ESS ${fit.diagnostics.min_ess_bulk?.toFixed(0)}, ` +
+        `min tail ESS ${fit.diagnostics.min_ess_tail?.toFixed(0)}, divergences ${fit.diagnostics.divergences}, converged ${fit.diagnostics.converged}`
     )
   }
 }).pipe(Effect.scoped, Effect.provide(platformLayer))
