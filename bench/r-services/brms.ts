@@ -8,7 +8,10 @@ import { make as makeBrmsClient } from "../../stages/models/BrmsClient.ts"
 import { platformLayer, startRService } from "../../test/support/rServices.ts"
 import { seededRandom } from "../../test/support/simulate.ts"
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0)
+const args = process.argv.slice(2)
+// `--seeds K`: also fit the first size with K sampler seeds and count how many fits the acceptance rule takes
+const seeds = args.includes("--seeds") ? Number(args[args.indexOf("--seeds") + 1]) : 0
+const sizes = args.filter((_, i) => args[i - 1] !== "--seeds").map(Number).filter((n) => n > 0)
 
 const rowsFor = (students: number) => {
   const random = seededRandom(students)
@@ -46,6 +49,17 @@ const program = Effect.gen(function*() {
         `min tail ESS ${fit.diagnostics.min_ess_tail?.toFixed(0)}, divergences ${fit.diagnostics.divergences}, converged ${fit.diagnostics.converged}`
     )
   }
+  const first = (sizes.length > 0 ? sizes : [200])[0]!
+  let accepted = 0
+  for (let seed = 1; seed <= seeds; seed++) {
+    const fit = yield* brms.fit({ rows: rowsFor(first), target: 0.7, horizon_weeks: 4, iter: 1000, chains: 2, family: "gaussian", seed })
+    if (fit.diagnostics.converged) accepted++
+    console.log(
+      `  seed ${seed}: max R-hat ${fit.diagnostics.max_rhat?.toFixed(4)}, min bulk ESS ${fit.diagnostics.min_ess_bulk?.toFixed(0)}, ` +
+        `min tail ESS ${fit.diagnostics.min_ess_tail?.toFixed(0)}, divergences ${fit.diagnostics.divergences}`
+    )
+  }
+  if (seeds > 0) console.log(`${first} students, default settings: ${accepted}/${seeds} seeds accepted (R-hat ≤ 1.01, ESS ≥ 400, no divergences)`)
 }).pipe(Effect.scoped, Effect.provide(platformLayer))
 
 NodeRuntime.runMain(program)
