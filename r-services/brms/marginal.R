@@ -54,6 +54,24 @@ growth_data <- function(d, standardisation = NULL) {
   )
 }
 
+#' The data of marginal.stan: observations grouped into (student, distinct known variance) cells with their sums.
+marginal_stan_data <- function(gd) {
+  levels <- sort(unique(gd$se2))
+  variance <- match(gd$se2, levels)
+  J <- length(gd$students)
+  cell <- gd$index * (length(levels) + 1) + variance  # orders cells by student, then variance
+  sums <- rowsum(cbind(1, gd$u, gd$u^2, gd$z, gd$u * gd$z, gd$z^2), cell, reorder = TRUE)
+  keys <- as.numeric(rownames(sums))
+  cell_student <- keys %/% (length(levels) + 1)
+  list(
+    N = length(gd$z), J = J, K = length(levels), se2 = levels, n_se2 = as.numeric(tabulate(variance, length(levels))),
+    nnz = nrow(sums), cell_variance = as.integer(keys %% (length(levels) + 1)),
+    student_start = as.integer(c(match(seq_len(J), cell_student), nrow(sums) + 1L)),
+    c1 = unname(sums[, 1]), cu = unname(sums[, 2]), cuu = unname(sums[, 3]), cz = unname(sums[, 4]),
+    cuz = unname(sums[, 5]), czz = unname(sums[, 6])
+  )
+}
+
 # ---- per-student posteriors ----------------------------------------------------------------------------------------
 
 #' Quantile p of each row's mixture of normals (equal weights over columns): Newton's method from the moment-matched
@@ -225,8 +243,7 @@ fit_marginal <- function(req, model, cores) {
   started <- Sys.time()
   gd <- growth_data(req$data)
   sampling_started <- Sys.time()
-  stan_data <- list(N = nrow(gd$d), J = length(gd$students), first = gd$first, len = gd$len, u = gd$u, z = gd$z,
-    se2 = gd$se2)
+  stan_data <- marginal_stan_data(gd)
   # one forked process per chain: rstan's own `cores` starts a socket cluster, ~10 s of fixed cost per fit
   chain <- function(k) suppressWarnings(rstan::sampling(model, data = stan_data, iter = req$iter, chains = 1L,
     chain_id = k, seed = req$seed, refresh = 0, control = list(adapt_delta = req$adapt_delta, metric = "dense_e"), show_messages = FALSE))

@@ -42,8 +42,7 @@ direct_log_density <- function(theta) {
 }
 
 model <- readRDS(if (file.exists(marginal_model_path(cache_dir))) marginal_model_path(cache_dir) else compile_marginal(cache_dir))
-fit <- suppressWarnings(rstan::sampling(model, data = list(N = nrow(gd$d), J = length(gd$students), first = gd$first,
-  len = gd$len, u = gd$u, z = gd$z, se2 = gd$se2), iter = 20, warmup = 10, chains = 1, refresh = 0, seed = 1,
+fit <- suppressWarnings(rstan::sampling(model, data = marginal_stan_data(gd), iter = 20, warmup = 10, chains = 1, refresh = 0, seed = 1,
   show_messages = FALSE))
 points <- list(
   list(Intercept = 0.1, b = 0.2, sd_intercept = 0.8, sd_slope = 0.3, cor = -0.4, sigma = 0.5),
