@@ -94,56 +94,68 @@ mixture_quantile <- function(means, sds, p, start) {
 #' Every student's posterior given population draws (standardised scale: a list of equal-length vectors named as
 #' `population_parameters`): for each draw the student's (intercept, slope) is N(beta + m_i, V_i) with
 #' V_i = (Sigma^-1 + X_i' W_i X_i)^-1 and m_i = V_i X_i' W_i (z_i - X_i beta), exactly; P, moments and quantiles are
-#' those of the mixture over the draws. `quantile_draws` draws (evenly thinned) are used for the quantiles.
-student_posteriors <- function(gd, draws, target, horizon_week, quantile_draws = 250L) {
+#' those of the mixture over the draws. `quantile_draws` draws (evenly thinned) are used for the quantiles. The draws
+#' are split over `cores` forked processes.
+student_posteriors <- function(gd, draws, target, horizon_week, quantile_draws = 250L, cores = 1L) {
   st <- gd$standardisation
   s_s <- st$score_sd; m_s <- st$score_mean; s_w <- st$week_sd; m_w <- st$week_mean
   n_draws <- length(draws$sigma)
   J <- length(gd$students)
-  group <- gd$index
-  known_se <- any(gd$se2 > 0)
-  base <- unname(rowsum(cbind(1, gd$u, gd$u^2, gd$z, gd$u * gd$z), group, reorder = TRUE))
+  # per student, the weighted sums as one sparse (5 J x K) data matrix times the K weights 1 / (sigma^2 + se2_k)
+  levels <- sort(unique(gd$se2))
+  variance <- match(gd$se2, levels)
+  stats <- cbind(1, gd$u, gd$u^2, gd$z, gd$u * gd$z)
+  sums_by_variance <- Matrix::sparseMatrix(
+    i = rep(gd$index, 5) + rep((0:4) * J, each = length(gd$index)), j = rep(variance, 5), x = as.vector(stats),
+    dims = c(5L * J, length(levels)))
   # original-scale linear combinations of (intercept, slope) on the standardised scale
   lh <- c(1, (horizon_week - m_w) / s_w)
   l_slope <- c(0, 1 / s_w)
   l_int <- c(1, -m_w / s_w)
   keep_q <- unique(round(seq(1, n_draws, length.out = min(quantile_draws, n_draws))))
-  qh_mean <- qh_sd <- qs_mean <- qs_sd <- matrix(0, J, length(keep_q))
-  acc <- list(p = 0, h = 0, h2 = 0, s = 0, s2 = 0, i = 0, i2 = 0, is = 0)
-  for (d in seq_len(n_draws)) {
-    b0 <- draws$Intercept[d]; b1 <- draws$b[d]; s0 <- draws$sd_intercept[d]; s1 <- draws$sd_slope[d]
-    rho <- draws$cor[d]; sig <- draws$sigma[d]
-    sums <- if (known_se) {
-      w <- 1 / (sig^2 + gd$se2)
-      unname(rowsum(w * cbind(1, gd$u, gd$u^2, gd$z, gd$u * gd$z), group, reorder = TRUE))
-    } else {
-      base / sig^2
+  part <- function(range) {
+    q_draws <- keep_q[keep_q %in% range]
+    qh_mean <- qh_sd <- qs_mean <- qs_sd <- matrix(0, J, length(q_draws))
+    acc <- list(p = 0, h = 0, h2 = 0, s = 0, s2 = 0, i = 0, i2 = 0, is = 0)
+    for (d in range) {
+      b0 <- draws$Intercept[d]; b1 <- draws$b[d]; s0 <- draws$sd_intercept[d]; s1 <- draws$sd_slope[d]
+      rho <- draws$cor[d]; sig <- draws$sigma[d]
+      sums <- matrix(as.vector(sums_by_variance %*% (1 / (sig^2 + levels))), J, 5)
+      det_s <- s0^2 * s1^2 * (1 - rho^2)
+      m11 <- s1^2 / det_s + sums[, 1]; m12 <- -rho * s0 * s1 / det_s + sums[, 2]; m22 <- s0^2 / det_s + sums[, 3]
+      det_m <- m11 * m22 - m12^2
+      v00 <- m22 / det_m; v01 <- -m12 / det_m; v11 <- m11 / det_m
+      c1 <- sums[, 4] - b0 * sums[, 1] - b1 * sums[, 2]
+      c2 <- sums[, 5] - b0 * sums[, 2] - b1 * sums[, 3]
+      g0 <- b0 + v00 * c1 + v01 * c2
+      g1 <- b1 + v01 * c1 + v11 * c2
+      combine <- function(l, offset) list(
+        mean = offset + s_s * (l[1] * g0 + l[2] * g1),
+        var = s_s^2 * (l[1]^2 * v00 + 2 * l[1] * l[2] * v01 + l[2]^2 * v11))
+      h <- combine(lh, m_s); s <- combine(l_slope, 0); i <- combine(l_int, m_s)
+      cov_is <- s_s^2 * (l_int[1] * l_slope[1] * v00 + (l_int[1] * l_slope[2] + l_int[2] * l_slope[1]) * v01 +
+        l_int[2] * l_slope[2] * v11)
+      acc$p <- acc$p + pnorm(h$mean - target, sd = sqrt(h$var))
+      acc$h <- acc$h + h$mean; acc$h2 <- acc$h2 + h$var + h$mean^2
+      acc$s <- acc$s + s$mean; acc$s2 <- acc$s2 + s$var + s$mean^2
+      acc$i <- acc$i + i$mean; acc$i2 <- acc$i2 + i$var + i$mean^2
+      acc$is <- acc$is + cov_is + i$mean * s$mean
+      q <- match(d, q_draws)
+      if (!is.na(q)) {
+        qh_mean[, q] <- h$mean; qh_sd[, q] <- sqrt(h$var)
+        qs_mean[, q] <- s$mean; qs_sd[, q] <- sqrt(s$var)
+      }
     }
-    det_s <- s0^2 * s1^2 * (1 - rho^2)
-    m11 <- s1^2 / det_s + sums[, 1]; m12 <- -rho * s0 * s1 / det_s + sums[, 2]; m22 <- s0^2 / det_s + sums[, 3]
-    det_m <- m11 * m22 - m12^2
-    v00 <- m22 / det_m; v01 <- -m12 / det_m; v11 <- m11 / det_m
-    c1 <- sums[, 4] - b0 * sums[, 1] - b1 * sums[, 2]
-    c2 <- sums[, 5] - b0 * sums[, 2] - b1 * sums[, 3]
-    g0 <- b0 + v00 * c1 + v01 * c2
-    g1 <- b1 + v01 * c1 + v11 * c2
-    combine <- function(l, offset) list(
-      mean = offset + s_s * (l[1] * g0 + l[2] * g1),
-      var = s_s^2 * (l[1]^2 * v00 + 2 * l[1] * l[2] * v01 + l[2]^2 * v11))
-    h <- combine(lh, m_s); s <- combine(l_slope, 0); i <- combine(l_int, m_s)
-    cov_is <- s_s^2 * (l_int[1] * l_slope[1] * v00 + (l_int[1] * l_slope[2] + l_int[2] * l_slope[1]) * v01 +
-      l_int[2] * l_slope[2] * v11)
-    acc$p <- acc$p + pnorm(h$mean - target, sd = sqrt(h$var))
-    acc$h <- acc$h + h$mean; acc$h2 <- acc$h2 + h$var + h$mean^2
-    acc$s <- acc$s + s$mean; acc$s2 <- acc$s2 + s$var + s$mean^2
-    acc$i <- acc$i + i$mean; acc$i2 <- acc$i2 + i$var + i$mean^2
-    acc$is <- acc$is + cov_is + i$mean * s$mean
-    q <- match(d, keep_q)
-    if (!is.na(q)) {
-      qh_mean[, q] <- h$mean; qh_sd[, q] <- sqrt(h$var)
-      qs_mean[, q] <- s$mean; qs_sd[, q] <- sqrt(s$var)
-    }
+    list(acc = acc, qh_mean = qh_mean, qh_sd = qh_sd, qs_mean = qs_mean, qs_sd = qs_sd)
   }
+  n_chunks <- max(1L, min(as.integer(cores), n_draws))
+  chunks <- split(seq_len(n_draws), ceiling(seq_len(n_draws) * n_chunks / n_draws))
+  parts <- if (length(chunks) > 1L) parallel::mclapply(chunks, part, mc.cores = length(chunks)) else lapply(chunks, part)
+  failed <- Filter(function(x) inherits(x, "try-error"), parts)
+  if (length(failed) > 0L) stop("the per-student step failed: ", as.character(failed[[1]]))
+  acc <- Reduce(function(a, b) Map(`+`, a, b), lapply(parts, function(x) x$acc))
+  bind <- function(name) do.call(cbind, lapply(parts, function(x) x[[name]]))
+  qh_mean <- bind("qh_mean"); qh_sd <- bind("qh_sd"); qs_mean <- bind("qs_mean"); qs_sd <- bind("qs_sd")
   moments <- function(sum1, sum2) {
     mean <- sum1 / n_draws
     list(mean = mean, sd = sqrt(pmax(0, sum2 / n_draws - mean^2)))
@@ -268,7 +280,7 @@ fit_marginal <- function(req, model, cores) {
   horizon_week <- as_of + req$horizon_weeks
   draws <- lapply(by_name, as.vector)
   student_started <- Sys.time()
-  post <- student_posteriors(gd, draws, req$target, horizon_week)
+  post <- student_posteriors(gd, draws, req$target, horizon_week, cores = cores)
   student_seconds <- seconds_since(student_started)
   elapsed <- rstan::get_elapsed_time(fit)
   list(

@@ -58,6 +58,7 @@ draws <- list(Intercept = c(0.1, -0.2, 0.05), b = c(0.3, 0.1, 0.2), sd_intercept
 target <- 0.62
 horizon_week <- 13
 fast <- student_posteriors(gd, draws, target, horizon_week)
+forked <- student_posteriors(gd, draws, target, horizon_week, cores = 2L)
 st <- gd$standardisation
 lh <- c(1, (horizon_week - st$week_mean) / st$week_sd)
 slow <- t(vapply(seq_along(gd$students), function(j) {
@@ -82,5 +83,6 @@ cat(as.character(to_json(list(
     max_abs_p = max(abs(fast$p - slow[, "p"])),
     max_abs_mean = max(abs(fast$horizon$mean - slow[, "mean"])),
     max_abs_sd = max(abs(fast$horizon$sd - slow[, "sd"])),
+    forked_max_abs_p = max(abs(forked$p - fast$p), abs(forked$horizon$q2_5 - fast$horizon$q2_5)),
     n = length(gd$students))
 ))), "\n", sep = "")

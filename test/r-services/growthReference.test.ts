@@ -39,7 +39,13 @@ const Comparison = Schema.Struct({
 
 const Algebra = Schema.Struct({
   log_density: Schema.Struct({ stan_differences: Schema.Array(Schema.Number), direct_differences: Schema.Array(Schema.Number) }),
-  students: Schema.Struct({ max_abs_p: Schema.Number, max_abs_mean: Schema.Number, max_abs_sd: Schema.Number, n: Schema.Int })
+  students: Schema.Struct({
+    max_abs_p: Schema.Number,
+    max_abs_mean: Schema.Number,
+    max_abs_sd: Schema.Number,
+    forked_max_abs_p: Schema.Number,
+    n: Schema.Int
+  })
 })
 
 /** Runs one of the R test scripts with the shared model cache and decodes the JSON it prints last. */
@@ -61,6 +67,8 @@ describe("the growth model's algebra against the direct computation", () => {
       assert.isBelow(result.students.max_abs_p, 1e-10)
       assert.isBelow(result.students.max_abs_mean, 1e-10)
       assert.isBelow(result.students.max_abs_sd, 1e-10)
+      // the draws split over two forked processes give the same posteriors
+      assert.isBelow(result.students.forked_max_abs_p, 1e-12)
     }), { timeout: 600_000 })
 })
 
