@@ -64,7 +64,9 @@ marginal_stan_data <- function(gd) {
   keys <- as.numeric(rownames(sums))
   cell_student <- keys %/% (length(levels) + 1)
   list(
-    N = length(gd$z), J = J, K = length(levels), se2 = levels, n_se2 = as.numeric(tabulate(variance, length(levels))),
+    # array(): rstan reads a length-1 R vector as a scalar, not as a vector[1]
+    N = length(gd$z), J = J, K = length(levels), se2 = array(levels),
+    n_se2 = array(as.numeric(tabulate(variance, length(levels)))),
     nnz = nrow(sums), cell_variance = as.integer(keys %% (length(levels) + 1)),
     student_start = as.integer(c(match(seq_len(J), cell_student), nrow(sums) + 1L)),
     c1 = unname(sums[, 1]), cu = unname(sums[, 2]), cuu = unname(sums[, 3]), cz = unname(sums[, 4]),
