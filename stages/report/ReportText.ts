@@ -206,7 +206,7 @@ const ko: ReportText = {
     E_t: { name: "풀이 속도 향상", meaning: "맞힌 문제를 푸는 시간이 그 전 4주보다 얼마나 줄었는지 (0 ~ 1)" },
     R_t: { name: "오답 회복률", meaning: "전에 틀린 문제를 다시 만났을 때 맞힌 비율 (0 ~ 1)" },
     A_t: { name: "학습 참여도", meaning: "최근 4주의 학습 횟수·간격·힌트 사용·학습 시간을 합친 점수 (0 ~ 1)" },
-    P: { name: "목표 달성 가능성", meaning: "정한 기간 안에 목표 정답률에 도달할 확률 (최근 정답률 추세로 계산)" },
+    P: { name: "목표 달성 가능성", meaning: "정한 기간 안에 목표 정답률에 도달할 확률 (매주 계산하는 지표)" },
     S: { name: "학습 중단 위험", meaning: "앞으로 14일 넘게 학습하지 않을 확률" },
     sessions: { name: "학습 횟수", meaning: "최근 28일 동안 학습한 횟수" },
     mean_gap: { name: "평균 학습 간격", meaning: "학습과 학습 사이의 평균 일수" }
@@ -389,7 +389,7 @@ const en: ReportText = {
     E_t: { name: "Speed-up", meaning: "How much less time correct answers took than in the 4 weeks before (0 to 1)" },
     R_t: { name: "Recovery", meaning: "Share of previously missed problems answered correctly when they came back (0 to 1)" },
     A_t: { name: "Engagement", meaning: "Sessions, gaps, hint use and study time of the last 4 weeks in one score (0 to 1)" },
-    P: { name: "Chance of reaching the goal", meaning: "Probability of reaching the target accuracy within the goal period (from the recent accuracy trend)" },
+    P: { name: "Chance of reaching the goal", meaning: "Probability of reaching the target accuracy within the goal period (the weekly indicator)" },
     S: { name: "Risk of stopping", meaning: "Probability of going more than 14 days without studying" },
     sessions: { name: "Study sessions", meaning: "Sessions in the last 28 days" },
     mean_gap: { name: "Average gap", meaning: "Average days between two sessions" }
