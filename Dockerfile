@@ -14,9 +14,10 @@ RUN node scripts/build.mjs
 
 FROM node:20-bookworm-slim
 ENV TZ=UTC NODE_ENV=production LANG=C.UTF-8
-# Chromium prints the PDF reports (REPORT_FORMAT=html,pdf); Noto CJK sets the Korean pages.
+# Chromium prints the PDF reports (REPORT_FORMAT=html,pdf); NanumGothic (TrueType) sets the Korean pages, ≈10× faster
+# into a PDF than the CFF Noto CJK, which stays as the fallback.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends chromium fonts-noto-cjk ca-certificates \
+ && apt-get install -y --no-install-recommends chromium fonts-nanum fonts-noto-cjk ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./

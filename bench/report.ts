@@ -14,7 +14,7 @@ import type { ReportInputs } from "../sources/ReportInputsQuery.ts"
 import { renderReports } from "../stages/report/ReportFiles.ts"
 import { reportText } from "../stages/report/ReportText.ts"
 import { reportWeek } from "../stages/report/ReportWeek.ts"
-import { studentReports } from "../stages/report/StudentReport.ts"
+import { cohortForecast, studentReports } from "../stages/report/StudentReport.ts"
 
 const args = process.argv.slice(2)
 const sizes = args.filter((a) => /^\d+$/.test(a)).map(Number)
@@ -29,7 +29,8 @@ const rand = (i: number, k: number) => {
   return x - Math.floor(x)
 }
 
-const syntheticInputs = (n: number): ReportInputs => {
+/** Inputs shaped like the stored ones, for `n` students (also used by bench/reportPdf.ts). */
+export const syntheticInputs = (n: number): ReportInputs => {
   const users = Array.from({ length: n }, (_, i) => `bench-${String(i).padStart(5, "0")}`)
   const weeks = Array.from({ length: 12 }, (_, k) => addDays(week.historyFrom, 7 * k))
   return {
@@ -53,7 +54,16 @@ const syntheticInputs = (n: number): ReportInputs => {
     anomalies: users.map((user_id) => ({ run_id: "run_forecast", user_id, week_start: weeks[6]!, metric: "I_t", value: 0.4, expected: 0.1, anomaly_score: 3 })),
     survivalFits: [{ run_id: "run_survival", concordance: 0.7 }],
     segments: users.map((user_id, i) => ({ user_id, segment_label: ["highly engaged", "struggling", "typical"][i % 3] })),
-    segmentMeta: [{ centers: [{ label: "highly engaged", traits: [{ feature: "engagement", z: 1.2, description: "engagement well above the cohort" }] }] }]
+    segmentMeta: [{ centers: [{ label: "highly engaged", traits: [{ feature: "engagement", z: 1.2, description: "engagement well above the cohort" }] }] }],
+    lastActive: users.map((user_id, i) => ({ user_id, last_day: addDays(week.weekStart, 6 - Math.floor(10 * rand(i, 97))) })),
+    cohortForecasts: [{
+      run_id: "run_forecast",
+      metric: "I_t",
+      user_id: null,
+      forecast: [1, 2, 3, 4].map((h) => ({ week_start: addDays(week.weekStart, 7 * h), yhat: 0.02 * h, yhat_lower: -0.05 * h, yhat_upper: 0.05 * h })),
+      fit_meta: { status: "ok" }
+    }],
+    cohortSeries: weeks.map((week_start, k) => ({ week_start, value: 0.1 * (rand(k, 3) - 0.5), students: n }))
   }
 }
 
@@ -61,8 +71,9 @@ const measure = (n: number, pdf: boolean) =>
   Effect.gen(function*() {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-report-bench-"))
     const start = performance.now()
-    const reports = studentReports(syntheticInputs(n), week)
-    const files = yield* renderReports(reports, { folder, text: reportText("ko"), pdf, chromiumPath: "/usr/bin/chromium", weekStart: week.weekStart })
+    const inputs = syntheticInputs(n)
+    const reports = studentReports(inputs, week)
+    const { files } = yield* renderReports(reports, { folder, text: reportText("ko"), pdf, chromiumPath: "/usr/bin/chromium", weekStart: week.weekStart, cohort: cohortForecast(inputs) })
     const seconds = (performance.now() - start) / 1000
     fs.rmSync(folder, { recursive: true, force: true })
     return { seconds, files: files.length }
@@ -82,7 +93,10 @@ const main = Effect.gen(function*() {
   }
 })
 
-Effect.runPromise(main).catch((e) => {
-  console.error(e)
-  process.exitCode = 1
-})
+// runs only as the script itself, not when bench/reportPdf.ts imports the inputs
+if (process.argv[1]?.endsWith("report.ts")) {
+  Effect.runPromise(main).catch((e) => {
+    console.error(e)
+    process.exitCode = 1
+  })
+}

@@ -29,6 +29,12 @@ export const ReportSettings = {
     env: "REPORT_CHROMIUM_PATH",
     description: "the Chromium executable that prints PDFs (never downloaded)",
     default: "/usr/bin/chromium"
+  }),
+  pdfPageTimeout: Param.number({
+    env: "REPORT_PDF_PAGE_TIMEOUT_SECS",
+    description: "seconds one page may take to print; a page that fails or times out is retried once, then named in the run record (the week still succeeds)",
+    default: 30,
+    min: 0.001
   })
 }
 

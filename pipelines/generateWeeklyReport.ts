@@ -1,4 +1,4 @@
-import { Effect, Schema } from "effect"
+import { Duration, Effect, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -10,7 +10,7 @@ import { ReportInputs, reportInputs, reportReads } from "../sources/ReportInputs
 import { fileStep, renderReports } from "../stages/report/ReportFiles.ts"
 import { reportText } from "../stages/report/ReportText.ts"
 import { reportWeek } from "../stages/report/ReportWeek.ts"
-import { type StudentReport, studentReports } from "../stages/report/StudentReport.ts"
+import { cohortForecast, type StudentReport, studentReports } from "../stages/report/StudentReport.ts"
 
 /** What the render stage produced: the files, in the run's staging folder, and where they go on commit. */
 const Rendered = Schema.Struct({
@@ -43,10 +43,11 @@ export const generateWeeklyReport = Pipeline.make({
     }
   })
   .transform("reports", {
-    description: "Per-student report view-models: every model output decoded; a missing or unreadable one becomes an 'unavailable' section with its reason.",
+    description: "Per-student report view-models and the cohort's I_t forecast: every model output decoded; a missing or unreadable one becomes an 'unavailable' section with its reason.",
     inputs: ["inputs"],
     run: ({ inputs }, { params, record }) => {
       const reports = studentReports(inputs, reportWeek(params.asOf))
+      const cohort = cohortForecast(inputs)
       const unavailable: Record<string, Record<string, number>> = {}
       for (const r of reports) {
         for (const [name, s] of Object.entries(sectionsOf(r))) {
@@ -57,11 +58,12 @@ export const generateWeeklyReport = Pipeline.make({
       }
       record("students", reports.length)
       record("unavailableSections", unavailable)
-      return reports
+      if (cohort._tag === "Unavailable") record("cohortForecast", `${cohort.reason}: ${cohort.detail}`)
+      return { students: reports, cohort }
     }
   })
   .model("render", {
-    description: "Vega-Lite charts (compiled and parsed once) rendered to SVG per student, pages and index written to a staging folder; PDFs printed with one headless Chromium.",
+    description: "Vega-Lite charts (compiled and parsed once) rendered to SVG per student, pages and the teachers' overview written to a staging folder; PDFs printed with one headless Chromium (a page that fails twice is named, not fatal).",
     inputs: ["reports"],
     output: Rendered,
     run: ({ reports }, { dryRun, params, record, runId }) =>
@@ -81,15 +83,22 @@ export const generateWeeklyReport = Pipeline.make({
         const removeStaging = fileStep("Remove", staging, () => fs.rm(staging, { recursive: true, force: true })).pipe(Effect.ignore)
         const pdf = params.format !== "html" && !dryRun
         if (params.format !== "html" && dryRun) record("pdf", "not printed in a dry run")
-        const files = yield* renderReports(reports, {
+        const { failedPdfs, files } = yield* renderReports(reports.students, {
           folder: staging,
           text: reportText(params.locale),
           pdf,
           chromiumPath: params.chromiumPath,
-          weekStart: week
+          weekStart: week,
+          cohort: reports.cohort,
+          pdfPageTimeout: Duration.seconds(params.pdfPageTimeout)
         }).pipe(dryRun ? Effect.ensuring(removeStaging) : Effect.onError(() => removeStaging))
         record("folder", destination)
         record("files", files.length)
+        if (failedPdfs.length > 0) {
+          // the week's pages are published without these PDFs; the run record names them for a re-print
+          record("failedPdfs", failedPdfs)
+          yield* Effect.logWarning(`${failedPdfs.length} PDF(s) could not be printed after a retry: ${failedPdfs.map((f) => f.user_id).join(", ")}`)
+        }
         return { staging, destination, generatedAt: new Date().toISOString(), files }
       })
   })

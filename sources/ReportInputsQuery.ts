@@ -47,6 +47,12 @@ export const PosteriorRow = Schema.Struct({
 })
 export type PosteriorRow = typeof PosteriorRow.Type
 
+/** A student's last day with an attempt up to the end of the reported week. */
+export const LastActiveDay = Schema.Struct({ user_id: Schema.String, last_day: Schema.String })
+
+/** The cohort's mean of one KPI in one week, over the students with a value. */
+export const CohortPoint = Schema.Struct({ week_start: Schema.String, value: Schema.Number, students: Schema.Number })
+
 /** A whole stored row as JSON: model tables gain columns while their pipelines evolve, so read what is there. */
 export const JsonRow = Schema.Struct({ row: Schema.Unknown })
 
@@ -61,7 +67,12 @@ export const ReportInputs = Schema.Struct({
   anomalies: Schema.Array(Schema.Unknown),
   survivalFits: Schema.Array(Schema.Unknown),
   segments: Schema.Array(Schema.Unknown),
-  segmentMeta: Schema.Array(Schema.Unknown)
+  segmentMeta: Schema.Array(Schema.Unknown),
+  lastActive: Schema.Array(LastActiveDay),
+  /** The latest cohort series (user_id null) of the I_t forecast for the as-of week or before. */
+  cohortForecasts: Schema.Array(Schema.Unknown),
+  /** The cohort's weekly mean I_t over the history window (what the forecast's cohort series is fitted to). */
+  cohortSeries: Schema.Array(CohortPoint)
 })
 export type ReportInputs = typeof ReportInputs.Type
 
@@ -88,7 +99,7 @@ export const reportInputs = Effect.fn("ReportInputsQuery.reportInputs")(function
     })(used.map((n) => all[n - 1]!))
   }
   const json = (text: string) => Effect.map(rows(JsonRow, text), (rs) => rs.map((r) => r.row))
-  const [users, kpis, accuracy, posteriors] = yield* Effect.all([
+  const [users, kpis, accuracy, posteriors, lastActive, cohortSeries] = yield* Effect.all([
     rows(Schema.Struct({ user_id: Schema.String }), `${active} ORDER BY user_id`),
     rows(KpiHistoryRow, `
       SELECT k.user_id, to_char(k.week_start, 'YYYY-MM-DD') AS week_start, k.kpis
@@ -113,10 +124,33 @@ export const reportInputs = Effect.fn("ReportInputsQuery.reportInputs")(function
              to_char(p.fitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS fitted_at
       FROM growth_brms_posterior p
       WHERE p.week_start <= $4::date AND p.user_id IN (${active})
-      ORDER BY p.user_id, p.week_start DESC, p.fitted_at DESC`)
+      ORDER BY p.user_id, p.week_start DESC, p.fitted_at DESC`),
+    rows(LastActiveDay, `
+      SELECT x.student_id AS user_id, to_char(max(x.started_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS last_day
+      FROM attempt x
+      WHERE x.student_id IN (${active}) AND x.started_at < ($3::date)::timestamp AT TIME ZONE 'UTC'
+      GROUP BY 1 ORDER BY 1`),
+    rows(CohortPoint, `
+      SELECT to_char(k.week_start, 'YYYY-MM-DD') AS week_start, avg((k.kpis ->> 'I_t')::float8) AS value,
+             count(*)::int AS students
+      FROM weekly_kpi k
+      WHERE k.week_start BETWEEN $2::date AND $1::date AND jsonb_typeof(k.kpis -> 'I_t') = 'number'
+      GROUP BY k.week_start ORDER BY k.week_start`)
   ], { concurrency: 1 })
-  const [growthMeta, forecasts, survivalFits, segments, segmentMeta] = yield* Effect.all([
-    json(`SELECT to_jsonb(g) AS row FROM growth_brms_meta g ORDER BY g.fitted_at DESC LIMIT 1`),
+  const posteriorRuns = [...new Set(posteriors.map((p) => p.run_id))]
+  const [growthMeta, forecasts, survivalFits, segments, segmentMeta, cohortForecasts] = yield* Effect.all([
+    // the latest fit (accepted or not), then the fits the students' posteriors came from
+    SqlSchema.findAll({
+      Request: Schema.Array(Schema.String),
+      Result: JsonRow,
+      execute: (ids) =>
+        sql.unsafe(`
+          SELECT row FROM (
+            (SELECT to_jsonb(g) AS row, g.fitted_at FROM growth_brms_meta g ORDER BY g.fitted_at DESC LIMIT 1)
+            UNION ALL
+            (SELECT to_jsonb(g) AS row, g.fitted_at FROM growth_brms_meta g WHERE g.run_id = ANY($1::text[]))
+          ) m ORDER BY m.fitted_at DESC`, [ids])
+    })(posteriorRuns).pipe(Effect.map((rs) => rs.map((r) => r.row))),
     // per student, the latest fit of I_t made for the as-of week or before (as_of_week when the table has it)
     json(`
       SELECT DISTINCT ON (m.user_id) to_jsonb(m) AS row
@@ -132,9 +166,14 @@ export const reportInputs = Effect.fn("ReportInputsQuery.reportInputs")(function
     json(`
       SELECT to_jsonb(s) AS row FROM segment_meta s
       WHERE coalesce((to_jsonb(s) ->> 'as_of')::date, $4::date + 6) <= $4::date + 6
-      ORDER BY s.fitted_at DESC LIMIT 1`)
+      ORDER BY s.fitted_at DESC LIMIT 1`),
+    json(`
+      SELECT to_jsonb(m) AS row FROM prophet_fit_meta m
+      WHERE m.metric = 'I_t' AND m.user_id IS NULL
+        AND coalesce((to_jsonb(m) ->> 'as_of_week')::date, $4::date) <= $4::date
+      ORDER BY (to_jsonb(m) ->> 'as_of_week') DESC NULLS LAST, m.fitted_at DESC LIMIT 1`)
   ], { concurrency: 1 })
-  const runIds = [...new Set(forecasts.flatMap((f) => {
+  const runIds = [...new Set([...forecasts, ...cohortForecasts].flatMap((f) => {
     const id = (f as { run_id?: unknown } | null)?.run_id
     return typeof id === "string" ? [id] : []
   }))]
@@ -154,6 +193,9 @@ export const reportInputs = Effect.fn("ReportInputsQuery.reportInputs")(function
     anomalies,
     survivalFits,
     segments,
-    segmentMeta
+    segmentMeta,
+    lastActive,
+    cohortForecasts,
+    cohortSeries
   } satisfies ReportInputs
 })

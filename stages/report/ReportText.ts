@@ -1,7 +1,10 @@
-import type { RiskLevel, SummaryKey, UnavailableReason } from "./StudentReport.ts"
+import type { FitCheck, RiskLevel, SummaryKey, Unavailable } from "./StudentReport.ts"
 
 /** The report languages (`REPORT_LOCALE`). */
 export type Locale = "ko" | "en"
+
+/** The sections of a student's page. */
+export type SectionName = "kpis" | "growth" | "forecast" | "churn" | "segment"
 
 /** What a segment label means for a student, and what to do about it. */
 export interface SegmentText {
@@ -10,41 +13,181 @@ export interface SegmentText {
   readonly recommendations: ReadonlyArray<string>
 }
 
-/** Every fixed text of a report page in one language. */
+/** A KPI as a parent reads it: a plain name and what it measures, in one line. */
+export interface KpiText {
+  readonly name: string
+  readonly meaning: string
+}
+
+/** The numbers a growth chart's text alternative states, already formatted. */
+export interface GrowthFacts {
+  readonly weeks: number
+  readonly first: string | null
+  readonly last: string | null
+  readonly horizonWeeks: number
+  readonly expected: string
+  readonly lower: string
+  readonly upper: string
+  readonly target: string
+  readonly probability: string
+}
+
+/** The numbers a forecast chart's text alternative states, already formatted. */
+export interface ForecastFacts {
+  readonly weeks: number
+  readonly last: string | null
+  readonly horizonWeeks: number
+  readonly forecastEnd: string
+  readonly lower: string
+  readonly upper: string
+  readonly anomalies: number
+}
+
+/** Every fixed text of the report in one language; everything a page says comes from here. */
 export interface ReportText {
   readonly lang: Locale
   readonly title: string
   readonly weekOf: (week: string) => string
-  readonly sections: {
-    readonly kpis: string
-    readonly growth: string
-    readonly forecast: string
-    readonly churn: string
-    readonly segment: string
-  }
-  readonly kpiNames: Readonly<Record<SummaryKey, string>>
+  readonly sections: Readonly<Record<SectionName, string>>
+  readonly kpis: Readonly<Record<SummaryKey, KpiText>>
   readonly columns: { readonly kpi: string; readonly thisWeek: string; readonly lastWeek: string; readonly change: string }
   readonly growth: {
     readonly probability: string
     readonly interval: (lower: string, upper: string, horizon: number) => string
     readonly target: (target: string) => string
-    readonly coneNote: string
+    readonly chartTitle: string
     readonly caption: string
+    readonly coneNote: string
+    readonly earlierFitNote: (fittedOn: string) => string
+    /** The labels drawn in the chart. */
+    readonly targetLabel: (target: string) => string
+    readonly probabilityLabel: (probability: string) => string
+    readonly alt: (facts: GrowthFacts) => string
   }
-  readonly forecast: { readonly caption: string; readonly anomalies: (n: number) => string }
+  readonly forecast: {
+    readonly chartTitle: string
+    readonly caption: string
+    readonly anomalies: (n: number) => string
+    /** Why a week was anomalous: the value against what the forecast expected. */
+    readonly anomaly: (week: string, value: string, expected: string) => string
+    readonly alt: (facts: ForecastFacts) => string
+  }
   readonly churn: {
     readonly risk: string
+    readonly chartTitle: string
     readonly levels: Readonly<Record<RiskLevel, string>>
     readonly heuristic: (value: string) => string
     readonly concordance: (value: string) => string
+    readonly laterWeekNote: (week: string) => string
+    readonly alt: (risk: string, level: string) => string
   }
-  readonly segment: { readonly traits: string; readonly recommendations: string; readonly label: string }
-  readonly unavailable: Readonly<Record<UnavailableReason, string>>
+  readonly segment: {
+    readonly traits: string
+    readonly recommendations: string
+    readonly label: string
+    /** A trait of the segment in words: the feature and how far it is from the cohort. */
+    readonly trait: (feature: string, z: number) => string
+  }
+  /** The reason a section is unavailable, in words. */
+  readonly unavailable: (section: SectionName, u: Unavailable) => string
   readonly unavailableTitle: string
-  readonly index: { readonly title: string; readonly student: string; readonly report: string; readonly open: string; readonly segment: string }
+  readonly technicalDetail: string
+  /** A change of a probability, in percentage points. */
+  readonly points: (value: string) => string
+  readonly index: {
+    readonly title: string
+    readonly intro: string
+    readonly attention: string
+    readonly attentionHelp: string
+    readonly student: string
+    readonly risk: string
+    readonly change: string
+    readonly lastActive: string
+    readonly goal: string
+    readonly segment: string
+    readonly report: string
+    readonly open: string
+    readonly daysAgo: (days: number) => string
+    readonly search: string
+    readonly allSegments: string
+    readonly allLevels: string
+    readonly noSegment: string
+    readonly shown: (shown: string, total: string) => string
+    readonly levelCount: (level: string, n: number) => string
+    readonly students: (n: number) => string
+    readonly segmentsTitle: string
+    readonly segmentsChartTitle: string
+    readonly pChartTitle: string
+    readonly sortBy: string
+    readonly sortOptions: Readonly<Record<"risk" | "change" | "days" | "goal" | "user", string>>
+    readonly segmentsAlt: (parts: ReadonlyArray<{ readonly name: string; readonly count: number }>) => string
+    readonly cohortTitle: string
+    readonly cohortChartTitle: string
+    readonly cohortCaption: string
+    readonly pTitle: string
+    readonly pCaption: string
+    readonly pAlt: (bins: ReadonlyArray<{ readonly range: string; readonly count: number }>, missing: number) => string
+    readonly sortHint: string
+  }
   readonly segments: Readonly<Record<string, SegmentText>>
   readonly unknownSegment: (label: string) => SegmentText
   readonly noValue: string
+}
+
+const koFeatures: Readonly<Record<string, string>> = {
+  improvement: "정답률 상승 추세",
+  engagement: "학습 참여도",
+  efficiency: "풀이 속도",
+  recovery: "오답 회복",
+  accuracy: "정답률",
+  hint_rate: "힌트 사용",
+  hints: "힌트 사용",
+  sessions: "학습 횟수",
+  mean_gap: "학습 간격",
+  mean_gap_days: "학습 간격",
+  response_time: "풀이 시간"
+}
+
+const koChecks: Readonly<Record<FitCheck, string>> = {
+  rhat: "여러 번 반복한 계산의 결과가 서로 맞지 않음",
+  ess: "결과를 믿기에 계산 표본이 부족함",
+  divergences: "계산 과정이 불안정함",
+  other: "기타 품질 검사"
+}
+
+const koForecastDeclined: Readonly<Record<string, string>> = {
+  insufficient_data: "향상도 기록이 아직 적어 예측할 수 없습니다 (4주 이상 필요합니다).",
+  constant_series: "향상도가 매주 같아 예측할 변화가 없습니다.",
+  failed: "이번 주 예측 계산이 실패했습니다.",
+  empty: "저장된 예측이 비어 있습니다."
+}
+
+const koUnavailable = (section: SectionName, u: Unavailable): string => {
+  if (u.reason === "Undecodable") return "저장된 결과를 읽을 수 없습니다. 담당자에게 알려 주세요."
+  switch (section) {
+    case "growth":
+      return u.reason === "FitRejected"
+        ? `이번 성장 모형 계산이 품질 검사를 통과하지 못해 믿을 수 있는 결과가 없습니다${(u.checks ?? []).length === 0 ? "" : ` (${(u.checks ?? []).map((c) => koChecks[c]).join(", ")})`}. 다음 계산에서 다시 시도합니다.`
+        : u.reason === "NotRun"
+        ? "성장 모형이 아직 실행되지 않았습니다."
+        : "최근 성장 모형 계산에 이 학생이 포함되지 않았습니다. 채점된 문제를 푼 주가 더 쌓이면 표시됩니다."
+    case "forecast":
+      return u.reason === "NotRun"
+        ? "향상도 예측 모형이 아직 실행되지 않았습니다."
+        : u.reason === "ModelDeclined"
+        ? koForecastDeclined[u.code ?? ""] ?? "예측 모형이 이 학생의 기록으로 결과를 만들지 못했습니다."
+        : "최근 예측에 이 학생이 포함되지 않았습니다 (향상도 기록이 4주 이상 필요합니다)."
+    case "churn":
+      return u.reason === "NotRun"
+        ? "학습 중단 위험 모형이 아직 실행되지 않았습니다."
+        : "이번 주에는 이 학생의 학습 중단 위험이 계산되지 않았습니다."
+    case "segment":
+      return u.reason === "NotRun"
+        ? "학습 패턴 분석이 아직 실행되지 않았습니다."
+        : "최근 학습 패턴 분석에 이 학생이 포함되지 않았습니다 (분석 뒤에 학습을 시작했거나 기록이 부족합니다)."
+    case "kpis":
+      return "이번 주 지표가 없습니다."
+  }
 }
 
 const ko: ReportText = {
@@ -52,49 +195,100 @@ const ko: ReportText = {
   title: "주간 학습 리포트",
   weekOf: (week) => `${week} 주`,
   sections: {
-    kpis: "주요 지표 요약",
-    growth: "베이지안 성장 분석",
-    forecast: "Prophet 향상도 예측",
-    churn: "이탈 위험",
+    kpis: "이번 주 요약",
+    growth: "정답률 성장과 목표",
+    forecast: "향상도 예측",
+    churn: "학습 중단 위험",
     segment: "학습 패턴 유형"
   },
-  kpiNames: {
-    I_t: "향상도 I_t",
-    E_t: "효율성 E_t",
-    R_t: "회복률 R_t",
-    A_t: "참여도 A_t",
-    P: "목표 달성 확률 P",
-    S: "이탈 위험 S",
-    sessions: "학습 세션 수 (28일)",
-    mean_gap: "평균 학습 간격 (일)"
+  kpis: {
+    I_t: { name: "실력 향상도", meaning: "최근 2주 정답률이 그 전 2주보다 얼마나 올랐는지 (−1 ~ 1, 0보다 크면 향상)" },
+    E_t: { name: "풀이 속도 향상", meaning: "맞힌 문제를 푸는 시간이 그 전 4주보다 얼마나 줄었는지 (0 ~ 1)" },
+    R_t: { name: "오답 회복률", meaning: "전에 틀린 문제를 다시 만났을 때 맞힌 비율 (0 ~ 1)" },
+    A_t: { name: "학습 참여도", meaning: "최근 4주의 학습 횟수·간격·힌트 사용·학습 시간을 합친 점수 (0 ~ 1)" },
+    P: { name: "목표 달성 가능성", meaning: "정한 기간 안에 목표 정답률에 도달할 확률 (매주 계산하는 지표)" },
+    S: { name: "학습 중단 위험", meaning: "앞으로 14일 넘게 학습하지 않을 확률" },
+    sessions: { name: "학습 횟수", meaning: "최근 28일 동안 학습한 횟수" },
+    mean_gap: { name: "평균 학습 간격", meaning: "학습과 학습 사이의 평균 일수" }
   },
   columns: { kpi: "지표", thisWeek: "이번 주", lastWeek: "지난 주", change: "변화" },
   growth: {
-    probability: "목표 달성 확률 P",
-    interval: (lower, upper, horizon) => `${horizon}주 후 예상 정답률 95% 신용구간: ${lower} – ${upper}`,
-    target: (target) => `목표 정답률 ${target}`,
-    coneNote: "학생별 추세 계수가 저장되지 않아, 마지막 주에서 목표 시점의 95% 구간까지를 표시합니다.",
-    caption: "주별 정답률(점), 적합된 추세와 95% 신용구간(띠)"
+    probability: "성장 모형으로 본 목표 달성 가능성",
+    interval: (lower, upper, horizon) => `${horizon}주 뒤 예상 정답률은 95% 확률로 ${lower} ~ ${upper} 사이입니다.`,
+    target: (target) => `목표 정답률: ${target}`,
+    chartTitle: "주별 정답률과 성장 추세",
+    caption: "점: 주별 정답률 · 점선: 이 학생의 성장 추세 · 띠: 95% 범위 · 가로 점선: 목표",
+    coneNote: "이 학생의 추세선이 저장되지 않아, 마지막 주부터 목표 시점의 95% 범위까지를 표시합니다.",
+    earlierFitNote: (fittedOn) => `최근 성장 모형 계산이 품질 검사를 통과하지 못해, ${fittedOn}에 계산된 결과를 표시합니다.`,
+    targetLabel: (target) => `목표 ${target}`,
+    probabilityLabel: (probability) => `도달 확률 ${probability}`,
+    alt: (f) =>
+      `주별 정답률 ${f.weeks}주 기록${f.first === null ? "" : `, 첫 주 ${f.first}, 마지막 주 ${f.last}`}. ${f.horizonWeeks}주 뒤 예상 정답률 ${f.expected} (95% 범위 ${f.lower} ~ ${f.upper}), 목표 ${f.target}, 도달 확률 ${f.probability}.`
   },
   forecast: {
-    caption: "향상도 I_t 기록(실선), 예측과 불확실성 구간(띠), 이상치(빨간 점)",
-    anomalies: (n) => (n === 0 ? "이상치 없음" : `이상치 ${n}건`)
+    chartTitle: "주별 향상도와 앞으로의 예측",
+    caption: "실선과 점: 주별 향상도 · 점선과 띠: 예측과 불확실성 범위 · 빨간 점: 평소와 다른 주",
+    anomalies: (n) => (n === 0 ? "평소와 다른 주는 없었습니다." : `평소와 다른 주가 ${n}번 있었습니다`),
+    anomaly: (week, value, expected) => `${week} 주: 향상도 ${value} (예상 ${expected})`,
+    alt: (f) =>
+      `주별 향상도 ${f.weeks}주 기록${f.last === null ? "" : `, 마지막 주 ${f.last}`}. ${f.horizonWeeks}주 뒤 예측 ${f.forecastEnd} (범위 ${f.lower} ~ ${f.upper}). 평소와 다른 주 ${f.anomalies}번.`
   },
   churn: {
-    risk: "이탈 위험 S",
+    risk: "학습 중단 위험",
+    chartTitle: "학습 중단 위험 눈금",
     levels: { low: "낮음", medium: "보통", high: "높음" },
-    heuristic: (value) => `규칙 기반 추정치: ${value}`,
-    concordance: (value) => `복귀 시점 모형의 일치도(C-index, 0.5 = 무작위): ${value}`
+    heuristic: (value) => `최근 학습 빈도로 어림한 값: ${value}`,
+    concordance: (value) => `이 모형이 학생들의 복귀 순서를 맞힌 정도: ${value} (0.5는 무작위, 1은 완벽)`,
+    laterWeekNote: (week) => `${week} 주에 계산된 값입니다.`,
+    alt: (risk, level) => `학습 중단 위험 ${risk}, ${level}. 30% 미만은 낮음, 70% 이상은 높음입니다.`
   },
-  segment: { traits: "주요 특성", recommendations: "맞춤 추천", label: "유형" },
-  unavailable: {
-    NotRun: "이 모형은 아직 실행되지 않았습니다.",
-    NoStudentOutput: "이 학생에 대한 모형 결과가 없습니다.",
-    ModelDeclined: "모형이 이 학생의 데이터로 결과를 만들지 못했습니다.",
-    Undecodable: "저장된 모형 결과를 읽을 수 없습니다."
+  segment: {
+    traits: "주요 특성",
+    recommendations: "맞춤 추천",
+    label: "유형",
+    trait: (feature, z) =>
+      `${koFeatures[feature] ?? "기타 학습 지표"}: 또래보다 ${Math.abs(z) >= 1.5 ? "훨씬 " : ""}${z >= 0 ? "높음" : "낮음"}`
   },
-  unavailableTitle: "이 섹션을 표시할 수 없습니다",
-  index: { title: "주간 리포트 목록", student: "학생", report: "리포트", open: "열기", segment: "유형" },
+  unavailable: koUnavailable,
+  unavailableTitle: "이 부분은 표시할 수 없습니다",
+  technicalDetail: "기술 정보 (담당자용)",
+  points: (value) => `${value}%p`,
+  index: {
+    title: "이번 주 학생 현황",
+    intro: "학습 중단 위험이 높은 학생부터 보여 줍니다.",
+    attention: "먼저 살펴볼 학생",
+    attentionHelp: "정렬 방법을 고르거나 열 제목을 눌러 정렬하고, 검색과 선택으로 걸러 볼 수 있습니다.",
+    student: "학생",
+    risk: "학습 중단 위험",
+    change: "지난주 대비",
+    lastActive: "마지막 학습",
+    goal: "목표 달성 가능성",
+    segment: "학습 패턴 유형",
+    report: "리포트",
+    open: "열기",
+    daysAgo: (days) => (days === 0 ? "오늘" : `${days}일 전`),
+    search: "학생 검색",
+    allSegments: "모든 유형",
+    allLevels: "모든 위험 수준",
+    noSegment: "유형 없음",
+    shown: (shown, total) => `${total}명 중 ${shown}명 표시`,
+    levelCount: (level, n) => `위험 ${level}: ${n}명`,
+    students: (n) => `학생 ${n}명`,
+    segmentsTitle: "학습 패턴 유형 분포",
+    segmentsChartTitle: "유형별 학생 수",
+    pChartTitle: "구간별 학생 수",
+    sortBy: "정렬",
+    sortOptions: { risk: "학습 중단 위험 높은 순", change: "위험이 많이 오른 순", days: "오래 쉰 순", goal: "목표 달성 가능성 높은 순", user: "학생 이름순" },
+    segmentsAlt: (parts) => `학습 패턴 유형별 학생 수: ${parts.map((p) => `${p.name} ${p.count}명`).join(", ")}.`,
+    cohortTitle: "전체 학생의 향상도 추이와 예측",
+    cohortChartTitle: "주별 평균 향상도",
+    cohortCaption: "실선과 점: 주별 전체 평균 향상도 · 점선과 띠: 예측과 불확실성 범위 · 빨간 점: 평소와 다른 주",
+    pTitle: "목표 달성 가능성 분포",
+    pCaption: "학생 수를 목표 달성 가능성 구간별로 셉니다.",
+    pAlt: (bins, missing) =>
+      `목표 달성 가능성 구간별 학생 수: ${bins.map((b) => `${b.range} ${b.count}명`).join(", ")}${missing === 0 ? "" : `. 값이 없는 학생 ${missing}명`}.`,
+    sortHint: "눌러서 정렬"
+  },
   segments: {
     "improving": { name: "꾸준히 성장하는 학생", description: "최근 정답률이 뚜렷하게 오르고 있습니다.", recommendations: ["난이도를 한 단계 높인 문제에 도전해 보세요.", "지금의 학습 리듬을 유지하세요."] },
     "declining": { name: "정체·하락 중인 학생", description: "최근 정답률이 이전보다 낮아졌습니다.", recommendations: ["최근 틀린 문제를 다시 풀어 보세요.", "짧게라도 매일 학습해 감각을 되찾으세요.", "어려운 단원은 개념부터 복습하세요."] },
@@ -115,8 +309,68 @@ const ko: ReportText = {
     "fast": { name: "속도형", description: "풀이 속도가 빠릅니다.", recommendations: ["검산 습관으로 실수를 줄이세요.", "고난도 문제로 깊이를 더하세요."] },
     "typical": { name: "평균형", description: "대부분의 지표가 또래 평균과 비슷합니다.", recommendations: ["약한 단원 하나를 골라 집중해 보세요.", "주간 목표를 세우고 점검하세요."] }
   },
-  unknownSegment: (label) => ({ name: label, description: "이 유형에 대한 설명이 아직 없습니다.", recommendations: ["꾸준히 학습하고 약점 단원을 복습하세요.", "주간 목표를 세우고 점검하세요."] }),
+  unknownSegment: (label) => ({
+    name: unknownSegmentName(label, "유형", (feature, high) => `${koFeatures[feature] ?? "기타 지표"} ${high ? "높음" : "낮음"} 유형`, "기타 유형"),
+    description: "이 유형에 대한 설명이 아직 없습니다.",
+    recommendations: ["꾸준히 학습하고 약한 단원을 복습하세요.", "주간 목표를 세우고 점검하세요."]
+  }),
   noValue: "–"
+}
+
+const enFeatures: Readonly<Record<string, string>> = {
+  improvement: "Accuracy trend",
+  engagement: "Engagement",
+  efficiency: "Answering speed",
+  recovery: "Recovery from mistakes",
+  accuracy: "Accuracy",
+  hint_rate: "Hint use",
+  hints: "Hint use",
+  sessions: "Study sessions",
+  mean_gap: "Gaps between sessions",
+  mean_gap_days: "Gaps between sessions",
+  response_time: "Time per problem"
+}
+
+const enChecks: Readonly<Record<FitCheck, string>> = {
+  rhat: "repeated runs of the computation disagree",
+  ess: "too few effective samples to trust the result",
+  divergences: "the computation was unstable",
+  other: "another quality check"
+}
+
+const enForecastDeclined: Readonly<Record<string, string>> = {
+  insufficient_data: "Too few weeks of improvement history to forecast yet (at least 4 are needed).",
+  constant_series: "Improvement was the same every week, so there is no change to forecast.",
+  failed: "This week's forecast computation failed.",
+  empty: "The stored forecast is empty."
+}
+
+const enUnavailable = (section: SectionName, u: Unavailable): string => {
+  if (u.reason === "Undecodable") return "The stored result could not be read. Please tell the person in charge."
+  switch (section) {
+    case "growth":
+      return u.reason === "FitRejected"
+        ? `This week's growth model computation failed its quality checks, so there is no result to trust${(u.checks ?? []).length === 0 ? "" : ` (${(u.checks ?? []).map((c) => enChecks[c]).join(", ")})`}. It is tried again at the next computation.`
+        : u.reason === "NotRun"
+        ? "The growth model has not run yet."
+        : "The latest growth computation did not include this student. It shows once more weeks with graded problems are recorded."
+    case "forecast":
+      return u.reason === "NotRun"
+        ? "The improvement forecast has not run yet."
+        : u.reason === "ModelDeclined"
+        ? enForecastDeclined[u.code ?? ""] ?? "The forecast model could not produce a result from this student's history."
+        : "The latest forecast did not include this student (at least 4 weeks of improvement history are needed)."
+    case "churn":
+      return u.reason === "NotRun"
+        ? "The risk-of-stopping model has not run yet."
+        : "This student's risk of stopping was not computed this week."
+    case "segment":
+      return u.reason === "NotRun"
+        ? "The learning-pattern analysis has not run yet."
+        : "The latest learning-pattern analysis did not include this student (started after it, or too little history)."
+    case "kpis":
+      return "No indicators this week."
+  }
 }
 
 const en: ReportText = {
@@ -124,49 +378,100 @@ const en: ReportText = {
   title: "Weekly learning report",
   weekOf: (week) => `Week of ${week}`,
   sections: {
-    kpis: "KPI summary",
-    growth: "Bayesian growth",
-    forecast: "Prophet forecast",
-    churn: "Churn risk",
-    segment: "Learning-pattern segment"
+    kpis: "This week at a glance",
+    growth: "Accuracy growth and goal",
+    forecast: "Improvement forecast",
+    churn: "Risk of stopping",
+    segment: "Learning pattern"
   },
-  kpiNames: {
-    I_t: "Improvement I_t",
-    E_t: "Efficiency E_t",
-    R_t: "Recovery R_t",
-    A_t: "Engagement A_t",
-    P: "Goal attainment P",
-    S: "Churn risk S",
-    sessions: "Sessions (28 days)",
-    mean_gap: "Mean gap between sessions (days)"
+  kpis: {
+    I_t: { name: "Improvement", meaning: "How much accuracy in the last 2 weeks rose over the 2 weeks before (−1 to 1; above 0 is better)" },
+    E_t: { name: "Speed-up", meaning: "How much less time correct answers took than in the 4 weeks before (0 to 1)" },
+    R_t: { name: "Recovery", meaning: "Share of previously missed problems answered correctly when they came back (0 to 1)" },
+    A_t: { name: "Engagement", meaning: "Sessions, gaps, hint use and study time of the last 4 weeks in one score (0 to 1)" },
+    P: { name: "Chance of reaching the goal", meaning: "Probability of reaching the target accuracy within the goal period (the weekly indicator)" },
+    S: { name: "Risk of stopping", meaning: "Probability of going more than 14 days without studying" },
+    sessions: { name: "Study sessions", meaning: "Sessions in the last 28 days" },
+    mean_gap: { name: "Average gap", meaning: "Average days between two sessions" }
   },
-  columns: { kpi: "KPI", thisWeek: "This week", lastWeek: "Last week", change: "Change" },
+  columns: { kpi: "Indicator", thisWeek: "This week", lastWeek: "Last week", change: "Change" },
   growth: {
-    probability: "Probability of reaching the goal P",
-    interval: (lower, upper, horizon) => `95% credible interval of the expected accuracy in ${horizon} weeks: ${lower} – ${upper}`,
-    target: (target) => `Target accuracy ${target}`,
-    coneNote: "The growth fit stored no per-student trend, so the band runs from the last week to the 95% interval at the horizon.",
-    caption: "Weekly accuracy (points), fitted trend and its 95% credible band"
+    probability: "Chance of reaching the goal, by the growth model",
+    interval: (lower, upper, horizon) => `In ${horizon} weeks, accuracy is expected between ${lower} and ${upper} (95% probability).`,
+    target: (target) => `Target accuracy: ${target}`,
+    chartTitle: "Weekly accuracy and growth trend",
+    caption: "Points: weekly accuracy · dashed line: this student's trend · band: 95% range · dotted line: the target",
+    coneNote: "No trend line was stored for this student, so the band runs from the last week to the 95% range at the goal date.",
+    earlierFitNote: (fittedOn) => `The latest growth computation failed its quality checks, so the result computed on ${fittedOn} is shown.`,
+    targetLabel: (target) => `Target ${target}`,
+    probabilityLabel: (probability) => `Chance ${probability}`,
+    alt: (f) =>
+      `Weekly accuracy over ${f.weeks} weeks${f.first === null ? "" : `, first week ${f.first}, last week ${f.last}`}. Expected accuracy in ${f.horizonWeeks} weeks ${f.expected} (95% range ${f.lower} to ${f.upper}), target ${f.target}, chance of reaching it ${f.probability}.`
   },
   forecast: {
-    caption: "Improvement I_t history (line), forecast with its uncertainty band, anomalies (red points)",
-    anomalies: (n) => (n === 0 ? "No anomalies" : `${n} anomal${n === 1 ? "y" : "ies"}`)
+    chartTitle: "Weekly improvement and what comes next",
+    caption: "Line and points: weekly improvement · dashed line and band: forecast and its uncertainty · red points: unusual weeks",
+    anomalies: (n) => (n === 0 ? "No unusual weeks." : `${n} unusual week${n === 1 ? "" : "s"}`),
+    anomaly: (week, value, expected) => `week of ${week}: improvement ${value} (expected ${expected})`,
+    alt: (f) =>
+      `Weekly improvement over ${f.weeks} weeks${f.last === null ? "" : `, last week ${f.last}`}. Forecast in ${f.horizonWeeks} weeks ${f.forecastEnd} (range ${f.lower} to ${f.upper}). ${f.anomalies} unusual weeks.`
   },
   churn: {
-    risk: "Churn risk S",
+    risk: "Risk of stopping",
+    chartTitle: "Risk-of-stopping scale",
     levels: { low: "Low", medium: "Medium", high: "High" },
-    heuristic: (value) => `Rule-based estimate: ${value}`,
-    concordance: (value) => `Concordance of the time-to-return model (C-index, 0.5 = chance): ${value}`
+    heuristic: (value) => `Estimate from recent study frequency: ${value}`,
+    concordance: (value) => `How well this model ordered students' returns: ${value} (0.5 is chance, 1 is perfect)`,
+    laterWeekNote: (week) => `Computed for the week of ${week}.`,
+    alt: (risk, level) => `Risk of stopping ${risk}, ${level}. Below 30% is low, 70% or more is high.`
   },
-  segment: { traits: "Main traits", recommendations: "Recommendations", label: "Segment" },
-  unavailable: {
-    NotRun: "This model has not run yet.",
-    NoStudentOutput: "The model produced no result for this student.",
-    ModelDeclined: "The model could not produce a result from this student's data.",
-    Undecodable: "The stored model output could not be read."
+  segment: {
+    traits: "Main traits",
+    recommendations: "Recommendations",
+    label: "Pattern",
+    trait: (feature, z) =>
+      `${enFeatures[feature] ?? "Another indicator"}: ${Math.abs(z) >= 1.5 ? "well " : ""}${z >= 0 ? "above" : "below"} peers`
   },
-  unavailableTitle: "This section is unavailable",
-  index: { title: "Weekly reports", student: "Student", report: "Report", open: "Open", segment: "Segment" },
+  unavailable: enUnavailable,
+  unavailableTitle: "This part cannot be shown",
+  technicalDetail: "Technical detail (for staff)",
+  points: (value) => `${value} pts`,
+  index: {
+    title: "This week's students",
+    intro: "Students at the highest risk of stopping come first.",
+    attention: "Who needs attention first",
+    attentionHelp: "Choose an order or select a column title to sort; search and choose to filter.",
+    student: "Student",
+    risk: "Risk of stopping",
+    change: "Since last week",
+    lastActive: "Last studied",
+    goal: "Chance of reaching the goal",
+    segment: "Learning pattern",
+    report: "Report",
+    open: "Open",
+    daysAgo: (days) => (days === 0 ? "today" : `${days} day${days === 1 ? "" : "s"} ago`),
+    search: "Search students",
+    allSegments: "All patterns",
+    allLevels: "All risk levels",
+    noSegment: "No pattern",
+    shown: (shown, total) => `Showing ${shown} of ${total}`,
+    levelCount: (level, n) => `${level} risk: ${n}`,
+    students: (n) => `${n} students`,
+    segmentsTitle: "Learning patterns",
+    segmentsChartTitle: "Students per pattern",
+    pChartTitle: "Students per range",
+    sortBy: "Sort",
+    sortOptions: { risk: "Highest risk first", change: "Largest rise in risk first", days: "Longest away first", goal: "Best chance first", user: "By student" },
+    segmentsAlt: (parts) => `Students per learning pattern: ${parts.map((p) => `${p.name} ${p.count}`).join(", ")}.`,
+    cohortTitle: "Improvement of all students, and the forecast",
+    cohortChartTitle: "Weekly mean improvement",
+    cohortCaption: "Line and points: weekly mean improvement · dashed line and band: forecast and its uncertainty · red points: unusual weeks",
+    pTitle: "Chances of reaching the goal",
+    pCaption: "Students counted by their chance of reaching the goal.",
+    pAlt: (bins, missing) =>
+      `Students per chance of reaching the goal: ${bins.map((b) => `${b.range} ${b.count}`).join(", ")}${missing === 0 ? "" : `. ${missing} without a value`}.`,
+    sortHint: "select to sort"
+  },
   segments: {
     "improving": { name: "Improving", description: "Accuracy has been rising clearly in recent weeks.", recommendations: ["Try problems one level harder.", "Keep the current study rhythm."] },
     "declining": { name: "Declining", description: "Recent accuracy is lower than before.", recommendations: ["Redo the problems you missed recently.", "Study a little every day to get back on track.", "Review the concepts of the hardest topics first."] },
@@ -187,8 +492,23 @@ const en: ReportText = {
     "fast": { name: "Fast", description: "Solves problems quickly.", recommendations: ["Double-check answers to cut slips.", "Add depth with harder problems."] },
     "typical": { name: "Typical", description: "Most indicators are close to the cohort average.", recommendations: ["Pick one weak topic and focus on it.", "Set a weekly goal and check it."] }
   },
-  unknownSegment: (label) => ({ name: label, description: "No description for this segment yet.", recommendations: ["Study steadily and review weak topics.", "Set a weekly goal and check it."] }),
+  unknownSegment: (label) => ({
+    name: unknownSegmentName(label, "Pattern", (feature, high) => `${high ? "High" : "Low"} ${(enFeatures[feature] ?? "other indicator").toLowerCase()}`, "Other pattern"),
+    description: "No description for this pattern yet.",
+    recommendations: ["Study steadily and review weak topics.", "Set a weekly goal and check it."]
+  }),
   noValue: "–"
+}
+
+/**
+ * A name for a label the texts do not know: the model's fallbacks are "segment <n>" and "<high|low> <feature>"
+ * (see r-services/cluster/segments.R), worded here; anything else gets the generic name, never the English label.
+ */
+const unknownSegmentName = (label: string, numbered: string, byFeature: (feature: string, high: boolean) => string, other: string): string => {
+  const n = /^segment (\d+)$/.exec(label)
+  if (n !== null) return `${numbered} ${n[1]}`
+  const f = /^(high|low) (\S+)$/.exec(label)
+  return f === null ? other : byFeature(f[2]!, f[1] === "high")
 }
 
 /** The texts of a locale. */

@@ -4,20 +4,41 @@ import { addDays } from "../kpi/KpiWeeks.ts"
 import { GrowthCoefficients } from "../models/schemas/Growth.ts"
 import type { ReportWeek } from "./ReportWeek.ts"
 
-/** Why a section has nothing to show: the model never ran, ran without this student, declined, or stored something unreadable. */
-export type UnavailableReason = "NotRun" | "NoStudentOutput" | "ModelDeclined" | "Undecodable"
+/**
+ * Why a section has nothing to show: the model never ran, ran without this student, declined, its latest fit failed
+ * the quality checks (and no accepted one exists), or it stored something unreadable.
+ */
+export type UnavailableReason = "NotRun" | "NoStudentOutput" | "ModelDeclined" | "FitRejected" | "Undecodable"
 
-/** A section without data, and why (the detail is technical: a status, a decode error). */
+/** The quality checks a growth fit can fail, as the reader is told about them. */
+export type FitCheck = "rhat" | "ess" | "divergences" | "other"
+
+/**
+ * A section without data, and why. `reason` (and `code`, `checks` where the model said more) is what the page puts
+ * into words in the reader's language; `detail` is the technical account (a status, a decode error) in English.
+ */
 export interface Unavailable {
   readonly _tag: "Unavailable"
   readonly reason: UnavailableReason
   readonly detail: string
+  /** The model's own status, when it declined (e.g. the forecast's `insufficient_data`). */
+  readonly code?: string
+  /** The checks a rejected fit failed. */
+  readonly checks?: ReadonlyArray<FitCheck>
 }
 
 /** A section: its data, or why it has none. */
 export type Section<A> = ({ readonly _tag: "Available" } & A) | Unavailable
 
-const unavailable = (reason: UnavailableReason, detail: string): Unavailable => ({ _tag: "Unavailable", reason, detail })
+const unavailable = (reason: UnavailableReason, detail: string, more: Pick<Unavailable, "code" | "checks"> = {}): Unavailable => ({
+  _tag: "Unavailable",
+  reason,
+  detail,
+  ...more
+})
+
+/** A probability as the report shows it: inside [0, 1] whatever rounding the model's arithmetic left on it. */
+export const probability01 = (p: number): number => Math.min(1, Math.max(0, p))
 
 /** The KPIs the summary shows, in order. */
 export const summaryKeys = ["I_t", "E_t", "R_t", "A_t", "P", "S", "sessions", "mean_gap"] as const
@@ -59,6 +80,8 @@ export interface Growth {
   readonly horizonWeeks: number
   readonly horizonWeek: string
   readonly fittedAt: string
+  /** The latest growth fit was rejected, so this is the student's posterior from an earlier, accepted fit. */
+  readonly latestFitRejected: boolean
 }
 
 /** Prophet forecast of I_t. */
@@ -77,6 +100,8 @@ export const riskLevel = (risk01: number): RiskLevel => (risk01 < 0.3 ? "low" : 
 
 /** Churn risk S from the survival model. */
 export interface Churn {
+  /** The week whose S this is (the reported week, or the as-of day's week when survival ran after it). */
+  readonly week: string
   readonly risk01: number
   readonly level: RiskLevel
   readonly concordance: number | null
@@ -85,7 +110,14 @@ export interface Churn {
 /** The student's learning-pattern segment. */
 export interface Segment {
   readonly label: string
-  readonly traits: ReadonlyArray<{ readonly feature: string; readonly z: number; readonly description: string }>
+  /** The segment centre's most distinctive features, in standard deviations from the cohort (the model's structured form). */
+  readonly traits: ReadonlyArray<SegmentTrait>
+}
+
+/** One feature of a segment centre: which one and how far from the cohort, in (robust) standard deviations. */
+export interface SegmentTrait {
+  readonly feature: string
+  readonly z: number
 }
 
 /** Everything one student's weekly report shows. */
@@ -99,10 +131,13 @@ export interface StudentReport {
   /** The rule-based churn heuristic, shown next to (or instead of) S. */
   readonly churnHeuristic01: number | null
   readonly segment: Section<Segment>
+  /** Days from the last day with an attempt to the last day of the reported week (null: no attempt on record). */
+  readonly daysSinceActive: number | null
 }
 
 const KpiObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 const finite = (u: unknown): number | null => (typeof u === "number" && Number.isFinite(u) ? u : null)
+const nullableProbability = (p: number | null) => (p === null ? null : probability01(p))
 
 const kpiValues = (row: KpiHistoryRow | undefined): Readonly<Record<string, unknown>> =>
   row === undefined ? {} : Either.getOrElse(Schema.decodeUnknownEither(KpiObject)(row.kpis), () => ({}))
@@ -132,12 +167,18 @@ const GrowthSummary = Schema.Struct({
   students: Schema.optional(Schema.Array(StudentCoefficients))
 })
 
-/** Per student, the trend coefficients of the latest growth fit, when the fit stored them. */
+/**
+ * Per student, the trend coefficients of the latest accepted growth fit, when the fit stored them (a rejected fit's
+ * coefficients are not the student's posterior).
+ */
 const growthCoefficients = (growthMeta: ReadonlyArray<unknown>) => {
-  const summary = Schema.decodeUnknownOption(GrowthSummary)(field(growthMeta[0], "posterior_summary"))
+  const accepted = growthMeta.find((m) => latestGrowthFit([m])?.accepted === true)
+  const summary = Schema.decodeUnknownOption(GrowthSummary)(field(accepted, "posterior_summary"))
+  const run = field(accepted, "run_id")
   return Option.match(summary, {
     onNone: () => undefined,
     onSome: (s) => ({
+      runId: typeof run === "string" ? run : undefined,
       weekStart: s.week_start,
       asOfWeek: s.as_of_week,
       byStudent: new Map((s.students ?? []).map((c) => [c.student, c.coefficients]))
@@ -145,20 +186,58 @@ const growthCoefficients = (growthMeta: ReadonlyArray<unknown>) => {
   })
 }
 
+const Diagnostics = Schema.Struct({ accepted: Schema.Boolean, reasons: Schema.optional(Schema.Array(Schema.String)) })
+
+/** The latest growth fit: its run and whether it passed the acceptance checks (and which it failed). */
+export interface LatestGrowthFit {
+  readonly runId: string | undefined
+  readonly accepted: boolean
+  readonly reasons: ReadonlyArray<string>
+}
+
+/** The latest recorded growth fit (the first row of `growthMeta`), or undefined when none was recorded. */
+export const latestGrowthFit = (growthMeta: ReadonlyArray<unknown>): LatestGrowthFit | undefined => {
+  const latest = growthMeta[0]
+  if (latest === undefined) return undefined
+  const run = field(latest, "run_id")
+  const diagnostics = Schema.decodeUnknownOption(Diagnostics)(field(latest, "diagnostics"))
+  return {
+    runId: typeof run === "string" ? run : undefined,
+    // a fit recorded without the acceptance verdict predates it, and was stored only when accepted
+    accepted: Option.match(diagnostics, { onNone: () => true, onSome: (d) => d.accepted }),
+    reasons: Option.match(diagnostics, { onNone: () => [], onSome: (d) => d.reasons ?? [] })
+  }
+}
+
+/** Which checks the acceptance reasons name (the reasons are sentences; the reader gets the checks in their language). */
+export const fitChecks = (reasons: ReadonlyArray<string>): ReadonlyArray<FitCheck> => {
+  const checks = new Set<FitCheck>()
+  for (const r of reasons) {
+    checks.add(/r-?hat/i.test(r) ? "rhat" : /\bess\b|effective sample/i.test(r) ? "ess" : /diverg/i.test(r) ? "divergences" : "other")
+  }
+  return [...checks]
+}
+
 const growthSection = (
   posterior: PosteriorRow | undefined,
   accuracy: ReadonlyArray<WeeklyAccuracyPoint>,
   coefficients: ReturnType<typeof growthCoefficients>,
-  growthRuns: number
+  latest: LatestGrowthFit | undefined,
+  anyPosterior: boolean
 ): Section<Growth> => {
+  const rejected = latest !== undefined && !latest.accepted
   if (posterior === undefined) {
-    return growthRuns === 0
-      ? unavailable("NotRun", "growth_brms_posterior holds no accepted fit for this week or before")
-      : unavailable("NoStudentOutput", "the latest accepted growth fit has no posterior for this student (too few weeks with graded attempts)")
+    if (rejected) {
+      return unavailable("FitRejected", `the latest growth fit${latest.runId === undefined ? "" : ` (${latest.runId})`} was rejected: ${latest.reasons.join("; ") || "no reason recorded"}; no accepted posterior exists for this student`, { checks: fitChecks(latest.reasons) })
+    }
+    return latest === undefined && !anyPosterior
+      ? unavailable("NotRun", "growth_brms_meta and growth_brms_posterior hold no fit for this week or before")
+      : unavailable("NoStudentOutput", "the latest accepted growth fit has no posterior for this student (not in the fit: too few weeks with graded attempts, or started after it)")
   }
   const points = accuracy.map((a) => ({ week: a.week_start, value: a.accuracy01 }))
   const horizonWeek = addDays(posterior.week_start, 7 * posterior.horizon_weeks)
-  const own = coefficients?.byStudent.get(posterior.user_id)
+  // the trend line must come from the fit the posterior came from
+  const own = coefficients?.runId === undefined || coefficients.runId === posterior.run_id ? coefficients?.byStudent.get(posterior.user_id) : undefined
   let trend: ReadonlyArray<TrendPoint>
   if (own !== undefined && coefficients !== undefined) {
     const weeks = [...new Set([...points.map((p) => p.week), posterior.week_start, horizonWeek])].sort()
@@ -183,14 +262,15 @@ const growthSection = (
     accuracy: points,
     trend,
     trendFromCoefficients: own !== undefined,
-    probability01: posterior.p_goal,
+    probability01: probability01(posterior.p_goal),
     sigma: posterior.sigma,
     lower95: posterior.lower95,
     upper95: posterior.upper95,
     target01: posterior.target,
     horizonWeeks: posterior.horizon_weeks,
     horizonWeek,
-    fittedAt: posterior.fitted_at
+    fittedAt: posterior.fitted_at,
+    latestFitRejected: rejected && latest.runId !== posterior.run_id
   }
 }
 
@@ -205,7 +285,8 @@ const ForecastPoint = Schema.Struct({
 const ForecastRow = Schema.Struct({
   run_id: Schema.String,
   metric: Schema.String,
-  user_id: Schema.String,
+  // null: the cohort's series
+  user_id: Schema.NullOr(Schema.String),
   // the forecast array, or an object holding it (the column's shape is the forecast pipeline's choice)
   forecast: Schema.Union(Schema.Array(ForecastPoint), Schema.Struct({ forecast: Schema.Array(ForecastPoint) })),
   fit_meta: Schema.optional(Schema.Unknown)
@@ -221,7 +302,8 @@ const AnomalyRow = Schema.Struct({
 })
 type AnomalyRow = typeof AnomalyRow.Type
 
-const forecastSection = (
+/** A stored Prophet fit of I_t with its anomalies, as a chart section (also the cohort's series on the overview). */
+export const forecastSection = (
   stored: unknown,
   anomalies: ReadonlyArray<AnomalyRow>,
   history: ReadonlyArray<WeekValue>,
@@ -235,13 +317,13 @@ const forecastSection = (
   const status = field(field(stored, "fit_meta"), "status")
   if (typeof status === "string" && status !== "ok") {
     const message = field(field(stored, "fit_meta"), "message")
-    return unavailable("ModelDeclined", `${status}${typeof message === "string" ? `: ${message}` : ""}`)
+    return unavailable("ModelDeclined", `${status}${typeof message === "string" ? `: ${message}` : ""}`, { code: status })
   }
   return Either.match(Schema.decodeUnknownEither(ForecastRow)(stored), {
     onLeft: (e) => unavailable("Undecodable", decodeError(e)),
     onRight: (row) => {
       const points = Array.isArray(row.forecast) ? row.forecast : (row.forecast as { forecast: ReadonlyArray<typeof ForecastPoint.Type> }).forecast
-      if (points.length === 0) return unavailable("ModelDeclined", "the stored forecast is empty")
+      if (points.length === 0) return unavailable("ModelDeclined", "the stored forecast is empty", { code: "empty" })
       return {
         _tag: "Available",
         history,
@@ -272,18 +354,20 @@ const anomaliesByUser = (anomalies: ReadonlyArray<unknown>, forecasts: ReadonlyA
 
 // ---- churn and segment -------------------------------------------------------------------------------------------
 
-const churnSection = (risk01: number | null, survivalFit: unknown): Section<Churn> => {
-  if (risk01 !== null) {
-    return { _tag: "Available", risk01, level: riskLevel(risk01), concordance: finite(field(survivalFit, "concordance")) }
+const churnSection = (risk: { readonly week: string; readonly value: number } | null, survivalFit: unknown): Section<Churn> => {
+  if (risk !== null) {
+    const risk01 = probability01(risk.value)
+    return { _tag: "Available", week: risk.week, risk01, level: riskLevel(risk01), concordance: finite(field(survivalFit, "concordance")) }
   }
   return survivalFit === undefined
     ? unavailable("NotRun", "survival_fit_meta holds no fit: the survival model has not run (or is disabled)")
     : unavailable("NoStudentOutput", "the survival fit stored no risk S for this student and week (SURVIVAL_UPDATE_KPI=false, or too little activity)")
 }
 
+// the trait's English `description` is ignored: the page words the feature and its direction in the reader's language
 const Center = Schema.Struct({
   label: Schema.String,
-  traits: Schema.optional(Schema.Array(Schema.Struct({ feature: Schema.String, z: Schema.Number, description: Schema.String })))
+  traits: Schema.optional(Schema.Array(Schema.Struct({ feature: Schema.String, z: Schema.Number })))
 })
 const Centers = Schema.Union(Schema.Array(Center), Schema.Struct({ centers: Schema.Array(Center) }))
 const SegmentRow = Schema.Struct({ user_id: Schema.String, segment_label: Schema.String })
@@ -307,7 +391,10 @@ const segmentSection = (stored: unknown, traits: ReturnType<typeof segmentTraits
     onRight: (row) => ({
       _tag: "Available",
       label: row.segment_label,
-      traits: [...(traits.get(row.segment_label)?.traits ?? [])].sort((a, b) => Math.abs(b.z) - Math.abs(a.z)).slice(0, 3)
+      traits: [...(traits.get(row.segment_label)?.traits ?? [])]
+        .sort((a, b) => Math.abs(b.z) - Math.abs(a.z))
+        .slice(0, 3)
+        .map((t) => ({ feature: t.feature, z: t.z }))
     })
   })
 }
@@ -331,18 +418,29 @@ export const studentReports = (inputs: ReportInputs, week: ReportWeek): Readonly
     return typeof user === "string" ? [[user, s] as const] : []
   }))
   const traits = segmentTraits(inputs.segmentMeta[0])
-  // the growth model counts as run when any posterior exists for the week's students (or any fit was recorded)
-  const growthRuns = inputs.posteriors.length + inputs.growthMeta.length
+  const latestFit = latestGrowthFit(inputs.growthMeta)
+  const lastActive = new Map(inputs.lastActive.map((a) => [a.user_id, a.last_day]))
+  const lastDay = addDays(week.weekStart, 6)
 
   return inputs.users.map((userId): StudentReport => {
     const history = kpisByUser.get(userId) ?? []
-    const current = kpiValues(history.find((r) => r.week_start === week.weekStart))
-    const previous = kpiValues(history.find((r) => r.week_start === week.previousWeek))
+    const valuesOf = (weekStart: string) => kpiValues(history.find((r) => r.week_start === weekStart))
+    const current = valuesOf(week.weekStart)
+    const previous = valuesOf(week.previousWeek)
+    // S of the reported week, else the one survival stored for the as-of day's week (computed right after it); the
+    // summary row and the gauge show the same one, and its change is against the week before that one
+    const sNow = finite(current["S"])
+    const sLater = finite(valuesOf(week.modelWeek)["S"])
+    const risk = sNow !== null
+      ? { week: week.weekStart, value: sNow }
+      : sLater !== null ? { week: week.modelWeek, value: sLater } : null
     const kpis = summaryKeys.map((key): KpiLine => {
-      const now = finite(current[key])
-      const before = finite(previous[key])
+      const bounded = (v: number | null) => (v === null || (key !== "P" && key !== "S") ? v : probability01(v))
+      const now = bounded(key === "S" ? (risk?.value ?? null) : finite(current[key]))
+      const before = bounded(key === "S" && risk !== null ? finite(valuesOf(addDays(risk.week, -7))["S"]) : finite(previous[key]))
       return { key, current: now, previous: before, change: now === null || before === null ? null : now - before }
     })
+    const last = lastActive.get(userId)
     const iHistory = history.flatMap((r) => {
       const v = finite(kpiValues(r)["I_t"])
       return v === null ? [] : [{ week: r.week_start, value: v }]
@@ -351,12 +449,27 @@ export const studentReports = (inputs: ReportInputs, week: ReportWeek): Readonly
       userId,
       weekStart: week.weekStart,
       kpis,
-      growth: growthSection(posteriors.get(userId), accuracyByUser.get(userId) ?? [], coefficients, growthRuns),
+      growth: growthSection(posteriors.get(userId), accuracyByUser.get(userId) ?? [], coefficients, latestFit, inputs.posteriors.length > 0),
       forecast: forecastSection(forecasts.get(userId), anomalies.get(userId) ?? [], iHistory, inputs.forecasts.length),
-      // S of the reported week, else the one survival stored for the as-of day's week (computed right after it)
-      churn: churnSection(finite(current["S"]) ?? finite(kpiValues(history.find((r) => r.week_start === week.modelWeek))["S"]), survivalFit),
-      churnHeuristic01: finite(current["churn_heuristic"]),
-      segment: segmentSection(segments.get(userId), traits, inputs.segments.length)
+      churn: churnSection(risk, survivalFit),
+      churnHeuristic01: nullableProbability(finite(current["churn_heuristic"])),
+      segment: segmentSection(segments.get(userId), traits, inputs.segments.length),
+      daysSinceActive: last === undefined ? null : Math.max(0, Math.round((Date.parse(lastDay) - Date.parse(last)) / 86_400_000))
     }
   })
+}
+
+// ---- the cohort --------------------------------------------------------------------------------------------------
+
+/**
+ * The cohort's I_t forecast (the forecast run's series with user_id null) over the cohort's weekly mean I_t, with
+ * the weeks the forecast found anomalous.
+ */
+export const cohortForecast = (inputs: ReportInputs): Section<Forecast> => {
+  const stored = inputs.cohortForecasts[0]
+  const run = field(stored, "run_id")
+  const anomalies = inputs.anomalies
+    .flatMap((a) => Option.toArray(Schema.decodeUnknownOption(AnomalyRow)(a)))
+    .filter((a) => a.run_id === run && (a.user_id === null || a.user_id === undefined))
+  return forecastSection(stored, anomalies, inputs.cohortSeries.map((p) => ({ week: p.week_start, value: p.value })), inputs.cohortForecasts.length)
 }

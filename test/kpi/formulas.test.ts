@@ -94,6 +94,32 @@ describe("KPI formulas (hand-computed fixtures)", () => {
     assert.isNull(goalAttainment({ graded: 0, correct: 0, sumX: 0, sumXX: 0, sumKX: 0 }, 0.7, 4))
   })
 
+  it("P stays in [0, 1] where 1 − Φ alone leaves it by rounding (far below or far above the target)", () => {
+    // one week each: 10 of 35 correct against a 90% target, and 33 of 35 against 60%, are ~8 σ from the target,
+    // where the Φ series sums to 1 ± 2e-16 (before the clamp: −8.9e-16 and 1.0000000000000004)
+    const far = [
+      { trend: { graded: 35, correct: 10, sumX: 0, sumXX: 0, sumKX: 0 }, target: 0.9, expected: 0 },
+      { trend: { graded: 37, correct: 11, sumX: 0, sumXX: 0, sumKX: 0 }, target: 0.9, expected: 0 },
+      { trend: { graded: 35, correct: 33, sumX: 0, sumXX: 0, sumKX: 0 }, target: 0.6, expected: 1 },
+      { trend: { graded: 90, correct: 79, sumX: 0, sumXX: 0, sumKX: 0 }, target: 0.6, expected: 1 }
+    ]
+    for (const { expected, target, trend } of far) {
+      const p = goalAttainment(trend, target, 4)!.probability01
+      assert.isTrue(p >= 0 && p <= 1, `P = ${p} for ${trend.correct}/${trend.graded} against ${target}`)
+      // within rounding of the exact tail, which is below 1e-15 from 0 or 1 there
+      assert.isTrue(Math.abs(p - expected) < 1e-9, `P = ${p} is the tail ${expected}`)
+    }
+    // a sweep of every one-week record up to 200 attempts against five targets: none leaves [0, 1]
+    for (let n = 1; n <= 200; n++) {
+      for (let k = 0; k <= n; k++) {
+        for (const target of [0.5, 0.6, 0.7, 0.8, 0.9]) {
+          const p = goalAttainment({ graded: n, correct: k, sumX: 0, sumXX: 0, sumKX: 0 }, target, 4)!.probability01
+          if (!(p >= 0 && p <= 1)) assert.fail(`P = ${p} for ${k}/${n} against ${target}`)
+        }
+      }
+    }
+  })
+
   it("weeklyKpis: never NaN or Infinity, null instead", () => {
     const empty: WeeklyWindows = {
       user_id: "u", week_start: "2026-05-25", graded_14: 0, correct_14: 0, graded_prev_14: 0, correct_prev_14: 0,

@@ -95,3 +95,87 @@ export const shownNumber = (text: string): { readonly value: number; readonly ha
   const scale = match![3] === "%" ? 100 : 1
   return { value: Number(match![1]) / scale, halfUnit: 0.5 * 10 ** -digits / scale + 1e-12 }
 }
+
+/** A screenshot of a page at a viewport width (full page), kept under test-artifacts/. */
+export const screenshotAt = (page: Page, width: number, name: string) =>
+  Effect.promise(async () => {
+    await page.setViewportSize({ width, height: 900 })
+    const dir = path.resolve("test-artifacts")
+    fs.mkdirSync(dir, { recursive: true })
+    await page.screenshot({ path: path.join(dir, name), fullPage: true })
+  })
+
+/**
+ * Every text a reader meets on the page, outside the parts marked as another language (`lang="en"` technical
+ * details): text nodes (also in charts), accessible names, titles, placeholders and the document title.
+ */
+export const readerTexts = (page: Page) =>
+  page.evaluate(() => {
+    const d = (globalThis as any).document
+    const foreign = (el: any) => el.closest('[lang]:not([lang="' + d.documentElement.lang + '"])') !== null
+    const out: Array<string> = [d.title]
+    const walker = d.createTreeWalker(d.body, 4 /* NodeFilter.SHOW_TEXT */)
+    for (let n = walker.nextNode(); n !== null; n = walker.nextNode()) {
+      const el = n.parentElement
+      if (el === null || foreign(el) || el.closest("script, style") !== null) continue
+      if (n.textContent.trim() !== "") out.push(n.textContent.trim())
+    }
+    for (const el of d.querySelectorAll("[aria-label], [title], [placeholder]")) {
+      if (foreign(el)) continue
+      for (const a of ["aria-label", "title", "placeholder"]) if (el.hasAttribute(a)) out.push(el.getAttribute(a))
+    }
+    return out as Array<string>
+  })
+
+/** Latin words (two letters or more) in texts, once the given names (student ids) are taken out. */
+export const latinWords = (texts: ReadonlyArray<string>, names: ReadonlyArray<string>): Array<string> => {
+  const found = new Set<string>()
+  for (let t of texts) {
+    for (const name of names) t = t.split(name).join(" ")
+    for (const m of t.matchAll(/[A-Za-z]{2,}/g)) found.add(`${m[0]} (in "${t.slice(0, 60)}")`)
+  }
+  return [...found]
+}
+
+/** Text whose contrast against its background is below WCAG AA (4.5:1, 3:1 for large text), with the ratio. */
+export const contrastFailures = (page: Page) =>
+  page.evaluate(() => {
+    const w = globalThis as any
+    const parse = (c: string) => {
+      const m = /rgba?\(([^)]+)\)/.exec(c)
+      if (m === null) return null
+      const [r, g, b, a = 1] = m[1]!.split(/[\s,/]+/).filter((x) => x !== "").map(Number)
+      return { r: r!, g: g!, b: b!, a }
+    }
+    const lum = (c: { r: number; g: number; b: number }) => {
+      const f = (v: number) => {
+        const s = v / 255
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4
+      }
+      return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b)
+    }
+    const background = (el: any) => {
+      for (let e = el; e !== null; e = e.parentElement) {
+        const c = parse(w.getComputedStyle(e).backgroundColor)
+        if (c !== null && c.a > 0.5) return c
+      }
+      return { r: 255, g: 255, b: 255, a: 1 }
+    }
+    const failures: Array<string> = []
+    for (const el of w.document.body.querySelectorAll("*")) {
+      const own = [...el.childNodes].some((n: any) => n.nodeType === 3 && n.textContent.trim() !== "")
+      if (!own) continue
+      const box = el.getBoundingClientRect()
+      if (box.width <= 1 || box.height <= 1) continue
+      const style = w.getComputedStyle(el)
+      const fg = parse(el.closest("svg") !== null ? style.fill : style.color)
+      if (fg === null) continue
+      const bg = el.closest("svg") !== null ? { r: 255, g: 255, b: 255, a: 1 } : background(el)
+      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a)
+      const ratio = (hi! + 0.05) / (lo! + 0.05)
+      const size = Number.parseFloat(style.fontSize)
+      const large = size >= 24 || (Number(style.fontWeight) >= 700 && size >= 18.66)
+      if (ratio < (large ? 3 : 4.5)) failures.push(`${el.tagName.toLowerCase()}.${el.getAttribute("class") ?? ""} "${el.textContent.trim().slice(0, 40)}": ${ratio.toFixed(2)}`)
+    }
+    return failures as Array<string>
+  })

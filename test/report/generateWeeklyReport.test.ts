@@ -11,9 +11,10 @@ import { runtimeFor } from "../kpi/support.ts"
 import { assertPageWellFormed, browser, open, screenshot, shownNumber } from "./browser.ts"
 import { HIGH_RISK, insertModelOutputs, LAST_DAY, LOW_RISK, outputFolder, seedReportCohort, WEEK } from "./support.ts"
 
+// plain-language titles (issue #17): no model names a parent would have to look up
 const sectionTitles = {
-  en: ["KPI summary", "Bayesian growth", "Prophet forecast", "Churn risk", "Learning-pattern segment"],
-  ko: ["주요 지표 요약", "베이지안 성장 분석", "Prophet 향상도 예측", "이탈 위험", "학습 패턴 유형"]
+  en: ["This week at a glance", "Accuracy growth and goal", "Improvement forecast", "Risk of stopping", "Learning pattern"],
+  ko: ["이번 주 요약", "정답률 성장과 목표", "향상도 예측", "학습 중단 위험", "학습 패턴 유형"]
 }
 
 const fileOf = (dir: string, user: string, ext = "html") => path.join(dir, WEEK, `${user}.${ext}`)
@@ -124,7 +125,10 @@ for (const [name, db] of databases) {
         assert.isTrue(yield* Effect.promise(() => anomalous.page.locator('#forecast svg path[fill="#d63031"]').count().then((n) => n === 2)), "two red anomaly points")
         const last = yield* open(chromium, fileOf(dir, users.at(-1)!))
         assert.strictEqual(yield* Effect.promise(() => last.page.locator("#forecast [data-unavailable]").getAttribute("data-unavailable")), "ModelDeclined")
-        assert.include(yield* Effect.promise(() => last.page.locator("#forecast").innerText()), "insufficient_data")
+        // the model's status, and the reason in the reader's words (the status itself is folded into the technical detail)
+        assert.strictEqual(yield* Effect.promise(() => last.page.locator("#forecast [data-unavailable]").getAttribute("data-code")), "insufficient_data")
+        assert.include(yield* Effect.promise(() => last.page.locator("#forecast").innerText()), "Too few weeks of improvement history")
+        assert.include(yield* Effect.promise(() => last.page.locator("#forecast details.tech").textContent()), "insufficient_data")
         assert.strictEqual(yield* Effect.promise(() => last.page.locator("#segment [data-unavailable]").getAttribute("data-unavailable")), "NoStudentOutput")
 
         // the index lists P and S as stored

@@ -71,6 +71,20 @@ export const insertModelOutputs = (users: ReadonlyArray<string>) =>
       yield* sql`INSERT INTO prophet_fit_meta (run_id, metric, user_id, changepoints, forecast, fit_meta, lookback_weeks, horizon_weeks, anomaly_threshold, as_of_week)
         VALUES ('run_forecast', 'I_t', ${user}, '[]'::jsonb, ${JSON.stringify(forecast)}::jsonb, ${JSON.stringify(fitMeta)}::jsonb, 12, 4, 2.5, ${WEEK}::date)`
     }
+    // the cohort series (user_id null): the weekly mean I_t, forecast four weeks, one anomalous week
+    const cohortMean = yield* sql<{ week_start: string; value: number }>`
+      SELECT week_start::text AS week_start, avg((kpis ->> 'I_t')::float8) AS value FROM weekly_kpi
+      WHERE jsonb_typeof(kpis -> 'I_t') = 'number' GROUP BY week_start ORDER BY week_start`
+    const cohortLast = cohortMean.at(-1)?.value ?? 0
+    yield* sql`INSERT INTO prophet_fit_meta (run_id, metric, user_id, changepoints, forecast, fit_meta, lookback_weeks, horizon_weeks, anomaly_threshold, as_of_week)
+      VALUES ('run_forecast', 'I_t', NULL, '[]'::jsonb,
+              ${JSON.stringify([1, 2, 3, 4].map((h) => ({ week_start: addDays(WEEK, 7 * h), yhat: cohortLast + 0.005 * h, yhat_lower: cohortLast - 0.02 * h, yhat_upper: cohortLast + 0.03 * h })))}::jsonb,
+              '{"status": "ok"}'::jsonb, 12, 4, 2.5, ${WEEK}::date)`
+    const cohortAnomaly = cohortMean.at(-3)
+    if (cohortAnomaly !== undefined) {
+      yield* sql`INSERT INTO prophet_anomalies (run_id, user_id, week_start, metric, value, expected, anomaly_score)
+        VALUES ('run_forecast', NULL, ${cohortAnomaly.week_start}::date, 'I_t', ${cohortAnomaly.value}, ${cohortAnomaly.value - 0.1}, 2.9)`
+    }
     // two anomalies of student 2 at weeks it has an I_t value
     const anomalous = kpis.filter((k) => k.user_id === users[2] && k.i_t !== null).slice(-4, -2)
     for (const a of anomalous) {
@@ -83,6 +97,9 @@ export const insertModelOutputs = (users: ReadonlyArray<string>) =>
     for (const [i, user] of users.entries()) {
       const s = i === HIGH_RISK.index ? HIGH_RISK.s : i === LOW_RISK.index ? LOW_RISK.s : 0.1 + 0.8 * noise(i, 6)
       yield* sql`UPDATE weekly_kpi SET kpis = kpis || jsonb_build_object('S', ${s}::float8) WHERE user_id = ${user} AND week_start = ${WEEK}::date`
+      // and the week before, so the change since last week shows
+      const before = Math.min(1, Math.max(0, s + 0.3 * (noise(i, 7) - 0.5)))
+      yield* sql`UPDATE weekly_kpi SET kpis = kpis || jsonb_build_object('S', ${before}::float8) WHERE user_id = ${user} AND week_start = ${addDays(WEEK, -7)}::date`
     }
     // segments: every student but the last; two clusters with traits
     const centers = [
