@@ -54,23 +54,31 @@ growth_data <- function(d, standardisation = NULL) {
   )
 }
 
-#' The data of marginal.stan: observations grouped into (student, distinct known variance) cells with their sums.
+#' The data of marginal.stan: observations grouped into (student, distinct known variance) cells with their sums, laid
+#' out as a students x W matrix per sum (W = most cells of one student; padding cells are zero and point at variance 1).
 marginal_stan_data <- function(gd) {
   levels <- sort(unique(gd$se2))
   variance <- match(gd$se2, levels)
   J <- length(gd$students)
-  cell <- gd$index * (length(levels) + 1) + variance  # orders cells by student, then variance
+  K <- length(levels)
+  cell <- (gd$index - 1) * K + variance  # orders cells by student, then variance
   sums <- rowsum(cbind(1, gd$u, gd$u^2, gd$z, gd$u * gd$z, gd$z^2), cell, reorder = TRUE)
-  keys <- as.numeric(rownames(sums))
-  cell_student <- keys %/% (length(levels) + 1)
+  keys <- as.numeric(rownames(sums)) - 1
+  cell_student <- keys %/% K + 1
+  cell_variance <- keys %% K + 1
+  column <- sequence(tabulate(cell_student, J))  # position of each cell in its student's row
+  W <- max(column)
+  layout <- function(values, fill) {
+    m <- matrix(fill, J, W)
+    m[cbind(cell_student, column)] <- values
+    m
+  }
   list(
     # array(): rstan reads a length-1 R vector as a scalar, not as a vector[1]
-    N = length(gd$z), J = J, K = length(levels), se2 = array(levels),
-    n_se2 = array(as.numeric(tabulate(variance, length(levels)))),
-    nnz = nrow(sums), cell_variance = as.integer(keys %% (length(levels) + 1)),
-    student_start = as.integer(c(match(seq_len(J), cell_student), nrow(sums) + 1L)),
-    c1 = unname(sums[, 1]), cu = unname(sums[, 2]), cuu = unname(sums[, 3]), cz = unname(sums[, 4]),
-    cuz = unname(sums[, 5]), czz = unname(sums[, 6])
+    N = length(gd$z), J = J, K = K, se2 = array(levels), n_se2 = array(as.numeric(tabulate(variance, K))), W = W,
+    cell_variance = as.integer(as.vector(layout(cell_variance, 1L))),
+    c1 = layout(sums[, 1], 0), cu = layout(sums[, 2], 0), cuu = layout(sums[, 3], 0), cz = layout(sums[, 4], 0),
+    cuz = layout(sums[, 5], 0), czz = layout(sums[, 6], 0)
   )
 }
 

@@ -5,9 +5,10 @@
 // Woodbury and the matrix determinant lemma reduce the likelihood to weighted sums over the student's weeks and 2x2
 // algebra: M_i = Sigma^-1 + X_i' W_i X_i, c_i = X_i' W_i r_i, r_i = z_i - X_i beta,
 //   log p(z_i) = -1/2 [n_i log 2pi + sum log(sigma^2 + se2_ij) + log|Sigma| + log|M_i| + r_i' W_i r_i - c_i' M_i^-1 c_i].
-// The weights depend on sigma only through the week's known variance, so the data are grouped by (student, distinct
-// se2): each weighted sum is a sparse (students x distinct variances) data matrix times the K weights, which keeps
-// the gradient's cost at a few multiply-adds per observation instead of a chain of autodiff nodes per observation.
+// The weights depend on sigma only through the week's known variance, so the data are grouped into (student, distinct
+// se2) cells, laid out as a students x W matrix (W = most cells of one student, padded with zeros): the K weights are
+// computed once, gathered into that layout by index (no new autodiff nodes) and each weighted sum is one row-wise dot
+// product, so a gradient costs a few multiply-adds per observation and one autodiff node per student and sum.
 // Priors are exactly the brms model's (growth.R, growth_priors): Intercept ~ normal(0, 2) (u has mean 0, so brms's
 // centred intercept is beta[1]), b ~ normal(0, 1), sd ~ exponential(1), sigma ~ exponential(1), cor ~ lkj(2), whose
 // density for a 2x2 correlation is proportional to (1 - cor^2)^(2 - 1).
@@ -17,15 +18,14 @@ data {
   int<lower=1> K;                // distinct known sampling variances
   vector<lower=0>[K] se2;        // the distinct known sampling variances of z (0 = none)
   vector<lower=0>[K] n_se2;      // observations with each
-  int<lower=1> nnz;              // non-empty (student, variance) cells
-  int<lower=1> cell_variance[nnz];       // the variance (1..K) of each cell, cells ordered by student
-  int<lower=1> student_start[J + 1];     // CSR row starts: student j's cells are student_start[j] .. student_start[j+1]-1
-  vector[nnz] c1;                // per cell: number of weeks, and the sums of u, u^2, z, u z, z^2 over them
-  vector[nnz] cu;
-  vector[nnz] cuu;
-  vector[nnz] cz;
-  vector[nnz] cuz;
-  vector[nnz] czz;
+  int<lower=1> W;                // cells of the student with the most (columns of the layout)
+  int<lower=1, upper=K> cell_variance[J * W];  // the variance of each cell, column-major; padding points at 1
+  matrix[J, W] c1;               // per cell: number of weeks, and the sums of u, u^2, z, u z, z^2 (padding: 0)
+  matrix[J, W] cu;
+  matrix[J, W] cuu;
+  matrix[J, W] cz;
+  matrix[J, W] cuz;
+  matrix[J, W] czz;
 }
 transformed data {
   real log_2pi_n = N * log(2 * pi());
@@ -41,12 +41,13 @@ parameters {
 model {
   vector[K] v = square(sigma) + se2;
   vector[K] w = inv(v);
-  vector[J] sw = csr_matrix_times_vector(J, K, c1, cell_variance, student_start, w);
-  vector[J] swu = csr_matrix_times_vector(J, K, cu, cell_variance, student_start, w);
-  vector[J] swuu = csr_matrix_times_vector(J, K, cuu, cell_variance, student_start, w);
-  vector[J] swz = csr_matrix_times_vector(J, K, cz, cell_variance, student_start, w);
-  vector[J] swuz = csr_matrix_times_vector(J, K, cuz, cell_variance, student_start, w);
-  vector[J] swzz = csr_matrix_times_vector(J, K, czz, cell_variance, student_start, w);
+  matrix[J, W] wm = to_matrix(w[cell_variance], J, W);
+  vector[J] sw = rows_dot_product(c1, wm);
+  vector[J] swu = rows_dot_product(cu, wm);
+  vector[J] swuu = rows_dot_product(cuu, wm);
+  vector[J] swz = rows_dot_product(cz, wm);
+  vector[J] swuz = rows_dot_product(cuz, wm);
+  vector[J] swzz = rows_dot_product(czz, wm);
   real s00 = square(sd_intercept);
   real s11 = square(sd_slope);
   real s01 = cor * sd_intercept * sd_slope;
