@@ -14,6 +14,9 @@ import { runPage } from "./RunPage.ts"
 import { runsPage } from "./RunsPage.ts"
 import { schedulePage } from "./SchedulePage.ts"
 
+export { ConsoleRunFailed, type ConsoleOptions, type ConsoleRunner } from "./ConsoleOptions.ts"
+export { ConsoleStore } from "./ConsoleStore.ts"
+
 // the console's own pages run inline script and styles only; nothing is loaded from elsewhere
 const headers = {
   "content-security-policy":

@@ -17,11 +17,41 @@ export interface GraphNode {
   readonly tone?: "succeeded" | "failed" | "running" | "none" | "source" | "transform" | "model" | "sink"
 }
 
-/** An arrow between two boxes, optionally labelled (the resources on a pipeline edge). */
+/** An arrow between two boxes, optionally labelled with lines of text (the resources on a pipeline edge). */
 export interface GraphEdge {
   readonly from: string
   readonly to: string
-  readonly label?: string
+  readonly label?: ReadonlyArray<string>
+  /** Kept on the label as `data-resources` (space-separated), for whoever reads the SVG. */
+  readonly resources?: ReadonlyArray<string>
+}
+
+/**
+ * Resources as short lines, one per table: `weekly_kpi.S`, `weekly_kpi.{A_t, E_t, R_t}`, `attempt`; a line longer
+ * than `width` characters is wrapped after a comma.
+ */
+export const resourceLines = (resources: ReadonlyArray<string>, width = 40): ReadonlyArray<string> => {
+  const tables = new Map<string, Array<string>>()
+  for (const r of resources) {
+    const dot = r.indexOf(".")
+    const table = dot === -1 ? r : r.slice(0, dot)
+    const columns = tables.get(table) ?? []
+    if (dot !== -1) columns.push(r.slice(dot + 1))
+    tables.set(table, columns)
+  }
+  return [...tables].flatMap(([table, columns]) => {
+    const text = columns.length === 0 ? table : columns.length === 1 ? `${table}.${columns[0]}` : `${table}.{${columns.join(", ")}}`
+    const lines: Array<string> = []
+    let line = ""
+    for (const part of text.split(/(?<=, )/)) {
+      if (line.length > 0 && line.length + part.length > width) {
+        lines.push(line)
+        line = "    "
+      }
+      line += part
+    }
+    return [...lines, line]
+  })
 }
 
 const CHAR = 7.2 // px per character at the 12px font the SVG uses: elk needs sizes before anything is drawn
@@ -47,6 +77,8 @@ const elk = Effect.promise(() =>
 )
 
 const textWidth = (text: string) => text.length * CHAR
+const LABEL_LINE = 13
+const labelWidth = (text: string) => text.length * 6.3 // 11px labels
 
 /**
  * Lays a directed graph out with elkjs (layered, left to right, orthogonal edges, labels placed by elk) and draws it
@@ -80,7 +112,9 @@ export const render = (
         id: `e${i}`,
         sources: [e.from],
         targets: [e.to],
-        ...(e.label === undefined ? {} : { labels: [{ text: e.label, width: textWidth(e.label), height: 14 }] })
+        ...(e.label === undefined || e.label.length === 0
+          ? {}
+          : { labels: [{ text: e.label.join("\n"), width: Math.max(...e.label.map(labelWidth)), height: e.label.length * LABEL_LINE }] })
       }))
     }
     const laid = yield* Effect.tryPromise({ try: () => layout.layout(graph), catch: (cause) => new GraphLayoutError({ reason: "Layout", cause }) })
@@ -88,14 +122,18 @@ export const render = (
     const height = Math.ceil(laid.height ?? 0) + 2
     const byId = new Map(nodes.map((n) => [n.id, n] as const))
     const parts: Array<string> = []
-    for (const edge of laid.edges ?? []) {
+    for (const [i, edge] of (laid.edges ?? []).entries()) {
+      const resources = edges[i]?.resources
       for (const s of edge.sections ?? []) {
         const points = [s.startPoint, ...(s.bendPoints ?? []), s.endPoint].map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`)
         parts.push(`<polyline class="edge" points="${points.join(" ")}" fill="none" stroke="#8a94a6" stroke-width="1.4" marker-end="url(#arrow)"/>`)
       }
       for (const l of edge.labels ?? []) {
+        const lines = (l.text ?? "").split("\n").map((line, n) =>
+          `<tspan x="${(l.x ?? 0).toFixed(1)}" y="${((l.y ?? 0) + 10 + n * LABEL_LINE).toFixed(1)}">${escape(line)}</tspan>`
+        )
         parts.push(
-          `<text class="edge-label" x="${(l.x ?? 0).toFixed(1)}" y="${((l.y ?? 0) + 11).toFixed(1)}" font-size="11" fill="#5d6878">${escape(l.text ?? "")}</text>`
+          `<text class="edge-label" data-from="${escape(edges[i]!.from)}" data-to="${escape(edges[i]!.to)}"${resources === undefined ? "" : ` data-resources="${escape(resources.join(" "))}"`} font-size="11" fill="#5d6878" xml:space="preserve">${lines.join("")}</text>`
         )
       }
     }

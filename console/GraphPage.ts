@@ -32,7 +32,7 @@ export const graphPage = Effect.gen(function*() {
       href: `/pipelines/${encodeURIComponent(name)}`,
       tone: latest.get(name)?.status ?? "none"
     })),
-    registry.edges.map((e) => ({ from: e.from, to: e.to, label: e.resources.join(", ") })),
+    registry.edges.map((e) => ({ from: e.from, to: e.to, label: GraphLayout.resourceLines(e.resources), resources: e.resources })),
     { label: "pipelines and the resources between them" }
   )
   const body = html`

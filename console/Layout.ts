@@ -48,11 +48,11 @@ button { background:var(--accent); color:#fff; border-color:var(--accent); curso
 button.secondary { background:#fff; color:var(--accent); }
 .grid { display:grid; grid-template-columns:repeat(auto-fit, minmax(280px, 1fr)); gap:12px; }
 figure { margin:0; } figure svg { max-width:100%; height:auto; }
-.graph svg { display:block; max-width:none; }
+.graph svg { display:block; max-width:100%; height:auto; margin:0 auto; }
 .pager { display:flex; gap:12px; align-items:center; margin:10px 0; }
 dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:4px 14px; margin:0; }
 dl.facts dt { color:var(--muted); } dl.facts dd { margin:0; overflow-wrap:anywhere; }
-@media (max-width:600px) { main { padding:10px; } th, td { padding:5px 4px; } .hide-narrow { display:none; } }
+@media (max-width:600px) { main { padding:10px; } .graph svg { max-width:none; } th, td { padding:5px 4px; } .hide-narrow { display:none; } }
 `)
 
 /** The page shell: navigation, the section's title, the body; `script` is inline page behaviour (live updates). */

@@ -44,7 +44,12 @@ export const pipelinePage = (pipeline: Pipeline.Any) =>
     const dag = yield* GraphLayout.render(
       stages.map((s) => ({
         id: s.name,
-        lines: [s.name, [s.kind, ...s.reads.map((r) => `reads ${r}`), ...s.writes.map((w) => `writes ${w}`)].join(" · ")],
+        lines: [
+          s.name,
+          s.kind,
+          ...GraphLayout.resourceLines(s.reads).map((r) => `reads ${r}`),
+          ...GraphLayout.resourceLines(s.writes).map((w) => `writes ${w}`)
+        ],
         tone: s.kind as "source" | "transform" | "model" | "sink"
       })),
       stages.flatMap((s) => s.inputs.map((i) => ({ from: i, to: s.name }))),
@@ -79,7 +84,10 @@ ${runForm(pipeline, csrfSecret, Option.isNone(token))}
 ${runsTable(recent.rows, new Date())}
 <p><a href="${`/runs?pipeline=${encodeURIComponent(pipeline.name)}`}">All runs of ${pipeline.name} →</a></p>
 <h2>Duration trend</h2>
-<figure class="card" id="duration-trend">${trend}</figure>
-<p class="muted">Last ${finished.length} finished runs; ${Format.duration(finished.length === 0 ? null : finished.reduce((s, r) => s + r.finished_at.getTime() - r.started_at.getTime(), 0) / finished.length)} on average.</p>`
+<figure class="card" id="duration-trend">${trend}${
+      finished.length === 0 ? "" : html`<figcaption class="muted">Last ${finished.length} finished runs; ${
+        Format.duration(finished.reduce((s, r) => s + r.finished_at.getTime() - r.started_at.getTime(), 0) / finished.length)
+      } on average.</figcaption>`
+    }</figure>`
     return page({ title: pipeline.name, section: "graph", readOnly: Option.isNone(token), body })
   })
