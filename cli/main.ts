@@ -12,6 +12,7 @@ import { scheduler } from "./commands/scheduler.ts"
 import { ui } from "./commands/ui.ts"
 import { RedactorFromConfig, scrub } from "./Environment.ts"
 import { ExitCode, explain } from "./Failure.ts"
+import * as Telemetry from "../telemetry/Telemetry.ts"
 
 const seedtest = Command.make("seedtest").pipe(
   Command.withDescription(
@@ -24,6 +25,8 @@ const cli = Command.run(seedtest, { name: "seedtest", version: "0.1.0" })
 
 /** Runs the command line and turns any failure into one clear message on stderr and a distinct exit code. */
 const main = Effect.suspend(() => cli(process.argv)).pipe(
+  // traces leave (and are flushed) within the command; a bad telemetry setting is reported like any setting
+  Effect.provide(Telemetry.layer),
   Effect.as(ExitCode.ok as number),
   Effect.catchAllCause((cause) =>
     Effect.gen(function*() {
