@@ -92,19 +92,22 @@ const specs = {
 /** The console's charts. */
 export type ConsoleChart = keyof typeof specs
 
-const runtimes = new Map<ConsoleChart, vega.Runtime>()
+// one headless view per chart, made on first use: a request swaps its rows and re-runs the dataflow (several times
+// cheaper than a new view), one request at a time per chart
+const views = new Map<ConsoleChart, { readonly view: vega.View; readonly lock: Effect.Semaphore }>()
 
-const runtime = (chart: ConsoleChart) =>
-  Effect.try({
-    try: () => {
-      let parsed = runtimes.get(chart)
-      if (parsed === undefined) {
-        parsed = vega.parse(compile(specs[chart] as unknown as TopLevelSpec).spec)
-        runtimes.set(chart, parsed)
-      }
-      return parsed
-    },
-    catch: (cause) => new ConsoleChartError({ reason: "Compile", chart, cause })
+const viewOf = (chart: ConsoleChart) =>
+  Effect.suspend(() => {
+    const made = views.get(chart)
+    if (made !== undefined) return Effect.succeed(made)
+    return Effect.try({
+      try: () => new vega.View(vega.parse(compile(specs[chart] as unknown as TopLevelSpec).spec), { renderer: "none" }),
+      catch: (cause) => new ConsoleChartError({ reason: "Compile", chart, cause })
+    }).pipe(Effect.map((view) => {
+      const entry = { view, lock: Effect.unsafeMakeSemaphore(1) }
+      views.set(chart, entry)
+      return entry
+    }))
   })
 
 /**
@@ -112,13 +115,10 @@ const runtime = (chart: ConsoleChart) =>
  * (the SVG then scales to its box).
  */
 export const render = (chart: ConsoleChart, rows: ReadonlyArray<object>, width = 640): Effect.Effect<Html, ConsoleChartError> =>
-  Effect.flatMap(runtime(chart), (parsed) =>
-    Effect.acquireUseRelease(
-      Effect.sync(() => new vega.View(parsed, { renderer: "none" })),
-      (view) =>
-        Effect.tryPromise({
-          try: () => view.width(width).data("rows", rows as Array<object>).toSVG(),
-          catch: (cause) => new ConsoleChartError({ reason: "Render", chart, cause })
-        }),
-      (view) => Effect.sync(() => view.finalize())
+  Effect.flatMap(viewOf(chart), ({ lock, view }) =>
+    lock.withPermits(1)(
+      Effect.tryPromise({
+        try: () => view.width(width).data("rows", rows as Array<object>).toSVG(),
+        catch: (cause) => new ConsoleChartError({ reason: "Render", chart, cause })
+      })
     )).pipe(Effect.map(trusted))

@@ -76,7 +76,7 @@ const elk = Effect.promise(() =>
   (loaded ??= import("elkjs/lib/elk.bundled.js").then((m) => new (m.default as unknown as new() => ELK)()))
 )
 
-const textWidth = (text: string) => text.length * CHAR
+const layouts = new Map<string, ElkNode>()
 const LABEL_LINE = 13
 const labelWidth = (text: string) => text.length * 6.3 // 11px labels
 
@@ -105,7 +105,8 @@ export const render = (
       },
       children: nodes.map((n) => ({
         id: n.id,
-        width: Math.max(...n.lines.map(textWidth), 60) + 2 * PAD,
+        // rounded up, so that "5 s ago" and "12 min ago" give the same box and the cached layout is reused
+        width: Math.ceil(Math.max(...n.lines.map((l) => l.length), 8) / 6) * 6 * CHAR + 2 * PAD,
         height: n.lines.length * LINE + 2 * PAD - 4
       })),
       edges: edges.map((e, i): ElkExtendedEdge => ({
@@ -117,7 +118,16 @@ export const render = (
           : { labels: [{ text: e.label.join("\n"), width: Math.max(...e.label.map(labelWidth)), height: e.label.length * LABEL_LINE }] })
       }))
     }
-    const laid = yield* Effect.tryPromise({ try: () => layout.layout(graph), catch: (cause) => new GraphLayoutError({ reason: "Layout", cause }) })
+    // the layout depends only on sizes and edges, which rarely change between requests: elk runs once per shape
+    const key = JSON.stringify(graph)
+    const laid = layouts.get(key) ?? (yield* Effect.tryPromise({
+      try: () => layout.layout(structuredClone(graph)),
+      catch: (cause) => new GraphLayoutError({ reason: "Layout", cause })
+    }))
+    if (!layouts.has(key)) {
+      if (layouts.size >= 64) layouts.delete(layouts.keys().next().value!)
+      layouts.set(key, laid)
+    }
     const width = Math.ceil(laid.width ?? 0) + 2
     const height = Math.ceil(laid.height ?? 0) + 2
     const byId = new Map(nodes.map((n) => [n.id, n] as const))

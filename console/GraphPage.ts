@@ -1,6 +1,6 @@
 import { Effect, Option } from "effect"
 import * as Plan from "../engine/Plan.ts"
-import { upcomingFires } from "../engine/Upcoming.ts"
+import { cachedUpcoming } from "./UpcomingFires.ts"
 import { Console } from "./ConsoleOptions.ts"
 import { ConsoleStore, type RunSummary } from "./ConsoleStore.ts"
 import * as Format from "./Format.ts"
@@ -17,14 +17,19 @@ export const graphPage = Effect.gen(function*() {
   const now = new Date()
   const latest = new Map((yield* store.latestRuns(registry.order)).map((r) => [r.pipeline, r] as const))
   const plan = Plan.ofRegistry(registry, schedule, now)
-  const upcoming = upcomingFires(registry, schedule, now, registry.order.length * 4)
-  const nextOf = (name: string) => Option.fromNullable(upcoming.find((u) => u.pipeline === name))
+  const upcoming = yield* cachedUpcoming(registry, schedule)
+  // a pipeline that fires rarely may be past the cached list: then its cron's own next fire
+  const nextOf = (name: string) =>
+    Option.orElse(
+      Option.map(Option.fromNullable(upcoming.find((u) => u.pipeline === name)), (u) => u.startsAfter),
+      () => Option.map(Option.fromNullable(plan.order.find((p) => p.name === name)?.next[0]), (iso) => new Date(iso))
+    )
   const lastLine = (name: string) => {
     const r = latest.get(name)
     return r === undefined ? "last run: never" : `last: ${r.status} ${Format.relative(r.started_at, now)}, ${Format.duration(runDuration(r))}`
   }
   const nextLine = (name: string) =>
-    Option.match(nextOf(name), { onNone: () => "next: not scheduled", onSome: (u) => `next: ${Format.utc(u.startsAfter)}` })
+    Option.match(nextOf(name), { onNone: () => "next: not scheduled", onSome: (at) => `next: ${Format.utc(at)}` })
   const svg = yield* GraphLayout.render(
     registry.order.map((name) => ({
       id: name,
@@ -45,7 +50,7 @@ export const graphPage = Effect.gen(function*() {
       return html`<tr data-pipeline="${p.name}"><td><a href="${`/pipelines/${encodeURIComponent(p.name)}`}">${p.name}</a></td>
 <td>${r === undefined ? html`<span class="muted">never</span>` : html`${statusBadge(r.status)} <a href="${`/runs/${encodeURIComponent(r.id)}`}">${Format.relative(r.started_at, now)}</a>`}</td>
 <td class="hide-narrow">${r === undefined ? "" : Format.duration(runDuration(r))}</td>
-<td>${Option.match(nextOf(p.name), { onNone: () => html`<span class="muted">not scheduled</span>`, onSome: (u) => Format.utc(u.startsAfter) })}</td>
+<td>${Option.match(nextOf(p.name), { onNone: () => html`<span class="muted">not scheduled</span>`, onSome: Format.utc })}</td>
 <td class="hide-narrow">${p.after.length === 0 ? "—" : p.after.join(", ")}</td></tr>`
     })
   }</tbody></table></div>

@@ -7,7 +7,7 @@ import * as Charts from "./Charts.ts"
 import { Console } from "./ConsoleOptions.ts"
 import { ConsoleStore } from "./ConsoleStore.ts"
 import * as Format from "./Format.ts"
-import { html } from "./Html.ts"
+import { html, trusted } from "./Html.ts"
 import { page, statusBadge } from "./Layout.ts"
 import { runsTable } from "./RunsPage.ts"
 
@@ -60,5 +60,12 @@ ${run.sinks.length === 0 ? html`<p class="muted">Nothing was written.</p>` : htm
       run.sinks.map((s) => html`<tr><td class="mono">${s.target}</td><td class="num">${s.inserted}</td><td class="num">${s.updated}</td><td class="num">${s.deleted}</td></tr>`)
     }</tbody></table></div>`}
 ${others.length === 0 ? "" : html`<h2>Other attempts at this slot</h2>${runsTable(others, now)}`}`
-    return page({ title: `Run ${run.id}`, section: "runs", readOnly: Option.isNone(token), body })
+    return page({
+      title: `Run ${run.id}`,
+      section: "runs",
+      readOnly: Option.isNone(token),
+      body,
+      // a run in progress is followed until it ends (its stage records arrive when it finishes)
+      ...(run.status === "running" ? { script: trusted("setTimeout(function () { location.reload() }, 3000)") } : {})
+    })
   })

@@ -1,9 +1,9 @@
 import { Effect, Option } from "effect"
-import { upcomingFires } from "../engine/Upcoming.ts"
 import { Console } from "./ConsoleOptions.ts"
 import { ConsoleStore, type SlotRow } from "./ConsoleStore.ts"
 import * as Format from "./Format.ts"
 import { html } from "./Html.ts"
+import { cachedUpcoming } from "./UpcomingFires.ts"
 import { page, statusBadge } from "./Layout.ts"
 
 const HISTORY_DAYS = 14
@@ -23,7 +23,7 @@ export const schedulePage = Effect.gen(function*() {
   const { registry, schedule, token } = yield* Console
   const store = yield* ConsoleStore
   const now = new Date()
-  const upcoming = upcomingFires(registry, schedule, now, 20)
+  const upcoming = (yield* cachedUpcoming(registry, schedule)).filter((u) => u.fire.getTime() > now.getTime()).slice(0, 20)
   const history = slotsByDay(yield* store.slots(new Date(now.getTime() - HISTORY_DAYS * 86_400_000)))
   const body = html`
 <h2>Upcoming fires</h2>

@@ -77,11 +77,11 @@ describe("the operations console", { timeout: 600_000 }, () => {
     assert.strictEqual(run.code, 0, run.stderr)
     const runId = /run (run_\S+) of compute-daily-kpis committed/.exec(run.stdout)?.[1]
     assert.isDefined(runId, run.stdout)
-    // no reload: the page's live update brings the row in
+    // no reload: the page's live update brings the row in, and its status follows the run to the end
     const row = page.locator(`tr[data-run="${runId}"]`)
     await row.waitFor({ state: "visible", timeout: 30_000 })
+    await page.locator(`tr[data-run="${runId}"][data-status="succeeded"]`).waitFor({ state: "visible", timeout: 30_000 })
     assert.isAbove(await page.locator("tr[data-run]").count(), before)
-    assert.strictEqual(await row.getAttribute("data-status"), "succeeded")
     // the CLI sees the same history as the console
     const history = JSON.parse((await seedtest(["runs", "--json"], env)).stdout) as ReadonlyArray<{ id: string }>
     assert.include(history.map((r) => r.id), runId)
