@@ -10,7 +10,7 @@ import { computeDailyKpis } from "../../pipelines/computeDailyKpis.ts"
 import { pipelines } from "../../pipelines/registry.ts"
 import * as Database from "../../sources/Database.ts"
 import { browser, screenshot } from "../report/browser.ts"
-import { fits, insertFits, outsideContent, writeReports } from "./fixtures.ts"
+import { fits, insertFits, outsideContent, slots, writeReports } from "./fixtures.ts"
 import { type RunningConsole, seedtest, startConsole } from "./support.ts"
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-console-"))
@@ -130,6 +130,24 @@ describe("the operations console", { timeout: 600_000 }, () => {
       const box = await charts.first().boundingBox()
       assert.isTrue(box !== null && box.width > 100 && box.height > 40, `${id} chart has a size`)
     }
+    await page.close()
+  })
+
+  it("shows the upcoming fires as `seedtest next` orders them, and the slot history per day", async () => {
+    const page = await visit(`${console_.url}/schedule`)
+    const next = JSON.parse((await seedtest(["next", "--count", "8", "--json"], env)).stdout) as ReadonlyArray<{ pipeline: string; fire: string }>
+    const shown = await page.locator("#upcoming tbody tr").evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent ?? "")))
+    assert.deepStrictEqual(
+      shown.slice(0, next.length).map(([fire, pipeline]) => [fire, pipeline]),
+      next.map((n) => [`${n.fire.slice(0, 16).replace("T", " ")} UTC`, n.pipeline])
+    )
+    for (const slot of slots) {
+      const day = page.locator(`[data-day="${slot.slot.slice(0, 10)}"]`)
+      const row = day.locator("tr", { hasText: slot.pipeline })
+      assert.include(await row.innerText(), slot.status)
+      if (slot.detail !== null) assert.include(await row.innerText(), slot.detail)
+    }
+    assert.include(await page.locator(`[data-day="${slots[0].slot.slice(0, 10)}"]`).innerText(), "1 succeeded · 1 skipped")
     await page.close()
   })
 

@@ -56,6 +56,16 @@ export const fits = {
   }
 } as const
 
+// the schedule page shows the last 14 days: the slots are yesterday's and the day before's
+const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10)
+
+/** Two days of scheduler slots: one ran, one was skipped (with its reason), one failed and was retried. */
+export const slots = [
+  { pipeline: "compute-daily-kpis", slot: `${daysAgo(1)}T02:10:00Z`, status: "succeeded", attempts: 1, detail: null },
+  { pipeline: "aggregate-features-daily", slot: `${daysAgo(1)}T02:25:00Z`, status: "skipped", attempts: 0, detail: "catch-up: only the latest missed fire runs" },
+  { pipeline: "fit-survival-churn", slot: `${daysAgo(2)}T05:00:00Z`, status: "failed", attempts: 3, detail: "gave up after 3 attempts: the R service answered 500" }
+] as const
+
 /** Writes the fits above into the meta tables (through whatever database the layer provides). */
 export const insertFits = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -73,6 +83,10 @@ export const insertFits = Effect.gen(function*() {
   const f = fits.forecast
   yield* sql`INSERT INTO prophet_fit_meta (run_id, metric, user_id, changepoints, forecast, fit_meta, lookback_weeks, horizon_weeks, anomaly_threshold, fitted_at)
              VALUES (${f.run_id}, 'I_t', NULL, '[]'::jsonb, ${j(f.forecast)}::jsonb, ${j({ status: "ok", residual_sd: 0.012 })}::jsonb, 12, 4, 2.5, ${f.fitted_at}::timestamptz)`
+  for (const slot of slots) {
+    yield* sql`INSERT INTO schedule_slot (pipeline, slot, status, attempts, updated_at, detail)
+               VALUES (${slot.pipeline}, ${slot.slot}::timestamptz, ${slot.status}, ${slot.attempts}, now(), ${slot.detail})`
+  }
   yield* sql`INSERT INTO prophet_anomalies (run_id, week_start, metric, value, expected, anomaly_score, user_id)
              VALUES (${f.run_id}, ${f.anomaly.week_start}::date, 'I_t', ${f.anomaly.value}, ${f.anomaly.expected}, ${f.anomaly.anomaly_score}, NULL)`
 })
