@@ -93,6 +93,12 @@ describe("telemetry", { timeout: 600_000 }, () => {
         assert.strictEqual(span!.traceId, runSpan!.traceId)
         assert.isTrue(underRun(span!), `stage ${stage} is inside the run's span`)
       }
+
+      // the run's metrics leave with it: its duration, tagged with the pipeline and outcome, and the rows it wrote
+      const metrics = JSON.stringify(otlp.received.filter((r) => r.path === "/v1/metrics").map((r) => r.body))
+      assert.include(metrics, "seedtest_run_duration_seconds")
+      assert.include(metrics, "seedtest_rows_written_total")
+      assert.include(metrics, "compute-daily-kpis")
     } finally {
       await otlp.close()
     }
