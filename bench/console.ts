@@ -19,12 +19,14 @@ import * as Registry from "../engine/Registry.ts"
 import { RunStore } from "../engine/RunStore.ts"
 import { pipelines } from "../pipelines/registry.ts"
 import * as Database from "../sources/Database.ts"
+import { serverDatabase } from "./BenchDatabase.ts"
 
 const RUNS = Number(process.argv[2] ?? 10_000)
 const REPEAT = 20
 
 const url = process.env.TEST_DATABASE_URL
-const db = Database.migrated(url === undefined ? Database.layerEmbedded(undefined) : Database.layerUrl(Redacted.make(url)))
+// on a server: a database of its own (dropped and made afresh), never the one the tests are given
+const db = url === undefined ? Database.migrated(Database.layerEmbedded(undefined)) : serverDatabase(Redacted.make(url), "seedtest_bench_console", false)
 
 // a finished run's stages as the runner records them
 const stages = JSON.stringify(["windows", "outOfRange", "growthPosterior", "kpis", "weeklyKpi"].map((name, i) => ({
