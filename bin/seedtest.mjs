@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const bundle = path.join(root, "dist", "seedtest.mjs")
-const SOURCES = ["cli", "engine", "pipelines", "stages", "sources", "sinks", "config", "db", "cohort"]
+const SOURCES = ["cli", "console", "telemetry", "engine", "pipelines", "stages", "sources", "sinks", "config", "db", "cohort"]
 
 const newestSource = () => {
   let newest = 0

@@ -3,6 +3,7 @@ import { Redactor } from "../engine/Redactor.ts"
 import * as RedactorModule from "../engine/Redactor.ts"
 import { RunStore } from "../engine/RunStore.ts"
 import * as Database from "../sources/Database.ts"
+import * as RunMetrics from "../telemetry/RunMetrics.ts"
 import * as Progress from "./Progress.ts"
 import { RServicesLayer, tokenSecrets } from "./RServices.ts"
 
@@ -14,7 +15,7 @@ import { RServicesLayer, tokenSecrets } from "./RServices.ts"
 export const DataLayer = RunStore.Default.pipe(
   Layer.provideMerge(Database.migrated(Database.layer)),
   Layer.provideMerge(RServicesLayer),
-  Layer.provideMerge(Progress.layer()),
+  Layer.provideMerge(RunMetrics.observing(Progress.layer())),
   Layer.provideMerge(Layer.effect(Redactor, Effect.flatMap(tokenSecrets, (tokens) => Effect.map(Redactor, (r) => RedactorModule.extend(r, tokens))))),
   Layer.provideMerge(Database.redactorLayer)
 )

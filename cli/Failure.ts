@@ -34,6 +34,7 @@ export const explain = (cause: Cause.Cause<unknown>): Explained | undefined => {
     case "ScheduleFileError":
       return { code: ExitCode.userError, message, hint: "Fix the entry named, or point SEEDTEST_SCHEDULE_FILE at another file." }
     case "UsageError":
+    case "ConsoleRefused":
       return { code: ExitCode.userError, message, hint: undefined }
     case "StageFailed":
       return { code: ExitCode.runFailed, message, hint: "Nothing was written. `seedtest runs show <id>` has the stage timings." }

@@ -9,20 +9,24 @@ import { seed } from "./commands/seed.ts"
 import { backfill } from "./commands/backfill.ts"
 import { next } from "./commands/next.ts"
 import { scheduler } from "./commands/scheduler.ts"
+import { ui } from "./commands/ui.ts"
 import { RedactorFromConfig, scrub } from "./Environment.ts"
 import { ExitCode, explain } from "./Failure.ts"
+import * as Telemetry from "../telemetry/Telemetry.ts"
 
 const seedtest = Command.make("seedtest").pipe(
   Command.withDescription(
     "seedtest-pipelines: the learning-analytics engine. Runs the model pipelines (KPIs, growth, forecast, survival, segments, report) on DATABASE_URL, or on an embedded database in SEEDTEST_DATA_DIR (default ./.seedtest) when DATABASE_URL is unset."
   ),
-  Command.withSubcommands([list, plan, run, runs, seed, scheduler, next, backfill])
+  Command.withSubcommands([list, plan, run, runs, seed, scheduler, next, backfill, ui])
 )
 
 const cli = Command.run(seedtest, { name: "seedtest", version: "0.1.0" })
 
 /** Runs the command line and turns any failure into one clear message on stderr and a distinct exit code. */
 const main = Effect.suspend(() => cli(process.argv)).pipe(
+  // traces leave (and are flushed) within the command; a bad telemetry setting is reported like any setting
+  Effect.provide(Telemetry.layer),
   Effect.as(ExitCode.ok as number),
   Effect.catchAllCause((cause) =>
     Effect.gen(function*() {

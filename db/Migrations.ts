@@ -8,6 +8,7 @@ import demoInputs from "./migrations/0003_demo_inputs.ts"
 import scheduleSlot from "./migrations/0010_schedule_slot.ts"
 import modelMetaAsOf from "./migrations/0013_model_meta_as_of.ts"
 import prophetAsOf from "./migrations/0014_prophet_as_of.ts"
+import pipelineRunRecent from "./migrations/0050_pipeline_run_recent.ts"
 
 /**
  * Every migration, in order. Ids are the numeric prefixes; a new migration is a new file here, never an edit of
@@ -19,7 +20,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
   "0003_demo_inputs": demoInputs,
   "0010_schedule_slot": scheduleSlot,
   "0013_model_meta_as_of": modelMetaAsOf,
-  "0014_prophet_as_of": prophetAsOf
+  "0014_prophet_as_of": prophetAsOf,
+  "0050_pipeline_run_recent": pipelineRunRecent
 }
 
 /** Applies the pending migrations of `record` in one transaction under a lock on `table` (idempotent). */

@@ -1,7 +1,7 @@
 import { PgClient } from "@effect/sql-pg"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { type ConfigError, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { type ConfigError, Data, Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import pg from "pg"
@@ -65,20 +65,111 @@ const lockDataDir = (dataDir: string) =>
           fs.writeFileSync(lock, String(process.pid), { flag: "wx" })
         } catch {
           const holder = Number(fs.readFileSync(lock, "utf8"))
-          if (Number.isInteger(holder) && holder !== process.pid && processAlive(holder)) throw new Error("locked")
+          if (Number.isInteger(holder) && holder !== process.pid && processAlive(holder)) throw new HeldBy(holder)
           fs.writeFileSync(lock, String(process.pid))
         }
         return lock
       },
       catch: (cause) =>
-        new EmbeddedDatabaseError({
-          reason: (cause as Error).message === "locked" ? "Locked" : "StartFailed",
-          dataDir,
-          cause
-        })
+        cause instanceof HeldBy ? cause : new EmbeddedDatabaseError({ reason: "StartFailed", dataDir, cause })
     }),
     (lock) => Effect.sync(() => fs.rmSync(lock, { force: true }))
   )
+
+// the lock is held by another live process
+class HeldBy {
+  constructor(readonly pid: number) {}
+}
+
+/** Where the process holding a data folder serves its database: `<dataDir>/socket.json`, next to the lock. */
+const addressFile = (dataDir: string) => path.join(dataDir, "socket.json")
+
+interface HolderAddress {
+  readonly pid: number
+  readonly host: string
+  /** null while the holder's database is starting. */
+  readonly port: number | null
+}
+
+const readAddress = (dataDir: string): HolderAddress | undefined => {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(addressFile(dataDir), "utf8")) as Partial<HolderAddress>
+    return typeof parsed.pid === "number" && typeof parsed.host === "string" && (typeof parsed.port === "number" || parsed.port === null)
+      ? { pid: parsed.pid, host: parsed.host, port: parsed.port }
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const publishAddress = (dataDir: string, port: number | null) =>
+  fs.writeFileSync(addressFile(dataDir), JSON.stringify({ pid: process.pid, host: "127.0.0.1", port } satisfies HolderAddress))
+
+/**
+ * The socket address of the live process that holds `dataDir`, waiting while its database starts (it says so in the
+ * address file); `Locked` when the holder publishes no address (an older seedtest) or stops while we wait.
+ */
+const holderAddress = (dataDir: string, holder: number) =>
+  Effect.suspend(() => {
+    const address = readAddress(dataDir)
+    if (address === undefined || address.pid !== holder) return Effect.fail("none" as const)
+    if (address.port !== null) return Effect.succeed({ host: address.host, port: address.port })
+    return processAlive(holder) ? Effect.fail("starting" as const) : Effect.fail("none" as const)
+  }).pipe(
+    Effect.retry({ schedule: Schedule.spaced("200 millis").pipe(Schedule.upTo("60 seconds")), while: (e) => e === "starting" }),
+    Effect.mapError(() => new EmbeddedDatabaseError({ reason: "Locked", dataDir }))
+  )
+
+/**
+ * PGlite is one Postgres session; the socket server queues the messages of its clients and, while the session is in
+ * a transaction, serves only the client that opened it. That is not enough between transactions: the extended
+ * protocol's Parse/Bind/Execute of one statement are separate messages, and another client's messages could run in
+ * between (rebinding the unnamed statement). This view of the database also counts as "in a transaction" an
+ * exchange that has not yet ended with ReadyForQuery(idle), so each client's statement or transaction runs whole.
+ */
+export const exclusivePerClient = <DB extends {
+  isInTransaction(): boolean
+  execProtocolRawStream(message: Uint8Array, options: { onRawData: (data: Uint8Array) => void }): Promise<void>
+}>(db: DB): DB => {
+  let open = false
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === "isInTransaction") return () => open || target.isInTransaction()
+      if (prop === "execProtocolRawStream") {
+        return async (message: Uint8Array, options: { onRawData: (data: Uint8Array) => void }) => {
+          // a client's Terminate ends its exchange without an answer
+          if (message[0] === 0x58) {
+            open = false
+            return target.execProtocolRawStream(message, options)
+          }
+          let tail = new Uint8Array(0)
+          await target.execProtocolRawStream(message, {
+            ...options,
+            onRawData: (data) => {
+              const joined = new Uint8Array(tail.length + data.length)
+              joined.set(tail)
+              joined.set(data, tail.length)
+              tail = joined.slice(-6)
+              options.onRawData(data)
+            }
+          })
+          // ReadyForQuery is 'Z', length 5, status: 'I' idle, 'T' in a transaction, 'E' failed transaction
+          open = !(tail.length === 6 && tail[0] === 0x5a && tail[4] === 5 && tail[5] === 0x49)
+        }
+      }
+      if (prop === "exec") {
+        // the socket server's ROLLBACK after a client left in the middle of an exchange: the session is free again
+        return async (...args: Array<unknown>) => {
+          const result = await (target as unknown as { exec: (...a: Array<unknown>) => Promise<unknown> }).exec(...args)
+          open = false
+          return result
+        }
+      }
+      const value = Reflect.get(target, prop, target)
+      return typeof value === "function" ? value.bind(target) : value
+    }
+  })
+}
 
 /**
  * An embedded PostgreSQL (PGlite, compiled to WASM) served on a loopback port through pglite-socket, so the same
@@ -91,7 +182,22 @@ export const layerEmbedded = (
   Layer.unwrapScoped(
     Effect.gen(function*() {
       const pgdata = dataDir === undefined ? undefined : path.resolve(dataDir, "pgdata")
-      if (dataDir !== undefined) yield* lockDataDir(path.resolve(dataDir))
+      if (dataDir !== undefined) {
+        const folder = path.resolve(dataDir)
+        const locked = yield* Effect.either(lockDataDir(folder))
+        if (locked._tag === "Left") {
+          if (locked.left instanceof EmbeddedDatabaseError) return yield* locked.left
+          // another process (the console, the scheduler, another run) holds the folder: use its database through its
+          // socket server, one connection like its own
+          const holder = yield* holderAddress(folder, locked.left.pid)
+          return PgClient.layer({ host: holder.host, port: holder.port, username: "postgres", database: "postgres", maxConnections: 1, ...clientOptions })
+        }
+        // other processes find this process's database through this file; until the port is in it, they wait
+        yield* Effect.acquireRelease(
+          Effect.sync(() => publishAddress(folder, null)),
+          () => Effect.sync(() => fs.rmSync(addressFile(folder), { force: true }))
+        )
+      }
       const db = yield* Effect.acquireRelease(
         Effect.tryPromise({
           // loaded on demand: commands that use DATABASE_URL (or no database) never pay for the WASM build
@@ -110,7 +216,8 @@ export const layerEmbedded = (
         Effect.tryPromise({
           try: async () => {
             const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket")
-            const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 4 })
+            // several processes may share this database (see exclusivePerClient): allow a few clients
+            const server = new PGLiteSocketServer({ db: exclusivePerClient(db), port, host: "127.0.0.1", maxConnections: 16 })
             await server.start()
             return server
           },
@@ -118,6 +225,7 @@ export const layerEmbedded = (
         }),
         (server) => Effect.promise(() => server.stop()).pipe(Effect.ignore)
       )
+      if (dataDir !== undefined) publishAddress(path.resolve(dataDir), port)
       return PgClient.layer({
         host: "127.0.0.1",
         port,

@@ -1,6 +1,6 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Effect } from "effect"
-import * as Scheduler from "../../engine/Scheduler.ts"
+import { upcomingFires } from "../../engine/Upcoming.ts"
 import { registry } from "../Registry.ts"
 import { loadSchedule } from "../Schedule.ts"
 
@@ -15,27 +15,7 @@ export const next = Command.make(
     Effect.gen(function*() {
       const reg = yield* registry
       const { entries } = yield* loadSchedule(reg)
-      const now = new Date()
-      const enabled = entries.filter((e) => e.enabled)
-      const horizon = new Date(now.getTime() + 400 * 86_400_000)
-      const fires = enabled.flatMap((entry) => {
-        const result: Array<{ pipeline: string; fire: Date }> = []
-        let at: Date | null = Scheduler.nextFire(entry, now)
-        while (at !== null && result.length < count && at < horizon) {
-          result.push({ pipeline: entry.pipeline, fire: at })
-          at = Scheduler.nextFire(entry, at)
-        }
-        return result
-      })
-      const rank = new Map(reg.order.map((n, i) => [n, i] as const))
-      // a fire starts once the same-day fires of its upstream pipelines are done
-      const upcoming = fires.map(({ fire, pipeline }) => {
-        const after = Scheduler.sameDayUpstreamFires(reg, enabled, pipeline, fire)
-        const startsAfter = new Date(Math.max(fire.getTime(), ...after.map((a) => a.fire.getTime())))
-        return { pipeline, fire, startsAfter, after: [...new Set(after.map((a) => a.pipeline))] }
-      })
-        .sort((a, b) => a.startsAfter.getTime() - b.startsAfter.getTime() || rank.get(a.pipeline)! - rank.get(b.pipeline)!)
-        .slice(0, count)
+      const upcoming = upcomingFires(reg, entries, new Date(), count)
       if (json) return yield* Console.log(JSON.stringify(upcoming, null, 2))
       for (const u of upcoming) {
         const wait = u.after.length === 0 ? "" : `  after ${u.after.join(", ")}${u.startsAfter > u.fire ? ` (not before ${u.startsAfter.toISOString()})` : ""}`

@@ -1,0 +1,43 @@
+import { FetchHttpClient } from "@effect/platform"
+import { type ConfigError, Effect, Layer, Logger, Option, Redacted } from "effect"
+import { TelemetrySettings } from "../config/TelemetrySettings.ts"
+
+/**
+ * Logs as one JSON object per line (LOG_FORMAT=json), else human-readable; on stderr either way, so stdout stays the
+ * command's output (`--json`).
+ */
+export const loggerLayer = (format: TelemetrySettings["logFormat"]): Layer.Layer<never> =>
+  Logger.replace(Logger.defaultLogger, Logger.withConsoleError(format === "json" ? Logger.jsonLogger : Logger.prettyLoggerDefault))
+
+/**
+ * Traces (and Effect metrics and logs) exported over OTLP/HTTP with JSON bodies to `<endpoint>/v1/traces` …, by
+ * `@effect/opentelemetry`'s own exporter. The module is imported only here, so a process without an endpoint never
+ * loads it. Spans are batched and flushed when the layer's scope closes (the end of a command).
+ */
+export const otlpLayer = (settings: TelemetrySettings, endpoint: string): Layer.Layer<never> =>
+  Layer.unwrapEffect(
+    Effect.promise(() => import("@effect/opentelemetry/Otlp")).pipe(
+      Effect.map((Otlp) =>
+        Otlp.layerJson({
+          baseUrl: endpoint.replace(/\/+$/, ""),
+          resource: { serviceName: settings.serviceName },
+          headers: Redacted.value(settings.headers),
+          // short intervals: a CLI run lasts seconds, and what is pending is flushed at exit anyway
+          tracerExportInterval: "1 second",
+          shutdownTimeout: "5 seconds"
+        }).pipe(Layer.provide(FetchHttpClient.layer))
+      )
+    )
+  )
+
+/**
+ * The process's telemetry from the standard environment: the logger for LOG_FORMAT, and with
+ * OTEL_EXPORTER_OTLP_ENDPOINT set, the OTLP exporter; without it nothing is loaded or sent.
+ */
+export const layer: Layer.Layer<never, ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.map(TelemetrySettings, (settings) =>
+    Option.match(settings.endpoint, {
+      onNone: () => loggerLayer(settings.logFormat),
+      onSome: (endpoint) => Layer.merge(loggerLayer(settings.logFormat), otlpLayer(settings, endpoint))
+    }))
+)
