@@ -36,6 +36,14 @@ export const explain = (cause: Cause.Cause<unknown>): Explained | undefined => {
     case "UsageError":
       return { code: ExitCode.userError, message, hint: undefined }
     case "StageFailed":
+      // the database went away during the commit: the environment failed, not the run's data or code
+      if ((error as { reason?: unknown }).reason === "DatabaseLost") {
+        return {
+          code: ExitCode.environment,
+          message: `the database connection was lost during the commit: ${message}`,
+          hint: "Nothing was written: PostgreSQL discards a transaction whose connection breaks before its COMMIT completes. Check that the database is up (DATABASE_URL, or the embedded database's folder) and run again."
+        }
+      }
       return { code: ExitCode.runFailed, message, hint: "Nothing was written. `seedtest runs show <id>` has the stage timings." }
     case "SqlError":
       return {

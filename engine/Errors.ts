@@ -41,10 +41,11 @@ export class UnknownPipeline extends Schema.TaggedError<UnknownPipeline>("@seedt
 
 /**
  * A stage of a run failed: its own typed error after the retries it was allowed (`Failure`), its time limit
- * (`Timeout`), a bug (`Defect`), or — for sinks — the write transaction (`WriteFailed`).
+ * (`Timeout`), a bug (`Defect`), or — for sinks — the write transaction (`WriteFailed`), or the database connection
+ * lost while committing it (`DatabaseLost`: the commit or rollback itself could not run).
  */
 export class StageFailed extends Schema.TaggedError<StageFailed>("@seedtest/engine/StageFailed")("StageFailed", {
-  reason: Schema.Literal("Failure", "Timeout", "Defect", "WriteFailed"),
+  reason: Schema.Literal("Failure", "Timeout", "Defect", "WriteFailed", "DatabaseLost"),
   pipeline: Schema.String,
   stage: Schema.String,
   attempts: Schema.Number,
@@ -56,7 +57,8 @@ export class StageFailed extends Schema.TaggedError<StageFailed>("@seedtest/engi
       Failure: "failed",
       Timeout: "timed out",
       Defect: "crashed",
-      WriteFailed: "could not be written (nothing was committed)"
+      WriteFailed: "could not be written (nothing was committed)",
+      DatabaseLost: "lost the database while committing (the transaction was not confirmed)"
     }[this.reason]
     return `Stage "${this.stage}" of pipeline "${this.pipeline}" ${what}${tries}: ${this.detail}`
   }
