@@ -117,6 +117,39 @@ const decodeParam = <A>(pipeline: string, key: string, param: Param<A>, raw: str
       })
   )
 
+/** Every override names a parameter of the pipeline, or the first that does not, with the known ones. */
+const knownNames = (pipeline: string, fields: Fields, overrides: Readonly<Record<string, string>>): Either.Either<void, ParamError> => {
+  const key = Object.keys(overrides).find((k) => !(k in fields))
+  if (key === undefined) return Either.void
+  const known = Object.keys(fields)
+  return Either.left(
+    new ParamError({
+      reason: "UnknownParam",
+      pipeline,
+      param: key,
+      detail: known.length === 0 ? "It takes no parameters." : `Known parameters: ${known.join(", ")}.`
+    })
+  )
+}
+
+/**
+ * Checks parameter values given somewhere other than `--param` (a schedule file entry) without running anything:
+ * every name is a parameter of the pipeline and every value decodes. `origin` says where the value came from.
+ */
+export const check = (
+  pipeline: string,
+  fields: Fields,
+  values: Readonly<Record<string, string>>,
+  origin: string
+): Either.Either<void, ParamError> =>
+  Either.flatMap(knownNames(pipeline, fields, values), () => {
+    for (const [key, raw] of Object.entries(values)) {
+      const decoded = decodeParam(pipeline, key, fields[key]!, raw, origin)
+      if (Either.isLeft(decoded)) return Either.left(decoded.left)
+    }
+    return Either.void
+  })
+
 /**
  * Resolves a pipeline's parameters: `--param` overrides first, then the environment variable (through Config, so a
  * library user's ConfigProvider applies), then the default. Unknown override names are an error naming the known
@@ -128,17 +161,7 @@ export const resolve = <F extends Fields>(
   overrides: Readonly<Record<string, string>>
 ): Effect.Effect<Values<F>, ParamError> =>
   Effect.gen(function*() {
-    for (const key of Object.keys(overrides)) {
-      if (!(key in fields)) {
-        const known = Object.keys(fields)
-        return yield* new ParamError({
-          reason: "UnknownParam",
-          pipeline,
-          param: key,
-          detail: known.length === 0 ? "It takes no parameters." : `Known parameters: ${known.join(", ")}.`
-        })
-      }
-    }
+    yield* knownNames(pipeline, fields, overrides)
     const values: Record<string, unknown> = {}
     for (const [key, param] of Object.entries(fields)) {
       const override = overrides[key]
