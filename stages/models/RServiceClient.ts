@@ -136,6 +136,34 @@ const fieldsOf = (error: RServiceError) => ({
 const transportDetail = (error: HttpClientError.HttpClientError): string =>
   error.description ?? (error.cause instanceof Error ? error.cause.message : `the request failed (${error.reason})`)
 
+/** Longest excerpt of a bad answer or of one problem that a message quotes. */
+const excerptChars = 120
+
+const excerpt = (text: string): string => {
+  const flat = text.replace(/\s+/g, " ").trim()
+  return flat.length <= excerptChars ? flat : `${flat.slice(0, excerptChars)}…`
+}
+
+/**
+ * What was wrong with an answer, in one sentence: not JSON at all (empty, an HTML page, garbage), or JSON whose first
+ * problem is at a path (`forecasts.0.p: Expected number, actual "x"`) — never the whole schema, which is kilobytes
+ * long — and what to do about it.
+ */
+const undecodable = (text: string, error: ParseResult.ParseError): string => {
+  const advice = "check that the URL points at this service and that it runs the release this client was built for"
+  if (text.trim().length === 0) return `the body is empty; ${advice}`
+  let json = true
+  try {
+    JSON.parse(text)
+  } catch {
+    json = false
+  }
+  if (!json) return `the body is not JSON (it starts "${excerpt(text.slice(0, 200))}"); ${advice}`
+  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const where = issue === undefined || issue.path.length === 0 ? "the body" : issue.path.join(".")
+  return `${where}: ${excerpt(issue?.message ?? "does not match the expected shape")}; ${advice}`
+}
+
 const reasonOfStatus = (status: number): RServiceErrorReason =>
   status === 401 || status === 403
     ? "Unauthorized"
@@ -184,9 +212,7 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
           })
         }
         return yield* Schema.decodeUnknown(Schema.parseJson(response))(text).pipe(
-          Effect.mapError((error) =>
-            fail("UndecodableResponse", ParseResult.TreeFormatter.formatErrorSync(error), { status: res.status })
-          )
+          Effect.mapError((error) => fail("UndecodableResponse", undecodable(text, error), { status: res.status }))
         )
       }).pipe(
         Effect.scoped,
