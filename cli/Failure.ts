@@ -56,7 +56,9 @@ export const explain = (cause: Cause.Cause<unknown>): Explained | undefined => {
     case "EmbeddedDatabaseError":
       return { code: ExitCode.environment, message, hint: undefined }
     case "ConfigError":
-      return { code: ExitCode.userError, message: `a setting is invalid: ${message}`, hint: "See the settings in README.md." }
+      // an environment variable the deployment sets, not an argument of this command
+      // its message lacks the variable's name; its string form has it ("Invalid data at R_FORECAST_URL: …")
+      return { code: ExitCode.environment, message: `a setting is invalid: ${String(error)}`, hint: "Fix the environment variable named; the settings are in README.md." }
     default:
       return { code: ExitCode.runFailed, message, hint: undefined }
   }

@@ -78,6 +78,15 @@ export interface RServiceConnection {
   readonly retryBase: Duration.DurationInput
 }
 
+/** Whether a setting is one http(s) URL with a host, or a comma-separated list of them. */
+export const isUrlList = (value: string): boolean =>
+  value.split(",").every((part) => {
+    const candidate = part.trim()
+    if (candidate.length === 0 || /\s/.test(candidate) || !URL.canParse(candidate)) return false
+    const url = new URL(candidate)
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname.length > 0
+  })
+
 /** Reads `<PREFIX>_URL`, `<PREFIX>_INTERNAL_TOKEN` (secret) and `<PREFIX>_TIMEOUT_SECS`. */
 export const connectionConfig = (options: {
   readonly service: string
@@ -85,7 +94,13 @@ export const connectionConfig = (options: {
   readonly defaultTimeoutSeconds: number
 }): Config.Config<RServiceConnection> =>
   Config.all({
-    url: Config.string(`${options.prefix}_URL`),
+    // a malformed URL is a setting to fix, reported when the client is built: retrying it cannot help
+    url: Config.string(`${options.prefix}_URL`).pipe(
+      Config.validate({
+        message: `expected the service's http(s) URL, such as http://${options.service}:8080 (or a comma-separated list of such URLs)`,
+        validation: isUrlList
+      })
+    ),
     token: Config.redacted(`${options.prefix}_INTERNAL_TOKEN`),
     timeoutSeconds: Config.number(`${options.prefix}_TIMEOUT_SECS`).pipe(
       Config.withDefault(options.defaultTimeoutSeconds)

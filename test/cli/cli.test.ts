@@ -80,6 +80,17 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
     assert.notInclude(r.stdout + r.stderr, SECRET)
   })
 
+  it("rejects a malformed R service URL at once as a configuration error naming the variable", async () => {
+    const started = Date.now()
+    const r = await seedtest(["runs"], { ...embedded, R_FORECAST_URL: "r-forecast-plumber:8080", R_FORECAST_INTERNAL_TOKEN: SECRET })
+    assert.strictEqual(r.code, 3, r.stderr)
+    assert.include(r.stderr, "R_FORECAST_URL")
+    assert.include(r.stderr, "expected the service's http(s) URL")
+    assert.notInclude(r.stdout + r.stderr, SECRET)
+    // no retries of a URL that cannot work (they took 35 s)
+    assert.isBelow(Date.now() - started, 30_000)
+  })
+
   it("keeps run history in the embedded database and rejects an unknown run id", async () => {
     const history = await seedtest(["runs"], embedded)
     assert.strictEqual(history.code, 0, history.stderr)
