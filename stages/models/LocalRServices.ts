@@ -110,11 +110,30 @@ export const startRService = (
     // in as many forked workers (the services' own default is 1, for containers sized one core each)
     const parallel = { brms: "--cores", forecast: "--workers", cluster: undefined }[service]
     if (parallel !== undefined && !args.includes(parallel)) args.push(parallel, String(availableParallelism()))
+    // the service exits by itself when this process disappears, even by SIGKILL, which runs no finalizer
+    if (!args.includes("--parent-pid")) args.push("--parent-pid", String(globalThis.process.pid))
+    // The service runs in its own process group (the executor starts it detached), with the workers it forks (prophet's
+    // batch workers, brms's chains), which inherit its listening socket: a worker that outlives its parent keeps the
+    // port accepting connections that are never answered. So the whole group is killed, not just the parent: when
+    // the scope closes (after the executor's SIGTERM; registered first, so it runs last) and as soon as the parent
+    // dies, so a dead service refuses connections at once.
+    let groupId: number | undefined
+    const killGroup = Effect.sync(() => {
+      if (groupId === undefined) return
+      try {
+        globalThis.process.kill(-groupId, "SIGKILL")
+      } catch {
+        // the group is already gone
+      }
+    })
+    yield* Effect.addFinalizer(() => killGroup)
     const process = yield* Command.make("Rscript", ...args).pipe(
       Command.workingDirectory(repositoryRoot),
       Command.env({ TZ: "UTC", [serviceTokens[service]]: token }),
       Command.start
     )
+    groupId = process.pid
+    yield* Effect.forkScoped(Effect.zipRight(Effect.ignore(process.exitCode), killGroup))
     // R writes to both pipes; drain them so a full pipe never blocks it, keeping stderr's tail for the error
     const stderrTail = yield* Ref.make("")
     yield* Effect.forkScoped(Stream.runDrain(process.stdout))
