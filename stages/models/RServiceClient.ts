@@ -10,7 +10,8 @@ export const RServiceErrorReason = Schema.Literal(
   "Unauthorized",
   "InvalidRequest",
   "ModelFailure",
-  "UndecodableResponse"
+  "UndecodableResponse",
+  "InconsistentAnswer"
 )
 export type RServiceErrorReason = typeof RServiceErrorReason.Type
 
@@ -21,7 +22,8 @@ const reasonPhrase: Record<RServiceErrorReason, string> = {
   Unauthorized: "refused the internal token",
   InvalidRequest: "rejected the request",
   ModelFailure: "failed to fit the model",
-  UndecodableResponse: "answered in a shape the client cannot read"
+  UndecodableResponse: "answered in a shape the client cannot read",
+  InconsistentAnswer: "gave an answer that does not fit the request"
 }
 
 /**
@@ -125,7 +127,9 @@ export interface RServiceClient {
   readonly endpoint: <ReqA, ReqI, ResA, ResI>(
     path: string,
     request: Schema.Schema<ReqA, ReqI>,
-    response: Schema.Schema<ResA, ResI>
+    response: Schema.Schema<ResA, ResI>,
+    /** The first way a decoded answer contradicts its request (see AnswerCheck), checked before anyone uses it. */
+    fits?: (request: ReqA, response: ResA) => string | undefined
   ) => Endpoint<ReqA, ResA>
   /** `GET /health`, decoded. */
   readonly health: <A, I>(schema: Schema.Schema<A, I>) => Effect.Effect<A, RServiceError>
@@ -164,8 +168,10 @@ const excerpt = (text: string): string => {
  * problem is at a path (`forecasts.0.p: Expected number, actual "x"`) — never the whole schema, which is kilobytes
  * long — and what to do about it.
  */
+/** What to do about an answer the client cannot use. */
+const advice = "check that the URL points at this service and that it runs the release this client was built for"
+
 const undecodable = (text: string, error: ParseResult.ParseError): string => {
-  const advice = "check that the URL points at this service and that it runs the release this client was built for"
   if (text.trim().length === 0) return `the body is empty; ${advice}`
   let json = true
   try {
@@ -262,7 +268,8 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
     const endpoint = <ReqA, ReqI, ResA, ResI>(
       path: string,
       request: Schema.Schema<ReqA, ReqI>,
-      response: Schema.Schema<ResA, ResI>
+      response: Schema.Schema<ResA, ResI>,
+      fits?: (request: ReqA, response: ResA) => string | undefined
     ): Endpoint<ReqA, ResA> => {
       const encode = HttpClientRequest.schemaBodyJson(request)
       return (body) =>
@@ -275,7 +282,13 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
                 : "the body could not be serialised as JSON"
             )
           ),
-          Effect.flatMap((req) => exchange(path, req, response))
+          Effect.flatMap((req) => exchange(path, req, response)),
+          // a well-formed answer about users that were never sent would otherwise reach the sinks; asking again
+          // would get the same answer, so this is not retried
+          Effect.filterOrFail(
+            (answer) => fits?.(body, answer) === undefined,
+            (answer) => failure(path)("InconsistentAnswer", `${fits?.(body, answer)}; ${advice}`)
+          )
         )
     }
 
