@@ -37,6 +37,7 @@ export const loadSchedule = (registry: Registry) =>
         })
       }
     }
+    for (const warning of Schedule.warnings(entries)) yield* Effect.logWarning(warning)
     return {
       file,
       entries: entries.filter((e) => registered.includes(e.pipeline)),

@@ -121,6 +121,24 @@ export const parse = (
   return Either.right(entries)
 }
 
+/**
+ * Entries that are valid but probably not what was meant: a six-field cron expression (croner reads the first field
+ * as seconds, so "0 10 2 * * *" fires at 02:10:00, and "10 2 * * * *" every hour at :02:10), or one that never fires
+ * (`0 0 30 2 *`: February has no 30th). One line each, naming the entry.
+ */
+export const warnings = (entries: ReadonlyArray<ScheduleEntry>): ReadonlyArray<string> =>
+  entries.flatMap((entry, i) => {
+    const label = `schedule entry #${i + 1} (${entry.pipeline})`
+    const found: Array<string> = []
+    if (entry.cron.trim().split(/\s+/).length === 6) {
+      found.push(`${label}: cron "${entry.cron}" has six fields; the first is read as seconds (five fields: minute hour day month weekday)`)
+    }
+    if (new Cron(entry.cron, { timezone: entry.timezone, paused: true }).nextRun() === null) {
+      found.push(`${label}: cron "${entry.cron}" never fires (no such date)`)
+    }
+    return found
+  })
+
 /** Reads and validates a schedule file. */
 export const load = (file: string, knownPipelines: ReadonlyArray<string>) =>
   Effect.gen(function*() {

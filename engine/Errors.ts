@@ -67,6 +67,9 @@ export class StageFailed extends Schema.TaggedError<StageFailed>("@seedtest/engi
 /** Every error a run can end with. */
 export type RunError = StageFailed | ParamError | PipelineDefinitionError
 
+/** Errors whose message is generic, so that what went wrong is in their cause. */
+const genericMessage = new Set(["SqlError", "MigrationError"])
+
 /** The human message of any failure value, for records and logs. */
 export const describe = (error: unknown): string => {
   if (typeof error === "object" && error !== null) {
@@ -77,8 +80,9 @@ export const describe = (error: unknown): string => {
     // errors without a message of their own print their fields as JSON: keep the tag in front of them
     if (typeof message === "string" && message.length > 0) {
       const own = label !== undefined && message.startsWith("{") ? `${label}: ${message}` : message
-      // a SqlError says only "Failed to execute statement"; what Postgres said is in its cause
-      const cause = (error as { cause?: unknown }).cause
+      // a SqlError says only "Failed to execute statement"; what Postgres said is in its cause. Errors with a message
+      // of their own already say what matters of their cause ("…in use by another process", not "…: locked")
+      const cause = genericMessage.has(String(tag)) ? (error as { cause?: unknown }).cause : undefined
       const causeMessage = typeof cause === "object" && cause !== null ? (cause as { message?: unknown }).message : undefined
       return typeof causeMessage === "string" && causeMessage.length > 0 && !own.includes(causeMessage)
         ? `${own}: ${causeMessage}`

@@ -34,10 +34,14 @@ const make = <A>(schema: Schema.Schema<A, string>, options: Options<A>, show: (v
   show
 })
 
-/** An integer parameter. */
-export const int = (options: Options<number> & { readonly min?: number }): Param<number> =>
+/** An integer parameter, within `min`..`max` when given. */
+export const int = (options: Options<number> & { readonly min?: number; readonly max?: number }): Param<number> =>
   make(
-    Schema.NumberFromString.pipe(Schema.int(), Schema.greaterThanOrEqualTo(options.min ?? Number.MIN_SAFE_INTEGER)),
+    Schema.NumberFromString.pipe(
+      Schema.int(),
+      Schema.greaterThanOrEqualTo(options.min ?? Number.MIN_SAFE_INTEGER),
+      Schema.lessThanOrEqualTo(options.max ?? Number.MAX_SAFE_INTEGER)
+    ),
     options,
     String
   )
@@ -74,7 +78,15 @@ export const string = (options: Options<string>): Param<string> => make(Schema.S
 export const literal = <const L extends ReadonlyArray<string>>(
   values: L,
   options: Options<L[number]>
-): Param<L[number]> => make(Schema.Literal(...values) as unknown as Schema.Schema<L[number], string>, options, String)
+): Param<L[number]> =>
+  make(
+    // one message naming every choice (a union of literals reports only the last one it tried)
+    Schema.String.pipe(
+      Schema.filter((s) => values.includes(s) || `expected one of ${values.map((v) => `"${v}"`).join(", ")}, got "${s}"`)
+    ) as unknown as Schema.Schema<L[number], string>,
+    options,
+    String
+  )
 
 /** An optional integer: the empty string means "not set" (e.g. `CLUSTER_N_CLUSTERS=""` = choose automatically). */
 export const optionalInt = (options: Options<Option.Option<number>> & { readonly min?: number }): Param<Option.Option<number>> =>

@@ -5,6 +5,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { registry } from "../../cli/Registry.ts"
 import { loadSchedule } from "../../cli/Schedule.ts"
+import { ScheduleEntry, warnings } from "../../config/schedule.ts"
 
 const folder = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-schedule-"))
 
@@ -65,4 +66,14 @@ describe("the schedule file", () => {
       )
       assert.deepStrictEqual(schedule.entries.map((e) => [e.pipeline, e.params, e.enabled]), [["compute-daily-kpis", { lookbackDays: "14" }, false]])
     }))
+
+  it("warns about a six-field cron (read as seconds) and one that never fires, naming the entry", () => {
+    const entry = (pipeline: string, cron: string) => ScheduleEntry.make({ pipeline, cron, timezone: "UTC", params: {}, enabled: true })
+    const found = warnings([entry("compute-daily-kpis", "10 2 * * *"), entry("fit-survival-churn", "0 10 2 * * *"), entry("cluster-segments", "0 0 30 2 *")])
+    assert.strictEqual(found.length, 2)
+    assert.include(found[0]!, "schedule entry #2 (fit-survival-churn)")
+    assert.include(found[0]!, "the first is read as seconds")
+    assert.include(found[1]!, "schedule entry #3 (cluster-segments)")
+    assert.include(found[1]!, "never fires")
+  })
 })

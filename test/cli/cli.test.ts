@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { execFile, execFileSync } from "node:child_process"
+import { execFile, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -135,6 +135,11 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
     assert.include(badParam.stderr, `no parameter "lookbackDayz"`)
     const badValue = await seedtest(["run", "compute-daily-kpis", "--param", "lookbackDays=soon"], env)
     assert.strictEqual(badValue.code, 2)
+    // an empty value reaches the parameter (where "" can mean "automatic"), not the CLI library's parser
+    const empty = await seedtest(["run", "compute-daily-kpis", "--param", "lookbackDays="], env)
+    assert.strictEqual(empty.code, 2)
+    assert.include(empty.stderr, `Parameter "lookbackDays" of pipeline "compute-daily-kpis" is invalid`)
+    assert.notInclude(empty.stderr, "default value")
 
     const dry = await seedtest(["run", "compute-daily-kpis", "--dry-run", "--param", "asOf=2026-11-22", "--json"], env)
     assert.strictEqual(dry.code, 0, dry.stderr)
@@ -184,6 +189,29 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
     for (const pdf of pdfs) assert.strictEqual(fs.readFileSync(path.join(week, pdf)).subarray(0, 5).toString(), "%PDF-")
   }, 600_000)
 
+  it("stops the scheduler on SIGTERM with exit 0 when it is idle", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-daemon-"))
+    const file = path.join(dir, "schedule.json")
+    fs.writeFileSync(file, JSON.stringify({ schedules: [{ pipeline: "compute-daily-kpis", cron: "10 2 * * *", enabled: false }] }))
+    const childEnv: Record<string, string> = {}
+    for (const [k, v] of Object.entries({ ...process.env, SEEDTEST_CLI: "bundle", SEEDTEST_DATA_DIR: dir, SEEDTEST_SCHEDULE_FILE: file })) {
+      if (v !== undefined && k !== "DATABASE_URL") childEnv[k] = v
+    }
+    const daemon = spawn(process.execPath, [bin, "scheduler", "--verbose"], { env: childEnv, stdio: ["ignore", "ignore", "pipe"] })
+    let stderr = ""
+    const code = await new Promise<number | null>((resolve) => {
+      daemon.stderr.on("data", (chunk) => {
+        stderr += String(chunk)
+        // idle: nothing is due, the daemon waits for its next slot
+        if (stderr.includes("idle")) daemon.kill("SIGTERM")
+      })
+      daemon.on("exit", (exitCode) => resolve(exitCode))
+      setTimeout(() => daemon.kill("SIGKILL"), 120_000)
+    })
+    assert.include(stderr, "idle")
+    assert.strictEqual(code, 0, stderr)
+  })
+
   it("refuses a second process on the same embedded data folder with a clear message", async () => {
     const lock = path.join(dataDir, "lock")
     // a live process (this test runner) holds the lock
@@ -192,6 +220,7 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
       const r = await seedtest(["runs"], embedded)
       assert.strictEqual(r.code, 3)
       assert.include(r.stderr, "in use by another seedtest process")
+      assert.notInclude(r.stderr, ": locked")
     } finally {
       fs.rmSync(lock, { force: true })
     }
