@@ -189,7 +189,7 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
     for (const pdf of pdfs) assert.strictEqual(fs.readFileSync(path.join(week, pdf)).subarray(0, 5).toString(), "%PDF-")
   }, 600_000)
 
-  it("stops the scheduler on SIGTERM with exit 0 when it is idle", async () => {
+  it("stops the scheduler on SIGTERM with exit 0 when it is idle, after writing its health file", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-daemon-"))
     const file = path.join(dir, "schedule.json")
     fs.writeFileSync(file, JSON.stringify({ schedules: [{ pipeline: "compute-daily-kpis", cron: "10 2 * * *", enabled: false }] }))
@@ -197,18 +197,25 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
     for (const [k, v] of Object.entries({ ...process.env, SEEDTEST_CLI: "bundle", SEEDTEST_DATA_DIR: dir, SEEDTEST_SCHEDULE_FILE: file })) {
       if (v !== undefined && k !== "DATABASE_URL") childEnv[k] = v
     }
-    const daemon = spawn(process.execPath, [bin, "scheduler", "--verbose"], { env: childEnv, stdio: ["ignore", "ignore", "pipe"] })
+    const health = path.join(dir, "alive")
+    const daemon = spawn(process.execPath, [bin, "scheduler", "--verbose", "--health-file", health], { env: childEnv, stdio: ["ignore", "ignore", "pipe"] })
+    let healthy = false
     let stderr = ""
     const code = await new Promise<number | null>((resolve) => {
       daemon.stderr.on("data", (chunk) => {
         stderr += String(chunk)
         // idle: nothing is due, the daemon waits for its next slot
-        if (stderr.includes("idle")) daemon.kill("SIGTERM")
+        if (stderr.includes("idle") && !daemon.killed) {
+          // up: the probes' file is there (deploy/ reads it)
+          healthy = fs.existsSync(health)
+          daemon.kill("SIGTERM")
+        }
       })
       daemon.on("exit", (exitCode) => resolve(exitCode))
       setTimeout(() => daemon.kill("SIGKILL"), 120_000)
     })
     assert.include(stderr, "idle")
+    assert.isTrue(healthy, "the health file exists once the daemon is up")
     assert.strictEqual(code, 0, stderr)
   })
 
