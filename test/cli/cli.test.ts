@@ -26,7 +26,8 @@ const launch = (launcher: string, args: ReadonlyArray<string>, env: Record<strin
   })
 
 /** Runs the real CLI (the bundle) as a user would, in a child process with its own data folder. */
-const seedtest = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}, timeout = 120_000): Promise<Result> =>
+// generous: on a loaded machine a cold start of the embedded database alone has taken over a minute
+const seedtest = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}, timeout = 240_000): Promise<Result> =>
   launch(bin, args, env, timeout)
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-cli-"))
@@ -211,7 +212,10 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
           daemon.kill("SIGTERM")
         }
       })
-      daemon.on("exit", (exitCode) => resolve(exitCode))
+      daemon.on("exit", (exitCode, signal) => {
+        if (signal !== null) stderr += `\n(killed by ${signal})`
+        resolve(exitCode)
+      })
       setTimeout(() => daemon.kill("SIGKILL"), 120_000)
     })
     assert.include(stderr, "idle")
