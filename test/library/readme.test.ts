@@ -34,6 +34,10 @@ layer(postgres, { timeout: Duration.minutes(2) })("README.md's library example",
         `import { Effect, Redacted } from "effect"\nimport { runMine } from "./example.ts"\n` +
           `Effect.runPromise(runMine(Redacted.make(process.argv[2]!))).then((r) => console.log(JSON.stringify(r)), (e) => { console.error(String(e)); process.exit(1) })\n`
       )
+      // it type-checks as a consumer's file would (tsx below only strips the types)
+      fs.writeFileSync(path.join(folder, "tsconfig.json"), JSON.stringify({ extends: "../../tsconfig.json", include: ["example.ts", "main.ts"] }))
+      const typed = yield* node([path.resolve("node_modules/typescript/bin/tsc"), "--noEmit", "-p", path.join(folder, "tsconfig.json")])
+      assert.strictEqual(typed.code, 0, typed.stdout + typed.stderr)
       const sql = yield* SqlClient.SqlClient
       yield* sql`CREATE TABLE my_scores (user_id text PRIMARY KEY, score float8 NOT NULL)`
       yield* sql`INSERT INTO attempt (id, student_id, item_id, topic_id, correct, started_at) VALUES
