@@ -1,6 +1,6 @@
 # seedtest-pipelines: the `seedtest` CLI and scheduler daemon. Build from the repository root:
 #   docker build -t seedtest-pipelines .
-# Runs `seedtest scheduler` by default (deploy/scheduler.yaml); any other command works too:
+# Runs `seedtest scheduler` by default (deploy/base/scheduler.yaml); any other command works too:
 #   docker run --rm -e DATABASE_URL=… seedtest-pipelines run compute-daily-kpis --dry-run
 # The R services are separate images (r-services/Dockerfile); point R_*_URL at them.
 

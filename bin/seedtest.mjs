@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `seedtest` command. Uses the bundle in dist/ (built by `npm ci` / `npm run build`) when it is newer than every
 // source file, else runs the TypeScript sources through tsx, so an edited checkout never runs stale code.
+// SEEDTEST_CLI=bundle forbids that fallback (the CLI test suites set it: they must test what users run).
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -33,6 +34,10 @@ try {
   fresh = fs.statSync(bundle).mtimeMs >= newestSource()
 } catch {
   fresh = false
+}
+if (!fresh && process.env.SEEDTEST_CLI === "bundle") {
+  process.stderr.write(`error: SEEDTEST_CLI=bundle but ${bundle} is missing or older than the sources; run \`npm run build\`\n`)
+  process.exit(3)
 }
 if (fresh) {
   await import(pathToFileURL(bundle).href)

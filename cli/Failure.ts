@@ -37,6 +37,14 @@ export const explain = (cause: Cause.Cause<unknown>): Explained | undefined => {
     case "ConsoleRefused":
       return { code: ExitCode.userError, message, hint: undefined }
     case "StageFailed":
+      // the database went away during the commit: the environment failed, not the run's data or code
+      if ((error as { reason?: unknown }).reason === "DatabaseLost") {
+        return {
+          code: ExitCode.environment,
+          message: `the database connection was lost during the commit: ${message}`,
+          hint: "Nothing was written: PostgreSQL discards a transaction whose connection breaks before its COMMIT completes. Check that the database is up (DATABASE_URL, or the embedded database's folder) and run again."
+        }
+      }
       return { code: ExitCode.runFailed, message, hint: "Nothing was written. `seedtest runs show <id>` has the stage timings." }
     case "SqlError":
       return {
@@ -49,7 +57,9 @@ export const explain = (cause: Cause.Cause<unknown>): Explained | undefined => {
     case "EmbeddedDatabaseError":
       return { code: ExitCode.environment, message, hint: undefined }
     case "ConfigError":
-      return { code: ExitCode.userError, message: `a setting is invalid: ${message}`, hint: "See the settings in README.md." }
+      // an environment variable the deployment sets, not an argument of this command
+      // its message lacks the variable's name; its string form has it ("Invalid data at R_FORECAST_URL: …")
+      return { code: ExitCode.environment, message: `a setting is invalid: ${String(error)}`, hint: "Fix the environment variable named; the settings are in README.md." }
     default:
       return { code: ExitCode.runFailed, message, hint: undefined }
   }

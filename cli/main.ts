@@ -44,7 +44,12 @@ const main = Effect.suspend(() => cli(process.argv)).pipe(
   Logger.withMinimumLogLevel(LogLevel.Warning)
 )
 
+// SIGTERM and SIGINT interrupt the command. For the scheduler daemon that is how it is stopped (after its grace
+// period), a success; any other command was cut short (130, as a shell reports Ctrl-C).
+const daemon = process.argv[2] === "scheduler"
+
 NodeRuntime.runMain(main, {
   disableErrorReporting: true,
-  teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) ? (exit.value as number) : ExitCode.runFailed)
+  teardown: (exit, onExit) =>
+    onExit(Exit.isSuccess(exit) ? (exit.value as number) : Exit.isInterrupted(exit) ? (daemon ? ExitCode.ok : 130) : ExitCode.runFailed)
 })

@@ -16,7 +16,7 @@ export const GrowthSettings = {
     default: 1000,
     min: 100
   }),
-  chains: Param.int({ env: "BRMS_CHAINS", description: "Stan chains", default: 2, min: 1 }),
+  chains: Param.int({ env: "BRMS_CHAINS", description: "Stan chains", default: 2, min: 1, max: 64 }),
   family: Param.literal(["gaussian", "student"], {
     env: "BRMS_FAMILY",
     description: "response family of the growth model",

@@ -46,7 +46,9 @@ export const KpiSettings = {
     env: "KPI_LOOKBACK_DAYS",
     description: "days back from the as-of day whose weeks are (re)computed",
     default: 30,
-    min: 0
+    min: 0,
+    // ten years: far more weeks than that exceed what one statement can compute (Postgres's 1664 target columns)
+    max: 3660
   }),
   target: goalTarget,
   horizonWeeks: goalHorizonWeeks,
@@ -64,6 +66,7 @@ export const FeatureSettings = {
     env: "FEATURES_LOOKBACK_DAYS",
     description: "days back from the as-of day whose daily topic features are (re)computed",
     default: 7,
-    min: 0
+    min: 0,
+    max: 3660
   })
 }

@@ -8,7 +8,8 @@ export const SurvivalSettings = {
     env: "SURVIVAL_LOOKBACK_DAYS",
     description: "days of activity (attempts and sessions) up to the as-of day that the survival model sees",
     default: 90,
-    min: 14
+    min: 14,
+    max: 3660
   }),
   eventThresholdDays: Param.int({
     env: "SURVIVAL_EVENT_THRESHOLD_DAYS",

@@ -41,10 +41,11 @@ export class UnknownPipeline extends Schema.TaggedError<UnknownPipeline>("@seedt
 
 /**
  * A stage of a run failed: its own typed error after the retries it was allowed (`Failure`), its time limit
- * (`Timeout`), a bug (`Defect`), or — for sinks — the write transaction (`WriteFailed`).
+ * (`Timeout`), a bug (`Defect`), or — for sinks — the write transaction (`WriteFailed`), or the database connection
+ * lost while committing it (`DatabaseLost`: the commit or rollback itself could not run).
  */
 export class StageFailed extends Schema.TaggedError<StageFailed>("@seedtest/engine/StageFailed")("StageFailed", {
-  reason: Schema.Literal("Failure", "Timeout", "Defect", "WriteFailed"),
+  reason: Schema.Literal("Failure", "Timeout", "Defect", "WriteFailed", "DatabaseLost"),
   pipeline: Schema.String,
   stage: Schema.String,
   attempts: Schema.Number,
@@ -56,7 +57,8 @@ export class StageFailed extends Schema.TaggedError<StageFailed>("@seedtest/engi
       Failure: "failed",
       Timeout: "timed out",
       Defect: "crashed",
-      WriteFailed: "could not be written (nothing was committed)"
+      WriteFailed: "could not be written (nothing was committed)",
+      DatabaseLost: "lost the database while committing (the transaction was not confirmed)"
     }[this.reason]
     return `Stage "${this.stage}" of pipeline "${this.pipeline}" ${what}${tries}: ${this.detail}`
   }
@@ -64,6 +66,9 @@ export class StageFailed extends Schema.TaggedError<StageFailed>("@seedtest/engi
 
 /** Every error a run can end with. */
 export type RunError = StageFailed | ParamError | PipelineDefinitionError
+
+/** Errors whose message is generic, so that what went wrong is in their cause. */
+const genericMessage = new Set(["SqlError", "MigrationError"])
 
 /** The human message of any failure value, for records and logs. */
 export const describe = (error: unknown): string => {
@@ -75,8 +80,9 @@ export const describe = (error: unknown): string => {
     // errors without a message of their own print their fields as JSON: keep the tag in front of them
     if (typeof message === "string" && message.length > 0) {
       const own = label !== undefined && message.startsWith("{") ? `${label}: ${message}` : message
-      // a SqlError says only "Failed to execute statement"; what Postgres said is in its cause
-      const cause = (error as { cause?: unknown }).cause
+      // a SqlError says only "Failed to execute statement"; what Postgres said is in its cause. Errors with a message
+      // of their own already say what matters of their cause ("…in use by another process", not "…: locked")
+      const cause = genericMessage.has(String(tag)) ? (error as { cause?: unknown }).cause : undefined
       const causeMessage = typeof cause === "object" && cause !== null ? (cause as { message?: unknown }).message : undefined
       return typeof causeMessage === "string" && causeMessage.length > 0 && !own.includes(causeMessage)
         ? `${own}: ${causeMessage}`

@@ -34,10 +34,14 @@ const make = <A>(schema: Schema.Schema<A, string>, options: Options<A>, show: (v
   show
 })
 
-/** An integer parameter. */
-export const int = (options: Options<number> & { readonly min?: number }): Param<number> =>
+/** An integer parameter, within `min`..`max` when given. */
+export const int = (options: Options<number> & { readonly min?: number; readonly max?: number }): Param<number> =>
   make(
-    Schema.NumberFromString.pipe(Schema.int(), Schema.greaterThanOrEqualTo(options.min ?? Number.MIN_SAFE_INTEGER)),
+    Schema.NumberFromString.pipe(
+      Schema.int(),
+      Schema.greaterThanOrEqualTo(options.min ?? Number.MIN_SAFE_INTEGER),
+      Schema.lessThanOrEqualTo(options.max ?? Number.MAX_SAFE_INTEGER)
+    ),
     options,
     String
   )
@@ -74,7 +78,15 @@ export const string = (options: Options<string>): Param<string> => make(Schema.S
 export const literal = <const L extends ReadonlyArray<string>>(
   values: L,
   options: Options<L[number]>
-): Param<L[number]> => make(Schema.Literal(...values) as unknown as Schema.Schema<L[number], string>, options, String)
+): Param<L[number]> =>
+  make(
+    // one message naming every choice (a union of literals reports only the last one it tried)
+    Schema.String.pipe(
+      Schema.filter((s) => values.includes(s) || `expected one of ${values.map((v) => `"${v}"`).join(", ")}, got "${s}"`)
+    ) as unknown as Schema.Schema<L[number], string>,
+    options,
+    String
+  )
 
 /** An optional integer: the empty string means "not set" (e.g. `CLUSTER_N_CLUSTERS=""` = choose automatically). */
 export const optionalInt = (options: Options<Option.Option<number>> & { readonly min?: number }): Param<Option.Option<number>> =>
@@ -117,6 +129,39 @@ const decodeParam = <A>(pipeline: string, key: string, param: Param<A>, raw: str
       })
   )
 
+/** Every override names a parameter of the pipeline, or the first that does not, with the known ones. */
+const knownNames = (pipeline: string, fields: Fields, overrides: Readonly<Record<string, string>>): Either.Either<void, ParamError> => {
+  const key = Object.keys(overrides).find((k) => !(k in fields))
+  if (key === undefined) return Either.void
+  const known = Object.keys(fields)
+  return Either.left(
+    new ParamError({
+      reason: "UnknownParam",
+      pipeline,
+      param: key,
+      detail: known.length === 0 ? "It takes no parameters." : `Known parameters: ${known.join(", ")}.`
+    })
+  )
+}
+
+/**
+ * Checks parameter values given somewhere other than `--param` (a schedule file entry) without running anything:
+ * every name is a parameter of the pipeline and every value decodes. `origin` says where the value came from.
+ */
+export const check = (
+  pipeline: string,
+  fields: Fields,
+  values: Readonly<Record<string, string>>,
+  origin: string
+): Either.Either<void, ParamError> =>
+  Either.flatMap(knownNames(pipeline, fields, values), () => {
+    for (const [key, raw] of Object.entries(values)) {
+      const decoded = decodeParam(pipeline, key, fields[key]!, raw, origin)
+      if (Either.isLeft(decoded)) return Either.left(decoded.left)
+    }
+    return Either.void
+  })
+
 /**
  * Resolves a pipeline's parameters: `--param` overrides first, then the environment variable (through Config, so a
  * library user's ConfigProvider applies), then the default. Unknown override names are an error naming the known
@@ -128,17 +173,7 @@ export const resolve = <F extends Fields>(
   overrides: Readonly<Record<string, string>>
 ): Effect.Effect<Values<F>, ParamError> =>
   Effect.gen(function*() {
-    for (const key of Object.keys(overrides)) {
-      if (!(key in fields)) {
-        const known = Object.keys(fields)
-        return yield* new ParamError({
-          reason: "UnknownParam",
-          pipeline,
-          param: key,
-          detail: known.length === 0 ? "It takes no parameters." : `Known parameters: ${known.join(", ")}.`
-        })
-      }
-    }
+    yield* knownNames(pipeline, fields, overrides)
     const values: Record<string, unknown> = {}
     for (const [key, param] of Object.entries(fields)) {
       const override = overrides[key]

@@ -1,6 +1,6 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import * as os from "node:os"
-import { Effect, Option, Schema } from "effect"
+import { Duration, Effect, Option, Schema } from "effect"
 import { Redactor } from "./Redactor.ts"
 
 /** How a run was started. */
@@ -101,8 +101,15 @@ export interface RunFinish {
 }
 
 /**
+ * How long a running run may go without a heartbeat before it counts as dead: the runner beats every 15 s, so
+ * eight beats missed in a row, as the scheduler allows its slots.
+ */
+export const staleAfter = Duration.minutes(2)
+
+/**
  * The run history in `pipeline_run`. Records are written outside the run's sink transaction, so a failed run is
- * still recorded as failed. Every text passes through the Redactor first.
+ * still recorded as failed. Every text passes through the Redactor first. Building it finishes, as failed, the runs
+ * whose process died (no heartbeat for `staleAfter`), so a killed manual run never stays `running`.
  */
 export class RunStore extends Effect.Service<RunStore>()("@seedtest/engine/RunStore", {
   effect: Effect.gen(function*() {
@@ -125,7 +132,33 @@ export class RunStore extends Effect.Service<RunStore>()("@seedtest/engine/RunSt
 
     const json = (value: unknown) => JSON.stringify(value)
 
+    /**
+     * Fails the running runs whose heartbeat stopped before `staleAfter` ago (by the database's clock, which also
+     * stamps the heartbeats). Runs that fill a scheduler slot are left to the scheduler, which fails the slot with its
+     * run and retries it.
+     */
+    const failStale = Effect.fn("RunStore.failStale")(function*(after: Duration.DurationInput = staleAfter) {
+      const rows = yield* sql<{ id: string }>`
+        UPDATE pipeline_run
+        SET status = 'failed', finished_at = now(),
+            error = jsonb_build_object('tag', 'ProcessDied', 'reason', NULL, 'stage', NULL, 'message',
+              'the process running it (' || coalesce(host, '?') || ') stopped sending heartbeats at '
+                || to_char(heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                || '; it died before recording how the run ended')
+        WHERE status = 'running' AND slot IS NULL
+          AND heartbeat_at < now() - make_interval(secs => ${Duration.toSeconds(after)})
+        RETURNING id`
+      return rows.map((r) => r.id)
+    })
+
+    // every process that opens the run history cleans up after the dead ones; one that cannot is not stopped by it
+    const reaped = yield* failStale().pipe(
+      Effect.catchAll((e) => Effect.as(Effect.logWarning(`could not finish the runs of dead processes: ${e.message}`), []))
+    )
+    if (reaped.length > 0) yield* Effect.logWarning(`marked ${reaped.length} run(s) of dead processes as failed: ${reaped.join(", ")}`)
+
     return {
+      failStale,
       /** Records a run as running. */
       start: Effect.fn("RunStore.start")(function*(run: RunStart) {
         const redactor = yield* Redactor

@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import { Cause, Deferred, Duration, Effect, Exit, Fiber, Option, Schedule } from "effect"
 import { describe, type RunError, StageFailed } from "./Errors.ts"
 import * as Param from "./Param.ts"
@@ -362,7 +362,22 @@ export const run = <P extends Pipeline.Any>(
             stage: "commit",
             attempts: 1,
             detail: redactor.scrub(describe(e))
-          }))
+          })),
+        // @effect/sql makes a failed COMMIT or ROLLBACK a defect; here it means the connection went away mid-commit,
+        // which is the environment's failure, not a bug
+        Effect.catchSomeDefect((defect) =>
+          defect instanceof SqlError
+            ? Option.some(
+              new StageFailed({
+                reason: "DatabaseLost",
+                pipeline: prepared.pipeline.name,
+                stage: "commit",
+                attempts: 1,
+                detail: redactor.scrub(describe(defect))
+              })
+            )
+            : Option.none()
+        )
       )
       sinkResults.push(...written)
     })

@@ -1,9 +1,25 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, HashMap, Option } from "effect"
+import { Console, Effect } from "effect"
 import * as Param from "../../engine/Param.ts"
 import type * as Pipeline from "../../engine/Pipeline.ts"
 import { dryRunPipeline, registry, runPipeline } from "../Registry.ts"
 import { DataLayer, scrub } from "../Environment.ts"
+import { UsageError } from "./backfill.ts"
+
+/**
+ * `--param name=value` pairs as a record. Parsed here rather than by the CLI library, which refuses an empty value
+ * ("text options do not have a default value"): `--param nClusters=` is how a user says "automatic".
+ */
+const paramPairs = (pairs: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const overrides: Record<string, string> = {}
+    for (const pair of pairs) {
+      const at = pair.indexOf("=")
+      if (at <= 0) return yield* new UsageError({ detail: `--param "${pair}" is not name=value (e.g. --param lookbackDays=14).` })
+      overrides[pair.slice(0, at)] = pair.slice(at + 1)
+    }
+    return overrides
+  })
 
 /** The leaves that differ between a stored value and the one a dry run would write: `kpis.S: 0.2 → 0.4`. */
 export const changedLeaves = (before: unknown, after: unknown, path = ""): ReadonlyArray<string> => {
@@ -29,9 +45,9 @@ export const run = Command.make(
     dryRun: Options.boolean("dry-run").pipe(
       Options.withDescription("real reads and model calls, nothing written (not even a run record): report what would change")
     ),
-    params: Options.keyValueMap("param").pipe(
+    params: Options.text("param").pipe(
       Options.withAlias("p"),
-      Options.optional,
+      Options.repeated,
       Options.withDescription("override a parameter, e.g. --param LOOKBACK_WEEKS=8 or --param lookbackWeeks=8; repeatable")
     ),
     json: Options.boolean("json").pipe(Options.withDescription("print the result as JSON on stdout")),
@@ -43,7 +59,7 @@ export const run = Command.make(
     Effect.gen(function*() {
       const reg = yield* registry
       const p = yield* reg.get(pipeline)
-      const overrides = Option.match(params, { onNone: () => ({}), onSome: (m) => Object.fromEntries(HashMap.toEntries(m)) })
+      const overrides = yield* paramPairs(params)
       // a wrong name or value is reported before the database starts
       yield* Param.resolve(p.name, p.params, overrides)
       const upstream = withUpstream ? yield* Effect.forEach(reg.upstreamOf(p.name), reg.get) : []

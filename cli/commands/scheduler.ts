@@ -1,5 +1,6 @@
 import { Command, Options } from "@effect/cli"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Option, Schedule } from "effect"
+import * as fs from "node:fs"
 import * as os from "node:os"
 import * as Scheduler from "../../engine/Scheduler.ts"
 import { SlotStore } from "../../engine/SlotStore.ts"
@@ -39,6 +40,18 @@ export const formatSchedulerEvent = (event: Scheduler.SchedulerEvent): string =>
   }
 }
 
+/**
+ * Touches `file` now and every 10 s while the daemon lives: its probes (deploy/) read it. It exists once the schedule
+ * is loaded and the database is open (readiness), and stays fresh while the process is alive (liveness). Beating from
+ * its own fiber, not from the scheduler's passes, because a pass waits for the run it started, which may take an hour.
+ */
+const healthBeat = (file: string) =>
+  Effect.try(() => fs.writeFileSync(file, `${new Date().toISOString()}\n`)).pipe(
+    Effect.catchAll((e) => Effect.logWarning(`could not write the health file ${file}: ${String(e.error)}`)),
+    Effect.repeat(Schedule.spaced(Duration.seconds(10))),
+    Effect.fork
+  )
+
 /** `seedtest scheduler`: the long-running daemon operators run (one or more replicas on one database). */
 export const scheduler = Command.make(
   "scheduler",
@@ -52,9 +65,13 @@ export const scheduler = Command.make(
       Options.withDefault(Duration.toSeconds(Scheduler.defaults.pollInterval)),
       Options.withDescription("seconds between checks for retries, other replicas' progress and dead runs")
     ),
-    verbose: Options.boolean("verbose").pipe(Options.withDescription("also log idle periods"))
+    verbose: Options.boolean("verbose").pipe(Options.withDescription("also log idle periods")),
+    healthFile: Options.text("health-file").pipe(
+      Options.optional,
+      Options.withDescription("a file touched every 10 s once the daemon is up, for liveness and readiness probes")
+    )
   },
-  ({ grace, owner, poll, verbose }) =>
+  ({ grace, healthFile, owner, poll, verbose }) =>
     Effect.gen(function*() {
       const reg = yield* registry
       const schedule = yield* loadSchedule(reg)
@@ -62,6 +79,7 @@ export const scheduler = Command.make(
         yield* Effect.logWarning(`not scheduling pipelines that are not available yet: ${schedule.notYetAvailable.join(", ")}`)
       }
       const log = (line: string) => Effect.sync(() => process.stderr.write(`${new Date().toISOString()} ${line}\n`))
+      if (Option.isSome(healthFile)) yield* healthBeat(healthFile.value)
       yield* runScheduler(reg, schedule.entries, {
         ...Scheduler.defaults,
         owner: Option.getOrElse(owner, () => `${os.hostname()}:${process.pid}`),

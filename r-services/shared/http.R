@@ -146,8 +146,22 @@ service_token <- function(var) {
   token
 }
 
+#' With `--parent-pid P`, kill this service's process group (itself and every worker it forks) once process P is
+#' gone: a service started by a CLI that was killed (SIGKILL runs no cleanup) must not keep its port. A shell loop
+#' checks once a second outside R's event loop, so a long fit does not delay it; it starts before the server listens,
+#' so it never holds the port itself.
+watch_parent <- function(options) {
+  parent <- suppressWarnings(as.integer(options[["parent-pid"]]))
+  if (length(parent) == 0L || is.na(parent)) return(invisible(NULL))
+  me <- Sys.getpid()
+  script <- sprintf("while kill -0 %d 2>/dev/null; do sleep 1; done; kill -KILL -%d 2>/dev/null || kill -KILL %d", parent, me, me)
+  system2("sh", c("-c", shQuote(script)), stdout = FALSE, stderr = FALSE, wait = FALSE)
+  invisible(NULL)
+}
+
 #' Run the router on loopback (or `--host`) at `--port`.
 serve <- function(pr, options, default_port = 8080L) {
+  watch_parent(options)
   port <- as.integer(if (is.null(options$port)) Sys.getenv("PORT", default_port) else options$port)
   host <- if (is.null(options$host)) "127.0.0.1" else options$host
   message(sprintf("listening on http://%s:%d", host, port))

@@ -1,5 +1,6 @@
 import type { HttpClient } from "@effect/platform"
 import { Effect, Layer } from "effect"
+import { clustersAreDefined, firstProblem, idsWereSent } from "./AnswerCheck.ts"
 import * as RServiceClient from "./RServiceClient.ts"
 import {
   ClusterFitRequest,
@@ -20,8 +21,16 @@ export const connectionConfig = RServiceClient.connectionConfig({
 export const make = (connection: RServiceClient.RServiceConnection) =>
   Effect.gen(function*() {
     const client = yield* RServiceClient.make(connection)
-    const fit = client.endpoint("/cluster/fit", ClusterFitRequest, ClusterFitResponse)
-    const predict = client.endpoint("/cluster/predict", ClusterPredictRequest, ClusterPredictResponse)
+    const fit = client.endpoint("/cluster/fit", ClusterFitRequest, ClusterFitResponse, (request, answer) =>
+      firstProblem(
+        () => idsWereSent(request.features.map((f) => f.user_id), answer.segments.map((s) => s.user_id), "segments"),
+        () => clustersAreDefined(answer.segment_meta.centers.map((c) => c.cluster), answer.segments, "segments")
+      ))
+    const predict = client.endpoint("/cluster/predict", ClusterPredictRequest, ClusterPredictResponse, (request, answer) =>
+      firstProblem(
+        () => idsWereSent(request.features.map((f) => f.user_id), answer.segments.map((s) => s.user_id), "segments"),
+        () => clustersAreDefined(request.centers.map((c) => c.cluster), answer.segments, "segments")
+      ))
     return {
       /** Segment users: scaled features, k-means, labels from the centres. */
       fit: Effect.fn("ClusterClient.fit")(function*(request: ClusterFitRequest) {

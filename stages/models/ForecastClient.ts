@@ -1,5 +1,6 @@
 import type { HttpClient } from "@effect/platform"
 import { Effect, Layer } from "effect"
+import { idsWereSent } from "./AnswerCheck.ts"
 import * as RServiceClient from "./RServiceClient.ts"
 import { ForecastHealth, ProphetFitRequest, ProphetFitResponse } from "./schemas/Forecast.ts"
 import {
@@ -20,9 +21,12 @@ export const connectionConfig = RServiceClient.connectionConfig({
 export const make = (connection: RServiceClient.RServiceConnection) =>
   Effect.gen(function*() {
     const client = yield* RServiceClient.make(connection)
-    const prophet = client.endpoint("/prophet/fit", ProphetFitRequest, ProphetFitResponse)
-    const survivalFit = client.endpoint("/survival/fit", SurvivalFitRequest, SurvivalFitResponse)
-    const survivalPredict = client.endpoint("/survival/predict", SurvivalPredictRequest, SurvivalPredictResponse)
+    const prophet = client.endpoint("/prophet/fit", ProphetFitRequest, ProphetFitResponse, (request, answer) =>
+      idsWereSent(request.series.map((s) => s.id), answer.series.map((s) => s.id), "series"))
+    const survivalFit = client.endpoint("/survival/fit", SurvivalFitRequest, SurvivalFitResponse, (request, answer) =>
+      idsWereSent(request.rows.map((r) => r.user_id), answer.risk_scores.map((r) => r.user_id), "risk_scores"))
+    const survivalPredict = client.endpoint("/survival/predict", SurvivalPredictRequest, SurvivalPredictResponse, (request, answer) =>
+      idsWereSent(request.rows.map((r) => r.user_id), answer.risk_scores.map((r) => r.user_id), "risk_scores"))
     return {
       /** Prophet fits of many weekly series in one request; each series answers on its own. */
       prophetFit: Effect.fn("ForecastClient.prophetFit")(function*(request: ProphetFitRequest) {

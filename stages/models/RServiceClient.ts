@@ -10,7 +10,8 @@ export const RServiceErrorReason = Schema.Literal(
   "Unauthorized",
   "InvalidRequest",
   "ModelFailure",
-  "UndecodableResponse"
+  "UndecodableResponse",
+  "InconsistentAnswer"
 )
 export type RServiceErrorReason = typeof RServiceErrorReason.Type
 
@@ -21,7 +22,8 @@ const reasonPhrase: Record<RServiceErrorReason, string> = {
   Unauthorized: "refused the internal token",
   InvalidRequest: "rejected the request",
   ModelFailure: "failed to fit the model",
-  UndecodableResponse: "answered in a shape the client cannot read"
+  UndecodableResponse: "answered in a shape the client cannot read",
+  InconsistentAnswer: "gave an answer that does not fit the request"
 }
 
 /**
@@ -78,6 +80,15 @@ export interface RServiceConnection {
   readonly retryBase: Duration.DurationInput
 }
 
+/** Whether a setting is one http(s) URL with a host, or a comma-separated list of them. */
+export const isUrlList = (value: string): boolean =>
+  value.split(",").every((part) => {
+    const candidate = part.trim()
+    if (candidate.length === 0 || /\s/.test(candidate) || !URL.canParse(candidate)) return false
+    const url = new URL(candidate)
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname.length > 0
+  })
+
 /** Reads `<PREFIX>_URL`, `<PREFIX>_INTERNAL_TOKEN` (secret) and `<PREFIX>_TIMEOUT_SECS`. */
 export const connectionConfig = (options: {
   readonly service: string
@@ -85,7 +96,13 @@ export const connectionConfig = (options: {
   readonly defaultTimeoutSeconds: number
 }): Config.Config<RServiceConnection> =>
   Config.all({
-    url: Config.string(`${options.prefix}_URL`),
+    // a malformed URL is a setting to fix, reported when the client is built: retrying it cannot help
+    url: Config.string(`${options.prefix}_URL`).pipe(
+      Config.validate({
+        message: `expected the service's http(s) URL, such as http://${options.service}:8080 (or a comma-separated list of such URLs)`,
+        validation: isUrlList
+      })
+    ),
     token: Config.redacted(`${options.prefix}_INTERNAL_TOKEN`),
     timeoutSeconds: Config.number(`${options.prefix}_TIMEOUT_SECS`).pipe(
       Config.withDefault(options.defaultTimeoutSeconds)
@@ -110,7 +127,9 @@ export interface RServiceClient {
   readonly endpoint: <ReqA, ReqI, ResA, ResI>(
     path: string,
     request: Schema.Schema<ReqA, ReqI>,
-    response: Schema.Schema<ResA, ResI>
+    response: Schema.Schema<ResA, ResI>,
+    /** The first way a decoded answer contradicts its request (see AnswerCheck), checked before anyone uses it. */
+    fits?: (request: ReqA, response: ResA) => string | undefined
   ) => Endpoint<ReqA, ResA>
   /** `GET /health`, decoded. */
   readonly health: <A, I>(schema: Schema.Schema<A, I>) => Effect.Effect<A, RServiceError>
@@ -135,6 +154,36 @@ const fieldsOf = (error: RServiceError) => ({
  */
 const transportDetail = (error: HttpClientError.HttpClientError): string =>
   error.description ?? (error.cause instanceof Error ? error.cause.message : `the request failed (${error.reason})`)
+
+/** Longest excerpt of a bad answer or of one problem that a message quotes. */
+const excerptChars = 120
+
+const excerpt = (text: string): string => {
+  const flat = text.replace(/\s+/g, " ").trim()
+  return flat.length <= excerptChars ? flat : `${flat.slice(0, excerptChars)}…`
+}
+
+/**
+ * What was wrong with an answer, in one sentence: not JSON at all (empty, an HTML page, garbage), or JSON whose first
+ * problem is at a path (`forecasts.0.p: Expected number, actual "x"`) — never the whole schema, which is kilobytes
+ * long — and what to do about it.
+ */
+/** What to do about an answer the client cannot use. */
+const advice = "check that the URL points at this service and that it runs the release this client was built for"
+
+const undecodable = (text: string, error: ParseResult.ParseError): string => {
+  if (text.trim().length === 0) return `the body is empty; ${advice}`
+  let json = true
+  try {
+    JSON.parse(text)
+  } catch {
+    json = false
+  }
+  if (!json) return `the body is not JSON (it starts "${excerpt(text.slice(0, 200))}"); ${advice}`
+  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const where = issue === undefined || issue.path.length === 0 ? "the body" : issue.path.join(".")
+  return `${where}: ${excerpt(issue?.message ?? "does not match the expected shape")}; ${advice}`
+}
 
 const reasonOfStatus = (status: number): RServiceErrorReason =>
   status === 401 || status === 403
@@ -184,9 +233,7 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
           })
         }
         return yield* Schema.decodeUnknown(Schema.parseJson(response))(text).pipe(
-          Effect.mapError((error) =>
-            fail("UndecodableResponse", ParseResult.TreeFormatter.formatErrorSync(error), { status: res.status })
-          )
+          Effect.mapError((error) => fail("UndecodableResponse", undecodable(text, error), { status: res.status }))
         )
       }).pipe(
         Effect.scoped,
@@ -221,7 +268,8 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
     const endpoint = <ReqA, ReqI, ResA, ResI>(
       path: string,
       request: Schema.Schema<ReqA, ReqI>,
-      response: Schema.Schema<ResA, ResI>
+      response: Schema.Schema<ResA, ResI>,
+      fits?: (request: ReqA, response: ResA) => string | undefined
     ): Endpoint<ReqA, ResA> => {
       const encode = HttpClientRequest.schemaBodyJson(request)
       return (body) =>
@@ -234,7 +282,13 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
                 : "the body could not be serialised as JSON"
             )
           ),
-          Effect.flatMap((req) => exchange(path, req, response))
+          Effect.flatMap((req) => exchange(path, req, response)),
+          // a well-formed answer about users that were never sent would otherwise reach the sinks; asking again
+          // would get the same answer, so this is not retried
+          Effect.filterOrFail(
+            (answer) => fits?.(body, answer) === undefined,
+            (answer) => failure(path)("InconsistentAnswer", `${fits?.(body, answer)}; ${advice}`)
+          )
         )
     }
 

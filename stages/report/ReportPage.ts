@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import type { ReportText, SectionName } from "./ReportText.ts"
 import { segmentText } from "./ReportText.ts"
 import { type KpiLine, probability01, type RiskLevel, type Section, type StudentReport, type SummaryKey, type Unavailable } from "./StudentReport.ts"
@@ -211,11 +212,18 @@ export const anomalyNote = (
     anomalies.length === 0 ? "" : `: ${anomalies.map((a) => `<span data-week="${a.week}">${escapeHtml(text.forecast.anomaly(a.week, fixed(a.value, 3), fixed(a.expected, 3)))}</span>`).join(", ")}`
   }</p>`
 
-/** The file name of a student's report (ids are made safe for file systems; a hash keeps distinct ids apart). */
+/** Names a student's file may not take: the report's own files, and names some file systems refuse. */
+const reservedNames = new Set(["index", "con", "prn", "aux", "nul"])
+
+/**
+ * The file name of a student's report. An id that is lowercase letters, digits, `_` and `-` (not reserved, not empty)
+ * is its own name; any other id (upper case, dots, `..`, `index`, '') gets a lowercase safe part and a hash of the
+ * exact id after a `~`, which a plain name never contains. So no two ids share a name even on a case-insensitive
+ * file system, no student gets the cohort index's name, and no name is hidden (starts with a dot).
+ */
 export const reportFileName = (userId: string, extension: "html" | "pdf"): string => {
-  const safe = userId.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 80)
-  if (safe === userId) return `${safe}.${extension}`
-  let h = 2166136261
-  for (const ch of userId) h = Math.imul(h ^ ch.codePointAt(0)!, 16777619) >>> 0
-  return `${safe}-${h.toString(16)}.${extension}`
+  if (/^[a-z0-9_-]{1,80}$/.test(userId) && !reservedNames.has(userId)) return `${userId}.${extension}`
+  const safe = userId.toLowerCase().replace(/[^a-z0-9_-]/g, "_").slice(0, 80)
+  // 64 bits of SHA-256: ids cannot be crafted to collide, as they could with a short non-cryptographic hash
+  return `${safe}~${createHash("sha256").update(userId).digest("hex").slice(0, 16)}.${extension}`
 }

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
+import { execFile, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -12,14 +12,23 @@ interface Result {
   readonly stderr: string
 }
 
-/** Runs the real CLI as a user would, in a child process with its own data folder. */
-const seedtest = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}): Promise<Result> =>
+// The suites test what users run: the esbuild bundle behind bin/seedtest.mjs, built from these sources now, with the
+// launcher's fallback to the TypeScript sources forbidden (SEEDTEST_CLI=bundle).
+execFileSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" })
+
+/** Runs a launcher as a user would, in a child process. */
+const launch = (launcher: string, args: ReadonlyArray<string>, env: Record<string, string | undefined>, timeout: number): Promise<Result> =>
   new Promise((resolve) => {
     const childEnv: Record<string, string> = {}
-    for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) childEnv[k] = v
-    execFile(process.execPath, [bin, ...args], { env: childEnv, timeout: 120_000 }, (error, stdout, stderr) =>
+    for (const [k, v] of Object.entries({ ...process.env, SEEDTEST_CLI: "bundle", ...env })) if (v !== undefined) childEnv[k] = v
+    execFile(process.execPath, [launcher, ...args], { env: childEnv, timeout }, (error, stdout, stderr) =>
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
   })
+
+/** Runs the real CLI (the bundle) as a user would, in a child process with its own data folder. */
+// generous: on a loaded machine a cold start of the embedded database alone has taken over a minute
+const seedtest = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}, timeout = 240_000): Promise<Result> =>
+  launch(bin, args, env, timeout)
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-cli-"))
 const embedded = { SEEDTEST_DATA_DIR: dataDir, DATABASE_URL: undefined }
@@ -27,6 +36,24 @@ const SECRET = "pw-that-must-not-leak-7731"
 
 // each test starts the real CLI (and often the embedded database) in a child process: slow on a loaded machine
 describe("the seedtest command", { timeout: 300_000 }, () => {
+  it("runs the bundle, and refuses a stale one instead of falling back to the sources when told to", async () => {
+    // a copy of the launcher next to a fake bundle and a fake source tree
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-launcher-"))
+    for (const dir of ["bin", "dist", "cli"]) fs.mkdirSync(path.join(root, dir))
+    fs.copyFileSync(bin, path.join(root, "bin", "seedtest.mjs"))
+    fs.writeFileSync(path.join(root, "cli", "main.ts"), "")
+    fs.writeFileSync(path.join(root, "dist", "seedtest.mjs"), `console.log("the bundle ran")`)
+    const fresh = await launch(path.join(root, "bin", "seedtest.mjs"), [], {}, 30_000)
+    assert.strictEqual(fresh.code, 0, fresh.stderr)
+    assert.strictEqual(fresh.stdout.trim(), "the bundle ran")
+    const later = new Date(Date.now() + 60_000)
+    fs.utimesSync(path.join(root, "cli", "main.ts"), later, later)
+    const stale = await launch(path.join(root, "bin", "seedtest.mjs"), [], {}, 30_000)
+    assert.strictEqual(stale.code, 3)
+    assert.include(stale.stderr, "older than the sources")
+    assert.notInclude(stale.stdout, "the bundle ran")
+  })
+
   it("explains itself in --help with every command", async () => {
     const r = await seedtest(["--help"], { R_BRMS_INTERNAL_TOKEN: SECRET })
     assert.strictEqual(r.code, 0)
@@ -52,6 +79,17 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
     assert.strictEqual(r.code, 3)
     assert.include(r.stderr, "database is not reachable")
     assert.notInclude(r.stdout + r.stderr, SECRET)
+  })
+
+  it("rejects a malformed R service URL at once as a configuration error naming the variable", async () => {
+    const started = Date.now()
+    const r = await seedtest(["runs"], { ...embedded, R_FORECAST_URL: "r-forecast-plumber:8080", R_FORECAST_INTERNAL_TOKEN: SECRET })
+    assert.strictEqual(r.code, 3, r.stderr)
+    assert.include(r.stderr, "R_FORECAST_URL")
+    assert.include(r.stderr, "expected the service's http(s) URL")
+    assert.notInclude(r.stdout + r.stderr, SECRET)
+    // no retries of a URL that cannot work (they took 35 s)
+    assert.isBelow(Date.now() - started, 30_000)
   })
 
   it("keeps run history in the embedded database and rejects an unknown run id", async () => {
@@ -98,6 +136,11 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
     assert.include(badParam.stderr, `no parameter "lookbackDayz"`)
     const badValue = await seedtest(["run", "compute-daily-kpis", "--param", "lookbackDays=soon"], env)
     assert.strictEqual(badValue.code, 2)
+    // an empty value reaches the parameter (where "" can mean "automatic"), not the CLI library's parser
+    const empty = await seedtest(["run", "compute-daily-kpis", "--param", "lookbackDays="], env)
+    assert.strictEqual(empty.code, 2)
+    assert.include(empty.stderr, `Parameter "lookbackDays" of pipeline "compute-daily-kpis" is invalid`)
+    assert.notInclude(empty.stderr, "default value")
 
     const dry = await seedtest(["run", "compute-daily-kpis", "--dry-run", "--param", "asOf=2026-11-22", "--json"], env)
     assert.strictEqual(dry.code, 0, dry.stderr)
@@ -128,6 +171,58 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
     assert.include(shown.stdout, "weekly_kpi:")
   }, 600_000)
 
+  it("starts the local R services and prints PDF reports from the bundle", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-bundle-"))
+    // no R_*_URL: the CLI starts the R services itself, from the repository the bundle belongs to
+    const env = { SEEDTEST_DATA_DIR: dir, DATABASE_URL: undefined, R_FORECAST_URL: undefined, R_CLUSTER_URL: undefined, R_BRMS_URL: undefined }
+    const seeded = await seedtest(["seed", "--students", "12", "--weeks", "4", "--end-date", "2026-11-22"], env)
+    assert.strictEqual(seeded.code, 0, seeded.stderr)
+    const kpis = await seedtest(["run", "compute-daily-kpis", "--param", "asOf=2026-11-22"], env)
+    assert.strictEqual(kpis.code, 0, kpis.stderr)
+    const survival = await seedtest(["run", "fit-survival-churn", "--param", "asOf=2026-11-22"], env, 240_000)
+    assert.strictEqual(survival.code, 0, survival.stderr)
+    const reports = path.join(dir, "out")
+    const report = await seedtest(["run", "generate-weekly-report", "--param", "asOf=2026-11-22", "--param", "format=html,pdf", "--param", `outputDir=${reports}`], env, 240_000)
+    assert.strictEqual(report.code, 0, report.stderr)
+    const week = path.join(reports, "2026-11-16")
+    const pdfs = fs.readdirSync(week).filter((f) => f.endsWith(".pdf"))
+    assert.isAbove(pdfs.length, 0)
+    for (const pdf of pdfs) assert.strictEqual(fs.readFileSync(path.join(week, pdf)).subarray(0, 5).toString(), "%PDF-")
+  }, 600_000)
+
+  it("stops the scheduler on SIGTERM with exit 0 when it is idle, after writing its health file", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-daemon-"))
+    const file = path.join(dir, "schedule.json")
+    fs.writeFileSync(file, JSON.stringify({ schedules: [{ pipeline: "compute-daily-kpis", cron: "10 2 * * *", enabled: false }] }))
+    const childEnv: Record<string, string> = {}
+    for (const [k, v] of Object.entries({ ...process.env, SEEDTEST_CLI: "bundle", SEEDTEST_DATA_DIR: dir, SEEDTEST_SCHEDULE_FILE: file })) {
+      if (v !== undefined && k !== "DATABASE_URL") childEnv[k] = v
+    }
+    const health = path.join(dir, "alive")
+    const daemon = spawn(process.execPath, [bin, "scheduler", "--verbose", "--health-file", health], { env: childEnv, stdio: ["ignore", "ignore", "pipe"] })
+    let healthy = false
+    let stderr = ""
+    const code = await new Promise<number | null>((resolve) => {
+      daemon.stderr.on("data", (chunk) => {
+        stderr += String(chunk)
+        // idle: nothing is due, the daemon waits for its next slot
+        if (stderr.includes("idle") && !daemon.killed) {
+          // up: the probes' file is there (deploy/ reads it)
+          healthy = fs.existsSync(health)
+          daemon.kill("SIGTERM")
+        }
+      })
+      daemon.on("exit", (exitCode, signal) => {
+        if (signal !== null) stderr += `\n(killed by ${signal})`
+        resolve(exitCode)
+      })
+      setTimeout(() => daemon.kill("SIGKILL"), 120_000)
+    })
+    assert.include(stderr, "idle")
+    assert.isTrue(healthy, "the health file exists once the daemon is up")
+    assert.strictEqual(code, 0, stderr)
+  })
+
   it("refuses a second process on the same embedded data folder with a clear message", async () => {
     const lock = path.join(dataDir, "lock")
     // a live process (this test runner) holds the lock
@@ -136,6 +231,7 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
       const r = await seedtest(["runs"], embedded)
       assert.strictEqual(r.code, 3)
       assert.include(r.stderr, "in use by another seedtest process")
+      assert.notInclude(r.stderr, ": locked")
     } finally {
       fs.rmSync(lock, { force: true })
     }

@@ -20,6 +20,10 @@ interface EnvVar {
 interface Container {
   readonly name: string
   readonly image: string
+  readonly securityContext?: { readonly allowPrivilegeEscalation?: boolean; readonly readOnlyRootFilesystem?: boolean }
+  readonly volumeMounts?: ReadonlyArray<{ readonly name: string; readonly mountPath: string }>
+  readonly readinessProbe?: any
+  readonly livenessProbe?: any
   readonly args?: ReadonlyArray<string>
   readonly env?: ReadonlyArray<EnvVar>
   readonly ports?: ReadonlyArray<{ readonly name: string; readonly containerPort: number }>
@@ -30,13 +34,13 @@ interface Manifest {
   readonly spec: any
 }
 
-const kustomization = parseAllDocuments(read("deploy/kustomization.yaml"))[0]!.toJS() as {
+const kustomization = parseAllDocuments(read("deploy/base/kustomization.yaml"))[0]!.toJS() as {
   resources: ReadonlyArray<string>
   configMapGenerator: ReadonlyArray<{ name: string; files: ReadonlyArray<string> }>
 }
 const manifests: ReadonlyArray<Manifest> = kustomization.resources.flatMap((file) =>
-  parseAllDocuments(read(`deploy/${file}`)).map((doc) => {
-    assert.deepStrictEqual(doc.errors, [], `deploy/${file} parses`)
+  parseAllDocuments(read(`deploy/base/${file}`)).map((doc) => {
+    assert.deepStrictEqual(doc.errors, [], `deploy/base/${file} parses`)
     return doc.toJS() as Manifest
   })
 )
@@ -132,7 +136,86 @@ describe("deploy/ manifests", () => {
   it.effect("the schedule it mounts is valid for the registered pipelines", () =>
     Effect.gen(function*() {
       const generator = kustomization.configMapGenerator.find((g) => g.name === "seedtest-schedule")!
-      const entries = yield* Schedule.load(path.join(repositoryRoot, "deploy", generator.files[0]!), pipelines.map((p) => p.name))
+      const entries = yield* Schedule.load(path.join(repositoryRoot, "deploy", "base", generator.files[0]!), pipelines.map((p) => p.name))
       assert.isAbove(entries.length, 5)
     }))
+
+  it("runs every container as non-root with a read-only root filesystem, no privilege escalation and a writable /tmp", () => {
+    for (const d of deployments) {
+      const pod = d.spec.template.spec
+      assert.isTrue(pod.securityContext?.runAsNonRoot, `${d.metadata.name}: runAsNonRoot`)
+      assert.isAbove(pod.securityContext?.runAsUser ?? 0, 0, `${d.metadata.name}: a non-root uid`)
+      const volumes = new Map((pod.volumes as ReadonlyArray<{ name: string; emptyDir?: object }>).map((v) => [v.name, v]))
+      for (const c of containersOf(d)) {
+        assert.strictEqual(c.securityContext?.allowPrivilegeEscalation, false, `${c.name}: no privilege escalation`)
+        assert.strictEqual(c.securityContext?.readOnlyRootFilesystem, true, `${c.name}: read-only root filesystem`)
+        const tmp = (c.volumeMounts ?? []).find((m) => m.mountPath === "/tmp")
+        assert.isDefined(tmp, `${c.name}: /tmp is writable (R's tempdir, Chromium's profile)`)
+        assert.isDefined(volumes.get(tmp!.name)?.emptyDir, `${c.name}: /tmp is an emptyDir`)
+      }
+    }
+  })
+
+  it("probes the scheduler through the health file it writes, and keeps one replica through disruptions", () => {
+    const scheduler = deployments.find((d) => d.metadata.name === "seedtest-scheduler")!
+    const container = containersOf(scheduler)[0]!
+    const args = container.args!
+    const health = args[args.indexOf("--health-file") + 1]!
+    assert.isTrue(health.startsWith("/tmp/"), "the health file is on the writable /tmp")
+    for (const probe of [container.readinessProbe, container.livenessProbe]) {
+      assert.include(JSON.stringify(probe.exec.command), health)
+    }
+    const pdb = manifests.find((m) => m.kind === "PodDisruptionBudget")
+    assert.isDefined(pdb)
+    assert.deepStrictEqual(pdb!.spec.selector.matchLabels, scheduler.spec.selector.matchLabels)
+    assert.isAtLeast(pdb!.spec.minAvailable, 1)
+    assert.isBelow(pdb!.spec.minAvailable, scheduler.spec.replicas, "a node can still be drained")
+  })
+
+  describe("the production overlay", () => {
+    const overlayDir = "deploy/overlays/production"
+    const overlay = parseAllDocuments(read(`${overlayDir}/kustomization.yaml`))[0]!.toJS() as {
+      resources: ReadonlyArray<string>
+      images: ReadonlyArray<{ name: string; newName?: string; newTag?: string; digest?: string }>
+    }
+    const overlayManifests = overlay.resources.filter((r) => r.endsWith(".yaml")).flatMap((file) =>
+      parseAllDocuments(read(`${overlayDir}/${file}`)).map((doc) => {
+        assert.deepStrictEqual(doc.errors, [], `${overlayDir}/${file} parses`)
+        return doc.toJS() as Manifest
+      })
+    )
+
+    it("builds on the base", () => {
+      assert.strictEqual(path.normalize(path.join(overlayDir, overlay.resources[0]!)), path.normalize("deploy/base"))
+    })
+
+    it("creates every Secret the base reads with an ExternalSecret from the namespace's gcpsm-secret-store", () => {
+      const externalSecrets = overlayManifests.filter((m) => m.kind === "ExternalSecret")
+      const refs = allContainers.flatMap((c) => (c.env ?? []).flatMap((v) => (v.valueFrom?.secretKeyRef === undefined ? [] : [v.valueFrom.secretKeyRef])))
+      assert.isAbove(refs.length, 4)
+      for (const ref of refs) {
+        const es = externalSecrets.find((e) => e.spec.target.name === ref.name)
+        assert.isDefined(es, `an ExternalSecret creates the Secret ${ref.name}`)
+        assert.deepStrictEqual(es!.spec.secretStoreRef, { kind: "SecretStore", name: "gcpsm-secret-store" })
+        const entry = (es!.spec.data as ReadonlyArray<{ secretKey: string; remoteRef: { key: string } }>).find((d) => d.secretKey === ref.key)
+        assert.isDefined(entry, `${ref.name} has the key ${ref.key}`)
+        // the R tokens live under the seed system's paths, named like their Secrets
+        if (ref.name.endsWith("-internal-token")) assert.strictEqual(entry!.remoteRef.key, ref.name)
+      }
+      for (const name of ["r-brms-internal-token", "r-forecast-internal-token", "r-cluster-internal-token", "seedtest-database"]) {
+        assert.isDefined(externalSecrets.find((e) => e.spec.target.name === name), name)
+      }
+    })
+
+    it("pins every image the base uses to a release tag or digest, never latest", () => {
+      for (const c of allContainers) {
+        const name = c.image.split(":")[0]!
+        const pin = overlay.images.find((i) => i.name === name)
+        assert.isDefined(pin, `${name} is pinned in the overlay`)
+        const tag = pin!.digest ?? pin!.newTag
+        assert.isDefined(tag, `${name} has a tag or digest`)
+        assert.notStrictEqual(tag, "latest", `${name} is not pinned to latest`)
+      }
+    })
+  })
 })
