@@ -82,6 +82,28 @@ marginal_stan_data <- function(gd) {
   )
 }
 
+#' Stan's coordinates of the identity (its own unconstrained parameters) on `data`.
+with_identity_pilot <- function(data) c(data, list(pilot_mean = array(rep(0, 6)), pilot_scale = diag(6)))
+
+#' The sampler's coordinates from a pilot: the posterior mode (L-BFGS, a few dozen gradients) and the Cholesky factor of
+#' the inverse Hessian there, so that the sampled coordinates are near standard normal. Falls back to Stan's own
+#' coordinates when the optimiser or the Hessian fails (sampling is then only slower).
+pilot_coordinates <- function(model, data, seed = 1L) {
+  started <- Sys.time()
+  identity <- with_identity_pilot(data)
+  fallback <- function(why) list(data = identity, pilot = list(used = FALSE, reason = why, seconds = seconds_since(started)))
+  opt <- tryCatch(suppressWarnings(rstan::optimizing(model, data = identity, init = "0", hessian = TRUE, as_vector = FALSE,
+    seed = seed, verbose = FALSE, iter = 2000)), error = function(e) NULL)
+  if (is.null(opt) || !identical(as.integer(opt$return_code), 0L)) return(fallback("the optimiser did not converge"))
+  covariance <- tryCatch(solve(-opt$hessian), error = function(e) NULL)
+  scale <- if (is.null(covariance)) NULL else tryCatch(t(chol((covariance + t(covariance)) / 2)), error = function(e) NULL)
+  if (is.null(scale) || any(!is.finite(scale))) return(fallback("the Hessian at the mode is not negative definite"))
+  list(
+    data = c(data, list(pilot_mean = array(as.numeric(opt$par$raw)), pilot_scale = unname(scale))),
+    pilot = list(used = TRUE, seconds = seconds_since(started))
+  )
+}
+
 # ---- per-student posteriors ----------------------------------------------------------------------------------------
 
 #' Quantile p of each row's mixture of normals (equal weights over columns): Newton's method from the moment-matched
@@ -265,7 +287,8 @@ fit_marginal <- function(req, model, cores) {
   started <- Sys.time()
   gd <- growth_data(req$data)
   sampling_started <- Sys.time()
-  stan_data <- marginal_stan_data(gd)
+  pilot <- pilot_coordinates(model, marginal_stan_data(gd))
+  stan_data <- pilot$data
   # one forked process per chain: rstan's own `cores` starts a socket cluster, ~10 s of fixed cost per fit
   chain <- function(k) suppressWarnings(rstan::sampling(model, data = stan_data, iter = req$iter, chains = 1L,
     chain_id = k, seed = req$seed, refresh = 0, control = list(adapt_delta = req$adapt_delta, metric = "dense_e"), show_messages = FALSE))
@@ -307,7 +330,7 @@ fit_marginal <- function(req, model, cores) {
     diagnostics = population_diagnostics(by_name, divergences, treedepth),
     students = student_rows(post),
     timing = list(sampling_seconds = sampling_seconds, stan_seconds = max(rowSums(elapsed)),
-      student_seconds = student_seconds, postprocess_seconds = seconds_since(post_started),
+      pilot_seconds = pilot$pilot$seconds, student_seconds = student_seconds, postprocess_seconds = seconds_since(post_started),
       total_seconds = seconds_since(started)),
     compiled = FALSE
   )

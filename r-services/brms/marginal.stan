@@ -26,17 +26,27 @@ data {
   matrix[J, W] cz;
   matrix[J, W] cuz;
   matrix[J, W] czz;
+  // The sampler's coordinates: theta = pilot_mean + pilot_scale * raw, theta = (Intercept, b, log sd_intercept,
+  // log sd_slope, atanh cor, log sigma). With the pilot's mode and the Cholesky factor of its inverse Hessian, raw is
+  // close to standard normal however many students there are, so warm-up starts with the right scales instead of
+  // spending long trajectories finding them (identity = Stan's own unconstrained coordinates). The model is the same.
+  vector[6] pilot_mean;
+  matrix[6, 6] pilot_scale;
 }
 transformed data {
   real log_2pi_n = N * log(2 * pi());
 }
 parameters {
-  real Intercept;
-  real b;
-  real<lower=0> sd_intercept;
-  real<lower=0> sd_slope;
-  real<lower=-1, upper=1> cor;
-  real<lower=0> sigma;
+  vector[6] raw;
+}
+transformed parameters {
+  vector[6] theta = pilot_mean + pilot_scale * raw;
+  real Intercept = theta[1];
+  real b = theta[2];
+  real<lower=0> sd_intercept = exp(theta[3]);
+  real<lower=0> sd_slope = exp(theta[4]);
+  real<lower=-1, upper=1> cor = tanh(theta[5]);
+  real<lower=0> sigma = exp(theta[6]);
 }
 model {
   vector[K] v = square(sigma) + se2;
@@ -65,10 +75,8 @@ model {
     target += -0.5 * (log_2pi_n + dot_product(n_se2, log(v)) + J * log(det_sigma) + sum(log(det_m)) + sum(rwr)
       - sum(cmc));
   }
-  Intercept ~ normal(0, 2);
-  b ~ normal(0, 1);
-  sd_intercept ~ exponential(1);
-  sd_slope ~ exponential(1);
-  sigma ~ exponential(1);
-  target += log1m(square(cor));
+  target += normal_lpdf(Intercept | 0, 2) + normal_lpdf(b | 0, 1) + exponential_lpdf(sd_intercept | 1)
+    + exponential_lpdf(sd_slope | 1) + exponential_lpdf(sigma | 1) + log1m(square(cor));
+  // Jacobian of theta -> (sd_intercept, sd_slope, cor, sigma); the affine map from raw has a constant one
+  target += theta[3] + theta[4] + theta[6] + log1m(square(cor));
 }

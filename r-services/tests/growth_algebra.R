@@ -42,15 +42,19 @@ direct_log_density <- function(theta) {
 }
 
 model <- readRDS(if (file.exists(marginal_model_path(cache_dir))) marginal_model_path(cache_dir) else compile_marginal(cache_dir))
-fit <- suppressWarnings(rstan::sampling(model, data = marginal_stan_data(gd), iter = 20, warmup = 10, chains = 1, refresh = 0, seed = 1,
+fit <- suppressWarnings(rstan::sampling(model, data = with_identity_pilot(marginal_stan_data(gd)), iter = 20, warmup = 10, chains = 1, refresh = 0, seed = 1,
   show_messages = FALSE))
 points <- list(
   list(Intercept = 0.1, b = 0.2, sd_intercept = 0.8, sd_slope = 0.3, cor = -0.4, sigma = 0.5),
   list(Intercept = -0.3, b = 0.05, sd_intercept = 0.5, sd_slope = 0.6, cor = 0.7, sigma = 0.9),
   list(Intercept = 0.6, b = -0.4, sd_intercept = 1.4, sd_slope = 0.1, cor = 0.1, sigma = 0.2)
 )
-stan_lp <- vapply(points, function(p) rstan::log_prob(fit, rstan::unconstrain_pars(fit, p), adjust_transform = FALSE), 0)
-direct_lp <- vapply(points, direct_log_density, 0)
+# with the identity pilot the sampled coordinates are (Intercept, b, log sd_intercept, log sd_slope, atanh cor, log sigma)
+# and the model adds the Jacobian of that map: log sd_intercept + log sd_slope + log sigma + log(1 - cor^2)
+raw_of <- function(p) c(p$Intercept, p$b, log(p$sd_intercept), log(p$sd_slope), atanh(p$cor), log(p$sigma))
+stan_lp <- vapply(points, function(p) rstan::log_prob(fit, raw_of(p), adjust_transform = FALSE), 0)
+direct_lp <- vapply(points, function(p) direct_log_density(p) + log(p$sd_intercept) + log(p$sd_slope) + log(p$sigma) +
+  log(1 - p$cor^2), 0)
 
 # per-student posterior, the slow way: for each draw and student, solve the 2x2 system with the full matrices
 draws <- list(Intercept = c(0.1, -0.2, 0.05), b = c(0.3, 0.1, 0.2), sd_intercept = c(0.7, 0.9, 0.8),
