@@ -132,6 +132,7 @@ decode_growth_fit <- function(body, prepared) {
     iter = field_number(body, "iter", default = 1000L, min = 100, max = 20000, integer = TRUE),
     chains = field_number(body, "chains", default = 2L, min = 1, max = 8, integer = TRUE),
     seed = field_number(body, "seed", default = 20240101L, integer = TRUE),
+    extend = if (is.null(body$extend)) TRUE else field_bool(body, "extend"),
     # the marginal posterior (gaussian) has six smooth parameters and no funnel: Stan's default target acceptance;
     # brms's student family samples every student's effects and needs smaller steps
     adapt_delta = field_number(body, "adapt_delta", default = if (family == "gaussian") 0.8 else 0.95, min = 0.5, max = 0.999)

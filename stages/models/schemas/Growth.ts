@@ -26,7 +26,10 @@ export const GrowthFitRequest = Schema.Struct({
   chains: Schema.Int.pipe(Schema.between(1, 8)),
   family: GrowthFamily,
   seed: Schema.optional(Schema.Int),
-  adapt_delta: Schema.optional(Schema.Number.pipe(Schema.between(0.5, 0.999)))
+  adapt_delta: Schema.optional(Schema.Number.pipe(Schema.between(0.5, 0.999))),
+  /** Gaussian family: a fit that misses the acceptance rule without divergences is sampled once more with twice
+   * the iterations (default true). */
+  extend: Schema.optional(Schema.Boolean)
 })
 export type GrowthFitRequest = typeof GrowthFitRequest.Type
 
@@ -94,7 +97,16 @@ export const GrowthDiagnostics = Schema.Struct({
   max_treedepth_hits: Schema.Int,
   n_parameters: Schema.Int,
   converged: Schema.Boolean,
-  per_parameter: Schema.Record({ key: Schema.String, value: Convergence })
+  per_parameter: Schema.Record({ key: Schema.String, value: Convergence }),
+  /** Gaussian family: each sampling attempt (a second one with twice the iterations when the first missed the rule). */
+  attempts: Schema.optional(Schema.Array(Schema.Struct({
+    iter: Schema.Int,
+    seed: Schema.Int,
+    max_rhat: Schema.NullOr(Schema.Number),
+    min_ess_bulk: Schema.NullOr(Schema.Number),
+    min_ess_tail: Schema.NullOr(Schema.Number),
+    divergences: Schema.Int
+  })))
 })
 export type GrowthDiagnostics = typeof GrowthDiagnostics.Type
 
