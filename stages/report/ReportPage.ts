@@ -162,7 +162,7 @@ export const reportPage = (report: StudentReport, text: ReportText, charts: Page
   <p data-value="growth-interval">${escapeHtml(text.growth.interval(percent(g.lower95), percent(g.upper95), g.horizonWeeks))}</p>
   <p class="note" data-value="growth-target">${escapeHtml(text.growth.target(percent(g.target01)))}</p>
   ${figure("growth", charts.growth, text.growth.chartTitle, text.growth.caption)}
-  ${g.trendFromCoefficients ? "" : `<p class="note">${escapeHtml(text.growth.coneNote)}</p>`}
+  ${g.trendFromCoefficients ? "" : `<p class="note" data-value="growth-cone">${escapeHtml(text.growth.coneNote)}</p>`}
   ${g.latestFitRejected ? `<p class="note" data-value="earlier-fit">${escapeHtml(text.growth.earlierFitNote(dayOf(g.fittedAt)))}</p>` : ""}`)
   const forecast = section("forecast", text.sections.forecast, report.forecast, text, (f) => `
   ${figure("forecast", charts.forecast, text.forecast.chartTitle, text.forecast.caption)}

@@ -160,11 +160,11 @@ const field = (u: unknown, name: string): unknown => (typeof u === "object" && u
 
 // ---- growth ------------------------------------------------------------------------------------------------------
 
-const StudentCoefficients = Schema.Struct({ student: Schema.String, coefficients: GrowthCoefficients })
+// each student's line, keyed by student, as stages/growth/GrowthRows.ts writes it
 const GrowthSummary = Schema.Struct({
   week_start: Schema.String,
   as_of_week: Schema.Number,
-  students: Schema.optional(Schema.Array(StudentCoefficients))
+  students: Schema.optional(Schema.Record({ key: Schema.String, value: GrowthCoefficients }))
 })
 
 /**
@@ -181,7 +181,7 @@ const growthCoefficients = (growthMeta: ReadonlyArray<unknown>) => {
       runId: typeof run === "string" ? run : undefined,
       weekStart: s.week_start,
       asOfWeek: s.as_of_week,
-      byStudent: new Map((s.students ?? []).map((c) => [c.student, c.coefficients]))
+      byStudent: new Map(Object.entries(s.students ?? {}))
     })
   })
 }

@@ -40,14 +40,15 @@ export const insertModelOutputs = (users: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     yield* sql`TRUNCATE growth_brms_meta, growth_brms_posterior, prophet_fit_meta, prophet_anomalies, survival_fit_meta, user_segment, segment_meta`
-    // growth: the posterior of week WEEK; coefficients stored for even students only (the others get the cone)
+    // growth: the posterior of week WEEK; coefficients stored for even students only (the others get the cone), keyed
+    // by student as stages/growth/GrowthRows.ts writes them
     const students = users.map((user, i) => ({
       student: user,
       coefficients: { intercept: { mean: 0.45 + 0.2 * noise(i, 1), sd: 0.04 }, slope: { mean: 0.01 + 0.01 * noise(i, 2), sd: 0.004 }, intercept_slope_cor: -0.3 }
     }))
     yield* sql`INSERT INTO growth_brms_meta (run_id, formula, priors, posterior_summary, diagnostics)
       VALUES ('run_growth', 'score ~ week + (week | student)', '{}'::jsonb,
-              ${JSON.stringify({ week_start: WEEK, as_of_week: 11, students: students.filter((_, i) => i % 2 === 0) })}::jsonb,
+              ${JSON.stringify({ week_start: WEEK, as_of_week: 11, students: Object.fromEntries(students.filter((_, i) => i % 2 === 0).map((s) => [s.student, s.coefficients])) })}::jsonb,
               '{"converged": true, "accepted": true}'::jsonb)`
     for (const [i, user] of users.entries()) {
       const p = 0.05 + 0.9 * noise(i, 3)
