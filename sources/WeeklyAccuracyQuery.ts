@@ -1,6 +1,6 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { Effect, Schema } from "effect"
-import { addDays, mondayOf } from "../stages/kpi/KpiWeeks.ts"
+import { addDays, lastCompleteWeek } from "../stages/kpi/KpiWeeks.ts"
 import { attemptIdsUnique, attempts } from "./AttemptRelation.ts"
 
 /**
@@ -12,13 +12,16 @@ export const MIN_GRADED_PER_WEEK = 1
 /** A student enters the growth model with at least this many counted weeks (a slope needs a few points). */
 export const MIN_WEEKS_PER_STUDENT = 3
 
-/** The weeks a growth fit reads: `lookbackWeeks` weeks ending with the one that contains `asOf`. */
+/**
+ * The weeks a growth fit reads: `lookbackWeeks` complete weeks ending with the last complete week on or before
+ * `asOf` (a partial current week is left out; the report describes the same week).
+ */
 export interface GrowthWeeks {
   /** Monday of week 0 of the model. */
   readonly firstWeek: string
-  /** Monday of the as-of week: the model's last week and the `week_start` its posterior is stored under. */
+  /** Monday of the last complete week: the model's last week and the `week_start` its posterior is stored under. */
   readonly lastWeek: string
-  /** The day after `asOf`: nothing at or after it is read. */
+  /** The day after the last complete week: nothing at or after it is read. */
   readonly scanTo: string
   /** `lookbackWeeks − 1`: the model's week number of the as-of week. */
   readonly asOfWeek: number
@@ -26,8 +29,8 @@ export interface GrowthWeeks {
 
 /** The growth weeks of an as-of day. */
 export const growthWeeks = (asOf: string, lookbackWeeks: number): GrowthWeeks => {
-  const lastWeek = mondayOf(asOf)
-  return { firstWeek: addDays(lastWeek, -7 * (lookbackWeeks - 1)), lastWeek, scanTo: addDays(asOf, 1), asOfWeek: lookbackWeeks - 1 }
+  const lastWeek = lastCompleteWeek(asOf)
+  return { firstWeek: addDays(lastWeek, -7 * (lookbackWeeks - 1)), lastWeek, scanTo: addDays(lastWeek, 7), asOfWeek: lookbackWeeks - 1 }
 }
 
 /** One student's accuracy in one week: `week` counts from 0 at the first lookback week. */

@@ -26,6 +26,16 @@ export const mondayOf = (date: string): string => {
 export const addDays = (date: string, days: number): string => toDate(toMs(date) + days * DAY)
 
 /**
+ * Monday of the last complete week on or before `asOf`: the week ending that day when it is a Sunday, else the week
+ * before (the scheduled Monday runs describe the week that just ended). The growth fit and the report both use it,
+ * so a report's week, its KPI row's Bayesian P and the growth posterior are the same week.
+ */
+export const lastCompleteWeek = (asOf: string): string => {
+  const monday = mondayOf(asOf)
+  return asOf === addDays(monday, 6) ? monday : addDays(monday, -7)
+}
+
+/**
  * The weeks of a run: every week (Monday to Sunday, UTC) that overlaps [asOf − lookbackDays, asOf]. The week that
  * contains `asOf` is computed from the data up to the end of `asOf`, and refined by the next day's run.
  */

@@ -1,4 +1,4 @@
-import { addDays, mondayOf } from "../kpi/KpiWeeks.ts"
+import { addDays, lastCompleteWeek, mondayOf } from "../kpi/KpiWeeks.ts"
 
 /** Weeks of history the report charts show (weekly accuracy, I_t). */
 export const HISTORY_WEEKS = 12
@@ -23,7 +23,7 @@ export interface ReportWeek {
  */
 export const reportWeek = (asOf: string): ReportWeek => {
   const monday = mondayOf(asOf)
-  const weekStart = addDays(monday, -7 * Number(asOf !== addDays(monday, 6)))
+  const weekStart = lastCompleteWeek(asOf)
   return {
     weekStart,
     previousWeek: addDays(weekStart, -7),

@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { assert, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Option } from "effect"
 import * as Generator from "../../cohort/Generator.ts"
 import { seedCohort } from "../../cohort/Loader.ts"
@@ -9,6 +9,7 @@ import { computeDailyKpis } from "../../pipelines/computeDailyKpis.ts"
 import { fitBayesianGrowth } from "../../pipelines/fitBayesianGrowth.ts"
 import { growthWeeks, MIN_GRADED_PER_WEEK, MIN_WEEKS_PER_STUDENT, weeklyAccuracy } from "../../sources/WeeklyAccuracyQuery.ts"
 import { BrmsClient } from "../../stages/models/BrmsClient.ts"
+import { reportWeek } from "../../stages/report/ReportWeek.ts"
 import { runtimeFor } from "../kpi/support.ts"
 import { platformLayer, type RunningRService, startRService } from "../support/rServices.ts"
 import { databases, embedded } from "../support/TestDatabase.ts"
@@ -88,6 +89,22 @@ const readMeta = (runId: string) =>
 const seeded = Layer.effectDiscard(seedCohort(COHORT))
 
 describe_sources()
+
+describe("the weeks a growth fit reads", () => {
+  it("end with the last complete week, the week the report of the same day describes", () => {
+    // Tuesday 2026-12-01: the week of 11-30 has only begun, so the fit ends with the week of 11-23, as the report does
+    assert.deepStrictEqual(growthWeeks("2026-12-01", 12), {
+      firstWeek: "2026-09-07",
+      lastWeek: "2026-11-23",
+      scanTo: "2026-11-30",
+      asOfWeek: 11
+    })
+    assert.strictEqual(reportWeek("2026-12-01").weekStart, growthWeeks("2026-12-01", 12).lastWeek)
+    // a Sunday completes its week
+    assert.strictEqual(growthWeeks("2026-11-29", 12).lastWeek, "2026-11-23")
+    assert.strictEqual(growthWeeks("2026-11-30", 12).lastWeek, "2026-11-23")
+  })
+})
 
 class Brms extends Context.Tag("test/RunningBrms")<Brms, RunningRService>() {}
 const running = Layer.scoped(Brms, startRService("brms"))
