@@ -145,8 +145,9 @@ decode_growth_fit <- function(body, prepared) {
 fit_brms <- function(req, template, cores) {
   started <- Sys.time()
   d <- req$data
-  m_s <- mean(d$score); s_s <- sd(d$score)
-  m_w <- mean(d$week); s_w <- sd(d$week)
+  st <- standardisation_of(d)
+  m_s <- st$score_mean; s_s <- st$score_sd
+  m_w <- st$week_mean; s_w <- st$week_sd
   students <- unique(d$student)
   codes <- paste0("s", seq_along(students))
   d$student_code <- factor(codes[match(d$student, students)], levels = codes)
@@ -169,7 +170,6 @@ fit_brms <- function(req, template, cores) {
   sd0 <- pick("sd_student__Intercept"); sd1 <- pick("sd_student__u")
   rho <- pick("cor_student__Intercept__u"); sig <- pick("sigma")
   k <- m_w / s_w
-  st <- list(score_mean = m_s, score_sd = s_s, week_mean = m_w, week_sd = s_w)
   population <- population_summary(b0, b1, sd0, sd1, rho, sig, st)
   if ("nu" %in% params) population$nu <- summarise_draws_of(pick("nu"))
 

@@ -31,13 +31,16 @@ population_parameters <- c("Intercept", "b", "sd_intercept", "sd_slope", "cor", 
 
 # ---- data --------------------------------------------------------------------------------------------------------
 
-#' The standardised data of a fit: z, u, the known sampling variance of each weekly score on the z scale, and the
-#' observations grouped by student. A week's accuracy from `graded` attempts has binomial variance p(1 - p)/graded;
-#' p is taken as (correct + 1/2)/(graded + 1) so that a week of all-correct answers still has a variance.
-growth_data <- function(d, standardisation = NULL) {
-  if (is.null(standardisation)) {
-    standardisation <- list(score_mean = mean(d$score), score_sd = sd(d$score), week_mean = mean(d$week), week_sd = sd(d$week))
-  }
+#' How a fit standardises its data: z = (score - score_mean) / score_sd, u = (week - week_mean) / week_sd.
+standardisation_of <- function(d) {
+  list(score_mean = mean(d$score), score_sd = sd(d$score), week_mean = mean(d$week), week_sd = sd(d$week))
+}
+
+#' The standardised data of a fit: z, u, the known sampling variance of each weekly score on the z scale (with its
+#' distinct values and each observation's index among them), and the observations grouped by student. A week's
+#' accuracy from `graded` attempts has binomial variance p(1 - p)/graded; p is taken as (correct + 1/2)/(graded + 1)
+#' so that a week of all-correct answers still has a variance.
+growth_data <- function(d, standardisation = standardisation_of(d)) {
   students <- unique(d$student)
   order_rows <- order(match(d$student, students), d$week)
   d <- d[order_rows, , drop = FALSE]
@@ -48,8 +51,7 @@ growth_data <- function(d, standardisation = NULL) {
     d = d, students = students, index = index, standardisation = standardisation,
     z = (d$score - standardisation$score_mean) / standardisation$score_sd,
     u = (d$week - standardisation$week_mean) / standardisation$week_sd,
-    se2 = se2,
-    first = as.integer(match(seq_along(students), index)),
+    se2 = se2, se2_levels = sort(unique(se2)), se2_level = match(se2, sort(unique(se2))),
     len = as.integer(tabulate(index, nbins = length(students)))
   )
 }
@@ -57,8 +59,8 @@ growth_data <- function(d, standardisation = NULL) {
 #' The data of marginal.stan: observations grouped into (student, distinct known variance) cells with their sums, laid
 #' out as a students x W matrix per sum (W = most cells of one student; padding cells are zero and point at variance 1).
 marginal_stan_data <- function(gd) {
-  levels <- sort(unique(gd$se2))
-  variance <- match(gd$se2, levels)
+  levels <- gd$se2_levels
+  variance <- gd$se2_level
   J <- length(gd$students)
   K <- length(levels)
   cell <- (gd$index - 1) * K + variance  # orders cells by student, then variance
@@ -134,8 +136,8 @@ student_posteriors <- function(gd, draws, target, horizon_week, quantile_draws =
   n_draws <- length(draws$sigma)
   J <- length(gd$students)
   # per student, the weighted sums as one sparse (5 J x K) data matrix times the K weights 1 / (sigma^2 + se2_k)
-  levels <- sort(unique(gd$se2))
-  variance <- match(gd$se2, levels)
+  levels <- gd$se2_levels
+  variance <- gd$se2_level
   stats <- cbind(1, gd$u, gd$u^2, gd$z, gd$u * gd$z)
   sums_by_variance <- Matrix::sparseMatrix(
     i = rep(gd$index, 5) + rep((0:4) * J, each = length(gd$index)), j = rep(variance, 5), x = as.vector(stats),

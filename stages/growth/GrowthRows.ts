@@ -52,8 +52,7 @@ export const growthPosteriorRows = (
       run_id: id.runId,
       user_id: s.student,
       week_start: id.weekStart,
-      // the R side clamps too; a probability stored outside [0, 1] by rounding would break the table's CHECK
-      p_goal: Math.min(1, Math.max(0, s.probability_reach_target01)),
+      p_goal: s.probability_reach_target01,
       sigma: s.sigma,
       lower95: s.interval95.lower,
       upper95: s.interval95.upper,

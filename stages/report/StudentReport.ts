@@ -1,6 +1,7 @@
 import { Either, Option, ParseResult, Schema } from "effect"
 import type { KpiHistoryRow, PosteriorRow, ReportInputs, WeeklyAccuracyPoint } from "../../sources/ReportInputsQuery.ts"
 import { addDays } from "../kpi/KpiWeeks.ts"
+import { clamp } from "../kpi/Numbers.ts"
 import { GrowthCoefficients } from "../models/schemas/Growth.ts"
 import type { ReportWeek } from "./ReportWeek.ts"
 
@@ -38,7 +39,7 @@ const unavailable = (reason: UnavailableReason, detail: string, more: Pick<Unava
 })
 
 /** A probability as the report shows it: inside [0, 1] whatever rounding the model's arithmetic left on it. */
-export const probability01 = (p: number): number => Math.min(1, Math.max(0, p))
+export const probability01 = (p: number): number => clamp(p, 0, 1)
 
 /** The KPIs the summary shows, in order. */
 export const summaryKeys = ["I_t", "E_t", "R_t", "A_t", "P", "S", "sessions", "mean_gap"] as const
