@@ -1,14 +1,15 @@
 # Where one prophet series' time goes in r-forecast-plumber, for prophet's own path (`--prophet-path package`:
 # prophet() + predict()) and the service's default direct path, on the same 12-week series, in one process:
 #   TZ=UTC Rscript bench/r-services/prophetProfile.R [series=200] [rounds=3]
-# Parts (ms per series, median over rounds; the rounds alternate the two paths, so load on a shared machine hits both):
+# Parts (CPU ms of this process per series, median over rounds; the rounds alternate the two paths, so load on a
+# shared machine hits both; CPU time rather than wall time, which other processes on the machine stretch):
 #   decode    jsonlite::parse_json + decode_prophet_fit of a request of `series` series (the JSON side, inbound)
 #   fit       the package: prophet(fit = TRUE) — its data-frame set-up and the Stan optimizer;
 #             direct: the same Stan optimizer call alone (prophet's model, Newton, same data and start)
 #   stan      the Stan optimizer call inside `fit` (rstan::optimizing, timed on its own)
 #   predict   the package: predict() with its uncertainty samples; direct: the point trend and predictive_band()
 #   sampling  the predictive simulation inside `predict` (package: predict() minus predict() without samples)
-#   answer    building the answer lists of fit_one_series (anomalies, changepoints, points)
+#   answer    the rest of fit_one_series: residuals, anomalies, the answer's data frames (the same for both paths)
 #   encode    to_json of the answer of `series` series (the JSON side, outbound)
 # Prints ratios and times; never asserts. Plumber's own HTTP handling is not here (bench/r-services/prophet.ts
 # measures a request end to end, and bench/forecast.ts the pipeline).
@@ -36,18 +37,19 @@ request <- list(
 )
 body <- as.character(to_json(request))
 
+cpu_seconds <- function() sum(proc.time()[c("user.self", "sys.self")])
 ms_per_series <- function(expr) {
-  started <- Sys.time()
+  started <- cpu_seconds()
   force(expr)
-  1000 * seconds_since(started) / n_series
+  1000 * (cpu_seconds() - started) / n_series
 }
 # rstan::optimizing's time inside any call, by wrapping it for the duration of `expr`
 with_stan_timer <- function(expr) {
   spent <- 0
   original <- rstan::optimizing
   timed <- function(...) {
-    started <- Sys.time()
-    on.exit(spent <<- spent + seconds_since(started))
+    started <- cpu_seconds()
+    on.exit(spent <<- spent + cpu_seconds() - started)
     original(...)
   }
   rstan_ns <- asNamespace("rstan")
@@ -82,8 +84,8 @@ profile_path <- function(name) {
     band_ms <- 0
     original_band <- predictive_band
     predictive_band <<- function(...) {
-      started <- Sys.time()
-      on.exit(band_ms <<- band_ms + 1000 * seconds_since(started) / n_series)
+      started <- cpu_seconds()
+      on.exit(band_ms <<- band_ms + 1000 * (cpu_seconds() - started) / n_series)
       original_band(...)
     }
     on.exit(predictive_band <<- original_band)
@@ -93,14 +95,14 @@ profile_path <- function(name) {
     predict_ms <- whole - stan
     sampling <- band_ms
   }
+  # the rest of fit_one_series, on the direct path's answers replayed (the same work for both paths)
+  fitted <- lapply(frames, prophet_path_direct, req = req)
+  replay <- local({ i <- 0L; function(df, req) { i <<- i + 1L; fitted[[i]] } })
   answers <- NULL
-  total <- ms_per_series(answers <- lapply(decoded$series, fit_one_series, req = req, path = prophet_paths[[name]]))
-  path_ms <- fit + predict_ms
-  answer <- max(0, total - path_ms)
-  response <- list(series = answers)
-  encode <- ms_per_series(to_json(response))
+  answer <- ms_per_series(answers <- lapply(decoded$series, fit_one_series, req = req, path = replay))
+  encode <- ms_per_series(to_json(list(series = answers)))
   c(decode = decode, fit = fit, stan = stan, predict = predict_ms, sampling = sampling, answer = answer,
-    encode = encode, total = decode + total + encode)
+    encode = encode, total = decode + fit + predict_ms + answer + encode)
 }
 
 invisible(suppressMessages(fit_one_series(list(id = "warm", ds = as.Date(weeks), y = (1:12) / 40 + sin(1:12) / 20),

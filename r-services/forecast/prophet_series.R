@@ -187,12 +187,57 @@ fit_one_series <- function(s, req, path = prophet_path_direct) {
   result
 }
 
-fit_prophet_batch <- function(req, workers, path = "direct") {
+#' One series by path name: what a worker process runs (a top-level function, so sending it sends no batch data).
+fit_series_by_path <- function(s, req, path) fit_one_series(s, req, prophet_paths[[path]])
+
+default_prophet_request <- list(horizon_weeks = 4L, anomaly_threshold = 2.5, interval_width = 0.95,
+  uncertainty_samples = 200L, changepoint_prior_scale = 0.05, seed = 42L)
+
+#' Load prophet's Stan model and rstan's first-call state (about a second) before the first request needs them.
+warm_up_prophet <- function() {
+  weeks <- as.Date("2024-01-01") + 7L * 0:11
+  invisible(suppressMessages(lapply(names(prophet_paths), function(path) {
+    fit_series_by_path(list(id = "warm-up", ds = weeks, y = sin(seq_along(weeks)) / 10), default_prophet_request, path)
+  })))
+}
+
+#' `workers` persistent R processes (a PSOCK cluster) with `sources` loaded and prophet warmed up, over which each
+#' batch's series are spread; NULL for one worker (the service's own process). Forking per batch (mclapply) was
+#' slower than one process here: every fork redid the warm-up or copied the heap page by page as R's collector
+#' touched it. The workers end with the service (they exit when its connection closes, and share its process group).
+prophet_workers <- function(workers, sources) {
+  pool <- new.env()
+  pool$size <- max(1L, as.integer(workers))
+  pool$start <- function() {
+    if (pool$size <= 1L) return(invisible(NULL))
+    pool$cluster <- parallel::makePSOCKcluster(pool$size)
+    parallel::clusterCall(pool$cluster, function(sources) {
+      Sys.setenv(TZ = "UTC")
+      for (file in sources) source(file)
+      warm_up_prophet()
+      NULL
+    }, sources)
+    invisible(NULL)
+  }
+  pool$start()
+  warm_up_prophet()
+  pool
+}
+
+fit_prophet_batch <- function(req, pool = NULL, path = "direct") {
   started <- Sys.time()
-  run <- function(s) fit_one_series(s, req, prophet_paths[[path]])
-  results <- if (workers > 1L && length(req$series) > 1L) {
-    parallel::mclapply(req$series, run, mc.cores = workers, mc.preschedule = TRUE)
-  } else lapply(req$series, run)
+  workers <- if (is.null(pool)) 1L else pool$size
+  results <- if (!is.null(pool$cluster) && length(req$series) > 1L) {
+    tryCatch(parallel::parLapply(pool$cluster, req$series, fit_series_by_path, req = req, path = path),
+      error = function(e) {
+        # a worker died (killed, out of memory): answer this batch in the service's own process and start afresh
+        message("prophet workers failed (", conditionMessage(e), "); this batch runs in the main process")
+        try(parallel::stopCluster(pool$cluster), silent = TRUE)
+        pool$cluster <- NULL
+        try(pool$start(), silent = TRUE)
+        lapply(req$series, fit_series_by_path, req = req, path = path)
+      })
+  } else lapply(req$series, fit_series_by_path, req = req, path = path)
   statuses <- vapply(results, function(r) r$status, character(1))
   list(
     horizon_weeks = req$horizon_weeks, anomaly_threshold = req$anomaly_threshold, interval_width = req$interval_width,
