@@ -1,7 +1,8 @@
 /**
  * Where each model pipeline's time goes, on generated cohorts of 1,000 and 10,000 students × 16 weeks:
- *   npx tsx bench/pipelines.ts [students…] [--reuse] [--only name,name] [--last name,name]
- * (default sizes: 1000 10000; `--reuse`: keep the cohort (and KPIs) of a previous run in seedtest_bench_<n>)
+ *   npx tsx bench/pipelines.ts [students…] [--reuse] [--only name,name] [--last name,name] [--db-prefix name]
+ * (default sizes: 1000 10000; `--reuse`: keep the cohort (and KPIs) of a previous run in seedtest_bench_<n>;
+ * `--db-prefix`: another name than seedtest_bench, so two people's benches on one server do not drop each other's)
  *
  * Needs TEST_DATABASE_URL (a PostgreSQL server; each size gets its own database `seedtest_bench_<n>`). Starts the
  * three R services locally (or uses R_*_URL), warms them up, then runs the pipelines in dependency order with a
@@ -33,9 +34,10 @@ import { ClusterClient } from "../stages/models/ClusterClient.ts"
 import { ForecastClient } from "../stages/models/ForecastClient.ts"
 
 const args = process.argv.slice(2)
-const sizes = args.filter((a) => /^\d+$/.test(a)).map(Number)
+const sizes = args.filter((a, i) => /^\d+$/.test(a) && args[i - 1] !== "--db-prefix").map(Number)
 const reuse = args.includes("--reuse")
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1]!.split(",") : undefined
+const dbPrefix = args.includes("--db-prefix") ? args[args.indexOf("--db-prefix") + 1]! : "seedtest_bench"
 const WEEKS = 16
 const AS_OF = "2026-05-31"
 
@@ -113,7 +115,7 @@ interface Split {
 
 const benchDatabase = (students: number) =>
   Layer.unwrapEffect(
-    Effect.map(Config.redacted("TEST_DATABASE_URL"), (url) => serverDatabase(url, `seedtest_bench_${students}`, reuse))
+    Effect.map(Config.redacted("TEST_DATABASE_URL"), (url) => serverDatabase(url, `${dbPrefix}_${students}`, reuse))
   )
 
 const pipelines = [

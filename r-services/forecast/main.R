@@ -17,7 +17,7 @@ if (!(prophet_path %in% names(prophet_paths))) {
   message("--prophet-path must be one of ", paste(names(prophet_paths), collapse = ", "))
   quit(status = 2L)
 }
-pool <- prophet_workers(workers, file.path(here, c("../shared/http.R", "../shared/validate.R", "prophet_series.R")))
+pool <- prophet_workers(workers, file.path(here, c("../shared/validate.R", "prophet_series.R")))
 started <- Sys.time()
 
 health <- function() list(service = "r-forecast-plumber", ready = TRUE, workers = workers, prophet_path = prophet_path,

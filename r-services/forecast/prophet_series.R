@@ -202,39 +202,51 @@ warm_up_prophet <- function() {
 }
 
 #' `workers` persistent R processes (a PSOCK cluster) with `sources` loaded and prophet warmed up, over which each
-#' batch's series are spread; NULL for one worker (the service's own process). Forking per batch (mclapply) was
+#' batch's series are spread; none for one worker (the service's own process). Forking per batch (mclapply) was
 #' slower than one process here: every fork redid the warm-up or copied the heap page by page as R's collector
-#' touched it. The workers end with the service (they exit when its connection closes, and share its process group).
+#' touched it. The workers start with the first batch, not before the service listens (loading prophet in each takes
+#' seconds, and a loaded machine made that a minute); they end with the service (they exit when its connection
+#' closes, and share its process group).
 prophet_workers <- function(workers, sources) {
   pool <- new.env()
   pool$size <- max(1L, as.integer(workers))
-  pool$start <- function() {
-    if (pool$size <= 1L) return(invisible(NULL))
-    pool$cluster <- parallel::makePSOCKcluster(pool$size)
-    parallel::clusterCall(pool$cluster, function(sources) {
+  pool$cluster <- NULL
+  pool$ensure <- function() {
+    if (pool$size <= 1L || !is.null(pool$cluster)) return(pool$cluster)
+    cluster <- parallel::makePSOCKcluster(pool$size)
+    parallel::clusterCall(cluster, function(sources) {
       Sys.setenv(TZ = "UTC")
       for (file in sources) source(file)
       warm_up_prophet()
       NULL
     }, sources)
-    invisible(NULL)
+    pool$cluster <- cluster
+    cluster
   }
-  pool$start()
-  warm_up_prophet()
+  pool$reset <- function() {
+    if (!is.null(pool$cluster)) try(parallel::stopCluster(pool$cluster), silent = TRUE)
+    pool$cluster <- NULL
+  }
   pool
 }
 
 fit_prophet_batch <- function(req, pool = NULL, path = "direct") {
   started <- Sys.time()
   workers <- if (is.null(pool)) 1L else pool$size
-  results <- if (!is.null(pool$cluster) && length(req$series) > 1L) {
-    tryCatch(parallel::parLapply(pool$cluster, req$series, fit_series_by_path, req = req, path = path),
+  cluster <- if (!is.null(pool) && length(req$series) > 1L) {
+    tryCatch(pool$ensure(), error = function(e) {
+      message("prophet workers did not start (", conditionMessage(e), "); this batch runs in the main process")
+      pool$reset()
+      NULL
+    })
+  } else NULL
+  results <- if (!is.null(cluster)) {
+    tryCatch(parallel::parLapply(cluster, req$series, fit_series_by_path, req = req, path = path),
       error = function(e) {
-        # a worker died (killed, out of memory): answer this batch in the service's own process and start afresh
+        # a worker died (killed, out of memory): answer this batch in the service's own process; the next batch
+        # starts new workers
         message("prophet workers failed (", conditionMessage(e), "); this batch runs in the main process")
-        try(parallel::stopCluster(pool$cluster), silent = TRUE)
-        pool$cluster <- NULL
-        try(pool$start(), silent = TRUE)
+        pool$reset()
         lapply(req$series, fit_series_by_path, req = req, path = path)
       })
   } else lapply(req$series, fit_series_by_path, req = req, path = path)

@@ -180,8 +180,8 @@ test("prophet: the direct path fits prophet's model as prophet() does; a series'
   stopifnot(!identical(batch[[1]]$forecast$yhat_upper, batch[[2]]$forecast$yhat_upper))
   stopifnot(identical(batch[[1]]$forecast$yhat, batch[[2]]$forecast$yhat))
   # spread over two worker processes: the same answers as in one process
-  pool <- prophet_workers(2L, file.path(root, c("shared/http.R", "shared/validate.R", "forecast/prophet_series.R")))
-  on.exit(parallel::stopCluster(pool$cluster))
+  pool <- prophet_workers(2L, file.path(root, c("shared/validate.R", "forecast/prophet_series.R")))
+  on.exit(pool$reset())
   many <- lapply(1:6, function(i) list(id = paste0("w", i), ds = weeks, y = s$y * i + (1:12) / 100))
   req <- list(series = many, horizon_weeks = 4L, anomaly_threshold = 2.5, interval_width = 0.95,
     uncertainty_samples = 200L, changepoint_prior_scale = 0.05, seed = 42L)
