@@ -6,10 +6,13 @@
  * Two local forecast services (the machine's cores as workers each) answer the same pipeline in turn, direct first.
  * The run's as-of is 4 weeks before the cohort's end, so the 4 forecast weeks have the cohort's actual I_t: the bench
  * prints each path's wall time, the service's R time, and its intervals on the cohort — mean width of the forecast
- * band and how many actual values it covers. Prints; never asserts (test/r-services/prophetPaths.test.ts asserts).
+ * band and how many actual values it covers — and the CPU seconds the service's processes (the service and its
+ * workers) spent, which other load on a shared machine barely moves, unlike wall time. Prints; never asserts
+ * (test/r-services/prophetPaths.test.ts asserts).
  */
 import { SqlClient } from "@effect/sql"
 import { Config, Duration, Effect, Layer } from "effect"
+import { readdirSync, readFileSync } from "node:fs"
 import { seedCohort } from "../cohort/Loader.ts"
 import { RunStore } from "../engine/RunStore.ts"
 import * as Runner from "../engine/Runner.ts"
@@ -47,23 +50,48 @@ const intervals = (runId: string) =>
     return row!
   })
 
+/**
+ * CPU seconds (user + system, including exited children) of every process in process group `group` (Linux /proc):
+ * a local R service runs in its own group with the workers it starts.
+ */
+const groupCpuSeconds = (group: number) => {
+  const ticksPerSecond = 100
+  let ticks = 0
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // fields after the command name, which is in parentheses and may hold spaces
+      const fields = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]!.split(" ")
+      if (Number(fields[2]) !== group) continue
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / ticksPerSecond
+}
+
 const measure = (label: string, path: "direct" | "package") =>
   Effect.gen(function*() {
     const service = yield* startRService("forecast", { args: ["--prophet-path", path] })
+    const cpuBefore = groupCpuSeconds(service.pid)
     const started = performance.now()
     const result = yield* Runner.run(forecastProphet, {
       params: { asOf: AS_OF, timeoutSeconds: String(6 * 3600) },
       trigger: "test"
     }).pipe(Effect.provide(ForecastClient.layer(service.connection({ timeout: Duration.hours(6) }))))
     const wallSeconds = (performance.now() - started) / 1000
+    const cpuSeconds = groupCpuSeconds(service.pid) - cpuBefore
     const notes = result.stages.find((s) => s.name === "forecasts")?.notes as Record<string, unknown> | undefined
     const rSeconds = Number(notes?.["rSeconds"] ?? 0)
     const statuses = JSON.stringify(notes?.["statuses"])
     const band = yield* intervals(result.runId)
+    const series = Object.values((notes?.["statuses"] ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0)
     console.log(`${label}: ${wallSeconds.toFixed(1)} s wall, R ${rSeconds.toFixed(1)} s (summed over batches), ` +
+      `R CPU ${cpuSeconds.toFixed(1)} s (${(1000 * cpuSeconds / series).toFixed(1)} ms a series), ` +
       `statuses ${statuses}; forecast band width ${band.width.toFixed(4)}, ` +
       `coverage of actual I_t ${(100 * band.covered).toFixed(1)}% (${band.points} points)`)
-    return { wallSeconds, band }
+    return { wallSeconds, cpuSeconds, band }
   }).pipe(Effect.scoped)
 
 const main = Effect.gen(function*() {
@@ -79,6 +107,7 @@ const main = Effect.gen(function*() {
   if (!withReference) return
   const reference = yield* measure("package path (prophet() + predict(), as before)", "package")
   console.log(`direct / package: wall ${(direct.wallSeconds / reference.wallSeconds).toFixed(3)}, ` +
+    `R CPU ${(direct.cpuSeconds / reference.cpuSeconds).toFixed(3)}, ` +
     `band width ${(direct.band.width / reference.band.width).toFixed(3)}, ` +
     `coverage ${(100 * (direct.band.covered - reference.band.covered)).toFixed(1)} points`)
 })

@@ -200,11 +200,12 @@ const printTable = (students: number, splits: ReadonlyArray<Split>, header = tru
 const exponent = (small: number, large: number, factor: number) => (Math.log(large / small) / Math.log(factor)).toFixed(2)
 
 const main = Effect.gen(function*() {
-  // start the R services and let brms load its compiled template before anything is timed
+  // start the R services the selected pipelines call, and let brms load its compiled template before anything is timed
+  const selected = (...names: Array<string>) => only === undefined || names.some((n) => only.includes(n))
   yield* Effect.all([
-    Effect.flatMap(BrmsClient, (c) => c.health()),
-    Effect.flatMap(ForecastClient, (c) => c.health()),
-    Effect.flatMap(ClusterClient, (c) => c.health())
+    selected(fitBayesianGrowth.name) ? Effect.flatMap(BrmsClient, (c) => c.health()) : Effect.void,
+    selected(forecastProphet.name, fitSurvivalChurn.name) ? Effect.flatMap(ForecastClient, (c) => c.health()) : Effect.void,
+    selected(clusterSegments.name) ? Effect.flatMap(ClusterClient, (c) => c.health()) : Effect.void
   ], { concurrency: "unbounded" })
   const results = new Map<number, ReadonlyArray<Split>>()
   for (const students of sizes.length > 0 ? sizes : [1000, 10_000]) {
