@@ -1,7 +1,8 @@
 /**
  * Where each model pipeline's time goes, on generated cohorts of 1,000 and 10,000 students × 16 weeks:
- *   npx tsx bench/pipelines.ts [students…] [--reuse] [--only name,name] [--last name,name]
- * (default sizes: 1000 10000; `--reuse`: keep the cohort (and KPIs) of a previous run in seedtest_bench_<n>)
+ *   npx tsx bench/pipelines.ts [students…] [--reuse] [--only name,name] [--last name,name] [--db-prefix name]
+ * (default sizes: 1000 10000; `--reuse`: keep the cohort (and KPIs) of a previous run in seedtest_bench_<n>;
+ * `--db-prefix`: another name than seedtest_bench, so two people's benches on one server do not drop each other's)
  *
  * Needs TEST_DATABASE_URL (a PostgreSQL server; each size gets its own database `seedtest_bench_<n>`). Starts the
  * three R services locally (or uses R_*_URL), warms them up, then runs the pipelines in dependency order with a
@@ -33,9 +34,10 @@ import { ClusterClient } from "../stages/models/ClusterClient.ts"
 import { ForecastClient } from "../stages/models/ForecastClient.ts"
 
 const args = process.argv.slice(2)
-const sizes = args.filter((a) => /^\d+$/.test(a)).map(Number)
+const sizes = args.filter((a, i) => /^\d+$/.test(a) && args[i - 1] !== "--db-prefix").map(Number)
 const reuse = args.includes("--reuse")
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1]!.split(",") : undefined
+const dbPrefix = args.includes("--db-prefix") ? args[args.indexOf("--db-prefix") + 1]! : "seedtest_bench"
 const WEEKS = 16
 const AS_OF = "2026-05-31"
 
@@ -113,7 +115,7 @@ interface Split {
 
 const benchDatabase = (students: number) =>
   Layer.unwrapEffect(
-    Effect.map(Config.redacted("TEST_DATABASE_URL"), (url) => serverDatabase(url, `seedtest_bench_${students}`, reuse))
+    Effect.map(Config.redacted("TEST_DATABASE_URL"), (url) => serverDatabase(url, `${dbPrefix}_${students}`, reuse))
   )
 
 const pipelines = [
@@ -198,11 +200,12 @@ const printTable = (students: number, splits: ReadonlyArray<Split>, header = tru
 const exponent = (small: number, large: number, factor: number) => (Math.log(large / small) / Math.log(factor)).toFixed(2)
 
 const main = Effect.gen(function*() {
-  // start the R services and let brms load its compiled template before anything is timed
+  // start the R services the selected pipelines call, and let brms load its compiled template before anything is timed
+  const selected = (...names: Array<string>) => only === undefined || names.some((n) => only.includes(n))
   yield* Effect.all([
-    Effect.flatMap(BrmsClient, (c) => c.health()),
-    Effect.flatMap(ForecastClient, (c) => c.health()),
-    Effect.flatMap(ClusterClient, (c) => c.health())
+    selected(fitBayesianGrowth.name) ? Effect.flatMap(BrmsClient, (c) => c.health()) : Effect.void,
+    selected(forecastProphet.name, fitSurvivalChurn.name) ? Effect.flatMap(ForecastClient, (c) => c.health()) : Effect.void,
+    selected(clusterSegments.name) ? Effect.flatMap(ClusterClient, (c) => c.health()) : Effect.void
   ], { concurrency: "unbounded" })
   const results = new Map<number, ReadonlyArray<Split>>()
   for (const students of sizes.length > 0 ? sizes : [1000, 10_000]) {

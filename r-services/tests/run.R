@@ -145,11 +145,49 @@ test("prophet: per-series answers for short and constant series, a trend continu
     list(id = "short", points = lapply(1:3, function(i) list(week_start = weeks[i], value = i))),
     list(id = "flat", points = lapply(1:6, function(i) list(week_start = weeks[i], value = 0.3)))
   )
-  out <- fit_prophet_batch(decode_prophet_fit(list(series = series, horizon_weeks = 2, anomaly_threshold = 2.5)), 1L)
+  out <- fit_prophet_batch(decode_prophet_fit(list(series = series, horizon_weeks = 2, anomaly_threshold = 2.5)))
   status <- vapply(out$series, `[[`, "", "status")
   stopifnot(identical(status, c("ok", "insufficient_data", "constant_series")))
-  stopifnot(abs(out$series[[1]]$forecast[[2]]$yhat - (0.1 + 0.02 * 13)) < 0.03)
+  stopifnot(abs(out$series[[1]]$forecast$yhat[2] - (0.1 + 0.02 * 13)) < 0.03)
   stopifnot(field_of(decode_prophet_fit(list(series = list(list(id = "a", points = list(list(week_start = "2024-13-01", value = 1))))))) == "422 series[0].points[0].week_start")
+})
+
+test("prophet: the direct path fits prophet's model as prophet() does; a series' draws do not depend on its batch", {
+  set.seed(9)
+  weeks <- as.Date("2024-01-01") + 7L * 0:11
+  req <- list(horizon_weeks = 4L, anomaly_threshold = 2.5, interval_width = 0.95, uncertainty_samples = 200L,
+    changepoint_prior_scale = 0.05, seed = 42L)
+  for (i in 1:5) {
+    s <- list(id = paste0("s", i), ds = weeks, y = 0.1 + 0.03 * (0:11) * (i - 3) + (0:11 > 6) * 0.2 * i + rnorm(12, 0, 0.05))
+    direct <- fit_one_series(s, req, prophet_path_direct)
+    package <- suppressMessages(fit_one_series(s, req, prophet_path_package))
+    stopifnot(direct$status == "ok", package$status == "ok")
+    # same Stan program, data, start and optimizer: the same optimum
+    stopifnot(max(abs(direct$fit$yhat - package$fit$yhat)) < 1e-6, max(abs(direct$forecast$yhat - package$forecast$yhat)) < 1e-6)
+    stopifnot(abs(direct$trend_rate_per_week - package$trend_rate_per_week) < 1e-6)
+    stopifnot(identical(direct$changepoints$week_start, package$changepoints$week_start))
+    # every point inside its own band
+    stopifnot(all(direct$forecast$yhat_lower < direct$forecast$yhat), all(direct$forecast$yhat < direct$forecast$yhat_upper))
+  }
+  s <- list(id = "same", ds = weeks, y = sin(1:12) / 10 + (1:12) / 50)
+  other <- list(id = "other", ds = weeks, y = s$y)
+  alone <- fit_prophet_batch(list(series = list(s), horizon_weeks = 4L, anomaly_threshold = 2.5, interval_width = 0.95,
+    uncertainty_samples = 200L, changepoint_prior_scale = 0.05, seed = 42L))$series[[1]]
+  batch <- fit_prophet_batch(list(series = list(other, s), horizon_weeks = 4L, anomaly_threshold = 2.5, interval_width = 0.95,
+    uncertainty_samples = 200L, changepoint_prior_scale = 0.05, seed = 42L))$series
+  stopifnot(identical(alone$forecast, batch[[2]]$forecast))
+  # the same values under another id draw other simulations (one seed for all series made their errors move together)
+  stopifnot(!identical(batch[[1]]$forecast$yhat_upper, batch[[2]]$forecast$yhat_upper))
+  stopifnot(identical(batch[[1]]$forecast$yhat, batch[[2]]$forecast$yhat))
+  # spread over two worker processes: the same answers as in one process
+  pool <- prophet_workers(2L, file.path(root, c("shared/validate.R", "forecast/prophet_series.R")))
+  on.exit(pool$reset())
+  many <- lapply(1:6, function(i) list(id = paste0("w", i), ds = weeks, y = s$y * i + (1:12) / 100))
+  req <- list(series = many, horizon_weeks = 4L, anomaly_threshold = 2.5, interval_width = 0.95,
+    uncertainty_samples = 200L, changepoint_prior_scale = 0.05, seed = 42L)
+  spread <- fit_prophet_batch(req, pool)
+  stopifnot(spread$timing$workers == 2L)
+  for (i in 1:6) stopifnot(identical(spread$series[[i]][c("fit", "forecast")], fit_prophet_batch(req)$series[[i]][c("fit", "forecast")]))
 })
 
 test("cluster: recovers groups, stable labels on refit and on reordered rows, predict matches fit", {

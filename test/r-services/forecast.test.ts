@@ -183,7 +183,8 @@ layer(TestLayer, { timeout: 600_000, excludeTestServices: true })("r-forecast-pl
     Effect.gen(function*() {
       const doomed = yield* startRService("forecast")
       const forecast = yield* makeForecastClient(doomed.connection({ retries: 1 }))
-      const series = Array.from({ length: 150 }, (_, i) => trendSeries(`s${i}`, i))
+      // enough series to keep the service busy for seconds on the fast path (~10 ms a series per worker)
+      const series = Array.from({ length: 2000 }, (_, i) => trendSeries(`s${i}`, i))
       const call = yield* Effect.fork(forecast.prophetFit({ series, horizon_weeks: 4, anomaly_threshold: 2.5 }))
       yield* Effect.sleep(Duration.seconds(2))
       yield* doomed.kill
