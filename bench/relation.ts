@@ -36,9 +36,8 @@ const throughNode = Pipeline.make({ name: "features-through-node", description: 
     output: Schema.Array(Schema.Unknown),
     run: ({ params }) =>
       Effect.gen(function*() {
-        const sql = yield* SqlClient.SqlClient
         const relation = yield* topicDays({ firstDay: addDays(params.asOf, -params.lookbackDays), scanTo: addDays(params.asOf, 1) })
-        const rows = yield* Relation.withSettings(relation, sql.unsafe(relation.sql, relation.params))
+        const rows = yield* Relation.select(relation)
         return yield* Schema.decodeUnknown(Schema.Array(relation.row))(rows)
       })
   })
@@ -54,7 +53,7 @@ const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math
 const measure = (pipeline: Pipeline.Any) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    yield* sql.unsafe("VACUUM (ANALYZE) features_topic_daily")
+    yield* sql`VACUUM (ANALYZE) features_topic_daily`
     const cpu = process.cpuUsage()
     const started = performance.now()
     const result = yield* (Runner.run(pipeline, { params, trigger: "test" }) as Effect.Effect<Runner.RunResult, unknown, never>)
