@@ -34,7 +34,8 @@ const logged = TableWriter.append<Probe>({
 const setup = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* sql`CREATE TABLE IF NOT EXISTS relation_probe (id text PRIMARY KEY, value float8 NOT NULL, doc jsonb NOT NULL)`
-  yield* sql`CREATE TABLE IF NOT EXISTS relation_probe_log (id text NOT NULL, value float8 NOT NULL, doc jsonb NOT NULL)`
+  yield* sql`
+    CREATE TABLE IF NOT EXISTS relation_probe_log (id text NOT NULL, value float8 NOT NULL, doc jsonb NOT NULL)`
   yield* sql`TRUNCATE relation_probe, relation_probe_log`
 })
 
@@ -50,13 +51,17 @@ const expected = Array.from({ length: PIECES }, (_, i) => ({
 const twelveParts = Effect.map(SqlClient.SqlClient, (sql) =>
   Relation.make({
     query: sql.join(" UNION ALL ", false)(
-      expected.map((e) => sql`SELECT ${e.id}::text AS id, ${e.value}::float8 AS value, jsonb_build_object('label', ${e.doc.label}::text) AS doc`)
+      expected.map((e) =>
+        sql`SELECT ${e.id}::text AS id, ${e.value}::float8 AS value,
+                   jsonb_build_object('label', ${e.doc.label}::text) AS doc`
+      )
     ),
     row: ProbeRow,
     settings: { jit: "off" }
   }))
 
-const byId = <A extends { readonly id: string }>(rows: ReadonlyArray<A>) => [...rows].sort((a, b) => a.id.localeCompare(b.id))
+const byId = <A extends { readonly id: string }>(rows: ReadonlyArray<A>) =>
+  [...rows].sort((a, b) => a.id.localeCompare(b.id))
 
 describe("Relation.generated", () => {
   it("refuses text with a parameter placeholder: nothing would renumber it when composed", () => {
@@ -86,7 +91,10 @@ for (const [name, db] of databases) {
         // one row stored already with a key the relation does not name: the merge keeps it
         yield* sql`INSERT INTO relation_probe VALUES ('probe-01', 0, '{"kept": true}')`
         const preview = yield* probes.previewRelation(relation, context)
-        assert.deepStrictEqual([preview.rows, preview.inserts, preview.updates, preview.unchanged], [PIECES, PIECES - 1, 1, 0])
+        assert.deepStrictEqual(
+          [preview.rows, preview.inserts, preview.updates, preview.unchanged],
+          [PIECES, PIECES - 1, 1, 0]
+        )
         assert.deepStrictEqual(byId(preview.sample as ReadonlyArray<Probe>), expected)
         const written = yield* sql.withTransaction(probes.writeRelation(relation, context))
         assert.deepStrictEqual([written.inserted, written.updated], [PIECES - 1, 1])

@@ -109,9 +109,12 @@ const relationPipeline = (options: { readonly from?: string; readonly negative?:
         Effect.map(SqlClient.SqlClient, (sql) =>
           Relation.make({
             query: options.from !== undefined
-              ? sql`SELECT id, value, doc FROM ${sql(options.from)} WHERE ${params.scale}::float8 > 0 AND ${options.negative === true}`
-              : sql`SELECT 'rel-' || n AS id, (CASE WHEN ${options.negative === true} AND n = 3 THEN -1 ELSE n END) * ${params.scale}::float8 AS value,
-                      jsonb_build_object('fresh', n * ${params.scale}::float8) AS doc
+              ? sql`SELECT id, value, doc FROM ${sql(options.from)}
+                    WHERE ${params.scale}::float8 > 0 AND ${options.negative === true}`
+              : sql`SELECT 'rel-' || n AS id,
+                           (CASE WHEN ${options.negative === true} AND n = 3 THEN -1 ELSE n END)
+                             * ${params.scale}::float8 AS value,
+                           jsonb_build_object('fresh', n * ${params.scale}::float8) AS doc
                     FROM generate_series(1, 3) AS n`,
             row: ItemRow,
             settings: { jit: "off" }
