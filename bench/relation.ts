@@ -1,7 +1,8 @@
 /**
  * A relation sink against its baseline, the same rows through Node:
  *   npx tsx bench/relation.ts [students] [--rounds N]
- * On the generated cohort of `seedtest_bench_<students>` (made by bench/pipelines.ts; default 1000), runs
+ * On the generated cohort of `seedtest_bench_<students>` (made by bench/pipelines.ts, or seeded here when that database
+ * has none; default 1000), runs
  * `aggregate-features-daily` as it ships (the topic-day relation written by one INSERT … SELECT) and a copy whose source
  * materialises the same SQL's rows in Node (decoded with the same schema) and hands them to the same writer (chunked
  * jsonb upserts), alternating, each after a VACUUM of the table so both write into the same table state. Prints each
@@ -10,6 +11,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Config, Effect, Layer, Schema } from "effect"
+import { seedCohort } from "../cohort/Loader.ts"
 import { FeatureSettings } from "../config/KpiSettings.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Relation from "../engine/Relation.ts"
@@ -34,9 +36,8 @@ const throughNode = Pipeline.make({ name: "features-through-node", description: 
     output: Schema.Array(Schema.Unknown),
     run: ({ params }) =>
       Effect.gen(function*() {
-        const sql = yield* SqlClient.SqlClient
         const relation = yield* topicDays({ firstDay: addDays(params.asOf, -params.lookbackDays), scanTo: addDays(params.asOf, 1) })
-        const rows = yield* Relation.withSettings(relation, sql.unsafe(relation.sql, relation.params))
+        const rows = yield* Relation.select(relation)
         return yield* Schema.decodeUnknown(Schema.Array(relation.row))(rows)
       })
   })
@@ -52,7 +53,7 @@ const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math
 const measure = (pipeline: Pipeline.Any) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    yield* sql.unsafe("VACUUM (ANALYZE) features_topic_daily")
+    yield* sql`VACUUM (ANALYZE) features_topic_daily`
     const cpu = process.cpuUsage()
     const started = performance.now()
     const result = yield* (Runner.run(pipeline, { params, trigger: "test" }) as Effect.Effect<Runner.RunResult, unknown, never>)
@@ -61,6 +62,15 @@ const measure = (pipeline: Pipeline.Any) =>
   })
 
 const main = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const seeded = (yield* sql<{ n: number }>`SELECT count(*)::int4 AS n FROM cohort_meta`.pipe(
+    Effect.orElseSucceed(() => [{ n: 0 }])
+  ))[0]!.n > 0
+  if (!seeded) {
+    // the cohort bench/pipelines.ts generates for this size
+    const cohort = yield* seedCohort({ students, weeks: 16, seed: 2026, endDate: params.asOf })
+    console.log(`seeded ${cohort.students} students, ${cohort.attempts.toLocaleString()} attempts`)
+  }
   const results = { relation: [] as Array<{ wallMs: number; nodeCpuMs: number }>, throughNode: [] as Array<{ wallMs: number; nodeCpuMs: number }> }
   for (let round = 1; round <= rounds; round++) {
     for (const [name, pipeline] of [["relation", aggregateFeaturesDaily], ["throughNode", throughNode]] as const) {

@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type Statement } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import * as Relation from "../engine/Relation.ts"
 import * as Resource from "../engine/Resource.ts"
@@ -41,14 +41,24 @@ const chunks = <A>(rows: ReadonlyArray<A>, size: number): ReadonlyArray<Readonly
   return result
 }
 
-/** The rows a statement reads, as `x`: a jsonb parameter of materialised rows, or a relation's SELECT. */
-const recordset = <Row>(columns: Columns<Row>, names: ReadonlyArray<string>) =>
-  `jsonb_to_recordset($1::jsonb) AS x(${names.map((c) => `${quote(c)} ${columns[c as keyof Row & string]}`).join(", ")})`
+/** SQL text made of a writer's declared table and column names (quoted), for the `sql` template. */
+const text = Relation.generated
 
-// the relation's columns are cast to the table's types, as the recordset's are
-const relationRows = <Row>(columns: Columns<Row>, names: ReadonlyArray<string>, relation: Relation.Relation<Row>) =>
-  `(SELECT ${names.map((c) => `r.${quote(c)}::${columns[c as keyof Row & string]} AS ${quote(c)}`).join(", ")}
-    FROM (${relation.sql}) AS r) AS x`
+/**
+ * The rows a statement reads, as `x`: a chunk of materialised rows (one jsonb parameter), or a relation's SELECT with
+ * its columns cast to the table's types, as the recordset's are. The relation's parameters come with its fragment.
+ */
+const recordset = <Row>(columns: Columns<Row>, names: ReadonlyArray<string>) => {
+  const definition = text(names.map((c) => `${quote(c)} ${columns[c as keyof Row & string]}`).join(", "))
+  return (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>): Statement.Fragment =>
+    sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(${definition})`
+}
+
+const relationRows = <Row>(columns: Columns<Row>, names: ReadonlyArray<string>) => {
+  const casts = text(names.map((c) => `r.${quote(c)}::${columns[c as keyof Row & string]} AS ${quote(c)}`).join(", "))
+  return (sql: SqlClient.SqlClient, relation: Relation.Relation<Row>): Statement.Fragment =>
+    sql`(SELECT ${casts} FROM (${relation.query}) AS r) AS x`
+}
 
 interface PreviewCounts {
   readonly rows: number
@@ -95,6 +105,7 @@ export const upsert = <Row extends Record<string, unknown>>(
 ): RelationWriter<Row, SqlClient.SqlClient> => {
   const names = Object.keys(options.columns)
   const fromRows = recordset(options.columns, names)
+  const fromRelation = relationRows(options.columns, names)
   const table = quote(options.table)
   const key = options.key.map(quote).join(", ")
   const merge = new Set<string>(options.merge ?? [])
@@ -106,45 +117,50 @@ export const upsert = <Row extends Record<string, unknown>>(
     ),
     ...(options.touch === undefined ? [] : [`${quote(options.touch)} = now()`])
   ]
-  const insertSql = (from: string) => `
+  const insertHead = text(`
     WITH written AS (
       INSERT INTO ${table} AS t (${names.map(quote).join(", ")})
-      SELECT ${names.map((c) => `x.${quote(c)}`).join(", ")} FROM ${from}
+      SELECT ${names.map((c) => `x.${quote(c)}`).join(", ")} FROM `)
+  const insertTail = text(`
       ON CONFLICT (${key}) DO ${updates.length === 0 ? "NOTHING" : `UPDATE SET ${updates.join(", ")}`}
       RETURNING (xmax = 0) AS inserted
     )
-    SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM written`
+    SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM written`)
   const joinOn = options.key.map((k) => `t.${quote(k)} = x.${quote(k)}`).join(" AND ")
   const stored = `jsonb_build_object(${valueColumns.map((c) => `'${c}', t.${quote(c)}`).join(", ")})`
   const after = `jsonb_build_object(${valueColumns.map((c) => `'${c}', ${newValue(c)}`).join(", ")})`
   const keyObject = `jsonb_build_object(${options.key.map((k) => `'${k}', x.${quote(k)}`).join(", ")})`
-  const previewSql = (from: string, sampleSize: number) => `
+  const compareHead = text(`
     WITH compared AS (
       SELECT ${keyObject} AS key,
              t.${quote(options.key[0]!)} IS NULL AS is_new,
              CASE WHEN t.${quote(options.key[0]!)} IS NULL THEN NULL ELSE ${stored} END AS before,
              ${after} AS after,
              x AS row
-      FROM ${from}
+      FROM `)
+  const compareJoin = text(`
       LEFT JOIN ${table} t ON ${joinOn}
-    )
+    )`)
+  const chunkSize = options.chunkSize ?? 5000
+  const sampleSize = options.sampleSize ?? 5
+  const target = options.table
+  const countWritten = (from: (sql: SqlClient.SqlClient) => Statement.Fragment) =>
+    Effect.flatMap(
+      SqlClient.SqlClient,
+      (sql) => sql<{ inserted: number; updated: number }>`${insertHead}${from(sql)}${insertTail}`
+    ).pipe(Effect.map(([counts]) => ({ inserted: counts?.inserted ?? 0, updated: counts?.updated ?? 0 })))
+  const compare = (from: (sql: SqlClient.SqlClient) => Statement.Fragment) =>
+    Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      sql<PreviewCounts>`${compareHead}${from(sql)}${compareJoin}
     SELECT count(*) AS rows,
            count(*) FILTER (WHERE is_new) AS inserts,
            count(*) FILTER (WHERE NOT is_new AND before IS DISTINCT FROM after) AS updates,
            count(*) FILTER (WHERE NOT is_new AND before IS NOT DISTINCT FROM after) AS unchanged,
            coalesce((SELECT jsonb_agg(c) FROM (SELECT key, before, after FROM compared
                      WHERE is_new OR before IS DISTINCT FROM after LIMIT ${sampleSize}) c), '[]'::jsonb) AS changes,
-           coalesce((SELECT jsonb_agg(to_jsonb(s.row)) FROM (SELECT row FROM compared LIMIT ${sampleSize}) s), '[]'::jsonb) AS sample
-    FROM compared`
-  const chunkSize = options.chunkSize ?? 5000
-  const sampleSize = options.sampleSize ?? 5
-  const target = options.table
-  const countWritten = (from: string, params: ReadonlyArray<unknown>) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<{ inserted: number; updated: number }>(insertSql(from), params)).pipe(
-      Effect.map(([counts]) => ({ inserted: counts?.inserted ?? 0, updated: counts?.updated ?? 0 }))
-    )
-  const compare = (from: string, params: ReadonlyArray<unknown>) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<PreviewCounts>(previewSql(from, sampleSize), params)).pipe(
+           coalesce((SELECT jsonb_agg(to_jsonb(s.row)) FROM (SELECT row FROM compared LIMIT ${sampleSize}) s),
+                    '[]'::jsonb) AS sample
+    FROM compared`).pipe(
       Effect.map(([r]) => r ?? { rows: 0, inserts: 0, updates: 0, unchanged: 0, changes: [], sample: [] })
     )
   return {
@@ -155,7 +171,7 @@ export const upsert = <Row extends Record<string, unknown>>(
         let inserted = 0
         let updated = 0
         for (const chunk of chunks(rows, chunkSize)) {
-          const counts = yield* countWritten(fromRows, [JSON.stringify(chunk)])
+          const counts = yield* countWritten((sql) => fromRows(sql, chunk))
           inserted += counts.inserted
           updated += counts.updated
         }
@@ -165,7 +181,7 @@ export const upsert = <Row extends Record<string, unknown>>(
       Effect.gen(function*() {
         let total = emptyPreview(target)
         for (const chunk of chunks(rows, chunkSize)) {
-          const r = yield* compare(fromRows, [JSON.stringify(chunk)])
+          const r = yield* compare((sql) => fromRows(sql, chunk))
           total = addPreview(total, {
             target,
             rows: chunk.length,
@@ -180,13 +196,13 @@ export const upsert = <Row extends Record<string, unknown>>(
         return total
       }).pipe(Effect.withSpan("TableWriter.preview", { attributes: { table: target, rows: rows.length } })),
     writeRelation: (relation) =>
-      Relation.withSettings(relation, countWritten(relationRows(options.columns, names, relation), relation.params)).pipe(
+      Relation.withSettings(relation, countWritten((sql) => fromRelation(sql, relation))).pipe(
         Effect.map((counts): SinkWriteResult => ({ target, ...counts, deleted: 0 })),
         Effect.withSpan("TableWriter.upsertRelation", { attributes: { table: target } })
       ),
     previewRelation: (relation) =>
       Effect.gen(function*() {
-        const r = yield* Relation.withSettings(relation, compare(relationRows(options.columns, names, relation), relation.params))
+        const r = yield* Relation.withSettings(relation, compare((sql) => fromRelation(sql, relation)))
         return {
           target,
           rows: r.rows,
@@ -204,9 +220,10 @@ export const upsert = <Row extends Record<string, unknown>>(
 /** Appends rows (run-stamped meta tables): every row is an insert. */
 export const append = <Row extends Record<string, unknown>>(options: Options<Row>): RelationWriter<Row, SqlClient.SqlClient> => {
   const names = Object.keys(options.columns)
-  const insertSql = (from: string) => `INSERT INTO ${quote(options.table)} (${names.map(quote).join(", ")})
-                     SELECT ${names.map((c) => `x.${quote(c)}`).join(", ")} FROM ${from}`
-  const insertRowsSql = insertSql(recordset(options.columns, names))
+  const insertHead = text(`INSERT INTO ${quote(options.table)} (${names.map(quote).join(", ")})
+                     SELECT ${names.map((c) => `x.${quote(c)}`).join(", ")} FROM `)
+  const fromRows = recordset(options.columns, names)
+  const fromRelation = relationRows(options.columns, names)
   const chunkSize = options.chunkSize ?? 5000
   const sampleSize = options.sampleSize ?? 5
   const target = options.table
@@ -223,7 +240,7 @@ export const append = <Row extends Record<string, unknown>>(options: Options<Row
     write: (rows) =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
-        for (const chunk of chunks(rows, chunkSize)) yield* sql.unsafe(insertRowsSql, [JSON.stringify(chunk)])
+        for (const chunk of chunks(rows, chunkSize)) yield* sql`${insertHead}${fromRows(sql, chunk)}`
         return { target, inserted: rows.length, updated: 0, deleted: 0 } satisfies SinkWriteResult
       }).pipe(Effect.withSpan("TableWriter.append", { attributes: { table: target, rows: rows.length } })),
     preview: (rows) => Effect.succeed(insertsOnly(rows.length, rows.slice(0, sampleSize))),
@@ -232,24 +249,23 @@ export const append = <Row extends Record<string, unknown>>(options: Options<Row
         const sql = yield* SqlClient.SqlClient
         const [counted] = yield* Relation.withSettings(
           relation,
-          sql.unsafe<{ inserted: number }>(
-            `WITH written AS (${insertSql(relationRows(options.columns, names, relation))} RETURNING 1) SELECT count(*) AS inserted FROM written`,
-            relation.params
-          )
+          sql<{ inserted: number }>`
+            WITH written AS (${insertHead}${fromRelation(sql, relation)} RETURNING 1)
+            SELECT count(*) AS inserted FROM written`
         )
         return { target, inserted: counted?.inserted ?? 0, updated: 0, deleted: 0 } satisfies SinkWriteResult
       }).pipe(Effect.withSpan("TableWriter.appendRelation", { attributes: { table: target } })),
     previewRelation: (relation) =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
-        const from = relationRows(options.columns, names, relation)
+        const from = fromRelation(sql, relation)
         const [r] = yield* Relation.withSettings(
           relation,
-          sql.unsafe<{ rows: number; sample: ReadonlyArray<unknown> }>(
-            `SELECT count(*) AS rows, coalesce((SELECT jsonb_agg(to_jsonb(s)) FROM (SELECT * FROM ${from} LIMIT ${sampleSize}) s), '[]'::jsonb) AS sample
-             FROM ${from}`,
-            relation.params
-          )
+          sql<{ rows: number; sample: ReadonlyArray<unknown> }>`
+            SELECT count(*) AS rows,
+                   coalesce((SELECT jsonb_agg(to_jsonb(s)) FROM (SELECT * FROM ${from} LIMIT ${sampleSize}) s),
+                            '[]'::jsonb) AS sample
+            FROM ${from}`
         )
         return insertsOnly(r?.rows ?? 0, yield* decodeSample(relation, r?.sample ?? []))
       }).pipe(Effect.withSpan("TableWriter.previewRelation", { attributes: { table: target } }))

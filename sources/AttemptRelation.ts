@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type Statement } from "@effect/sql"
 import { Effect } from "effect"
 
 /**
@@ -18,20 +18,25 @@ export const attemptIdsUnique = Effect.fn("AttemptRelation.attemptIdsUnique")(fu
 })
 
 /**
- * The attempts of a run's range `[b.lo, b.hi)` (a CTE `b` the query defines), as a subquery. Without a unique index
- * on attempt.id (a view, a host table), rows repeating an id are dropped — the earliest started copy is kept — and
- * `copies` counts them; with one, the relation cannot hold duplicates and the sort is skipped.
+ * The attempts of a run's range `[b.lo, b.hi)` (a CTE `b` the query defines), as a subquery fragment. Without a
+ * unique index on attempt.id (a view, a host table), rows repeating an id are dropped — the earliest started copy is
+ * kept — and `copies` counts them; with one, the relation cannot hold duplicates and the sort is skipped.
  *
- * `bounds` replaces `b.lo` and `b.hi` by expressions the planner can evaluate (query parameters), so that it
- * estimates how much of `attempt` the range holds (from a CTE it assumes a small part, and picks an index scan
- * even for most of the table).
+ * `bounds` replaces `b.lo` and `b.hi` by expressions the planner can evaluate (fragments with query parameters), so
+ * that it estimates how much of `attempt` the range holds (from a CTE it assumes a small part, and picks an index
+ * scan even for most of the table).
  */
-export const attempts = (deduplicate: boolean, bounds?: { readonly lo: string; readonly hi: string }) => {
-  const from = bounds === undefined ? "attempt r, b" : "attempt r"
-  const { hi, lo } = bounds ?? { lo: "b.lo", hi: "b.hi" }
+export const attempts = (
+  sql: SqlClient.SqlClient,
+  deduplicate: boolean,
+  bounds?: { readonly lo: Statement.Fragment; readonly hi: Statement.Fragment }
+): Statement.Fragment => {
+  const inRange = bounds === undefined
+    ? sql`FROM attempt r, b WHERE r.started_at >= b.lo AND r.started_at < b.hi`
+    : sql`FROM attempt r WHERE r.started_at >= ${bounds.lo} AND r.started_at < ${bounds.hi}`
   return deduplicate
-    ? `(SELECT DISTINCT ON (id) r.*, count(*) OVER (PARTITION BY id) AS copies
-        FROM ${from} WHERE r.started_at >= ${lo} AND r.started_at < ${hi}
+    ? sql`(SELECT DISTINCT ON (id) r.*, count(*) OVER (PARTITION BY id) AS copies
+        ${inRange}
         ORDER BY id, started_at, completed_at NULLS LAST)`
-    : `(SELECT r.*, 1 AS copies FROM ${from} WHERE r.started_at >= ${lo} AND r.started_at < ${hi})`
+    : sql`(SELECT r.*, 1 AS copies ${inRange})`
 }

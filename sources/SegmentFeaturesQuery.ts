@@ -34,7 +34,8 @@ export type SegmentFeatureSourceRow = typeof SegmentFeatureSourceRow.Type
 
 const Request = Schema.Struct({ firstWeek: Schema.String, lastWeek: Schema.String, asOf: Schema.String })
 
-const featuresSql = `
+const featuresQuery = (sql: SqlClient.SqlClient, range: typeof Request.Type) =>
+  sql`
 WITH
 k AS (
   SELECT user_id,
@@ -43,15 +44,15 @@ k AS (
          avg((kpis->>'R_t')::float8) AS recovery,
          avg((kpis->>'sessions')::float8) AS sessions,
          avg((kpis->>'mean_gap')::float8) AS mean_gap_days
-  FROM weekly_kpi WHERE week_start BETWEEN $1::date AND $2::date
+  FROM weekly_kpi WHERE week_start BETWEEN ${range.firstWeek}::date AND ${range.lastWeek}::date
   GROUP BY user_id
 ),
 w AS (
-  SELECT user_id, (date - $1::date) / 7 AS wi,
+  SELECT user_id, (date - ${range.firstWeek}::date) / 7 AS wi,
          sum(attempts) AS attempts, sum(correct) AS correct, sum(hints) AS hints,
          sum(avg_time_ms * attempts) FILTER (WHERE avg_time_ms IS NOT NULL) AS time_sum,
          sum(attempts) FILTER (WHERE avg_time_ms IS NOT NULL) AS timed
-  FROM features_topic_daily WHERE date BETWEEN $1::date AND $3::date
+  FROM features_topic_daily WHERE date BETWEEN ${range.firstWeek}::date AND ${range.asOf}::date
   GROUP BY 1, 2
 ),
 f AS (
@@ -62,7 +63,8 @@ f AS (
          regr_slope(correct::float8 / attempts, wi::float8) AS accuracy_slope_per_week,
          regr_sxx(correct::float8 / attempts, wi::float8) AS accuracy_slope_week_spread,
          regr_syy(correct::float8 / attempts, wi::float8)
-           - regr_sxy(correct::float8 / attempts, wi::float8) ^ 2 / nullif(regr_sxx(correct::float8 / attempts, wi::float8), 0) AS accuracy_slope_residual_ss
+           - regr_sxy(correct::float8 / attempts, wi::float8) ^ 2
+             / nullif(regr_sxx(correct::float8 / attempts, wi::float8), 0) AS accuracy_slope_residual_ss
   FROM w WHERE attempts > 0
   GROUP BY 1
 )
@@ -88,7 +90,7 @@ export const segmentFeatures = Effect.fn("SegmentFeaturesQuery.segmentFeatures")
   const query = SqlSchema.findAll({
     Request,
     Result: SegmentFeatureSourceRow,
-    execute: (r) => sql.unsafe(featuresSql, [r.firstWeek, r.lastWeek, r.asOf])
+    execute: (r) => featuresQuery(sql, r)
   })
   return yield* query(range)
 })

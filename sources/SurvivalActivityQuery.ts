@@ -15,11 +15,12 @@ export type SurvivalActivityRow = typeof SurvivalActivityRow.Type
 const Request = Schema.Struct({ asOf: Schema.String, lookbackDays: Schema.Number })
 
 // [lo, hi): the lookback days up to the end of the as-of day, never past now (rows dated in the future are not activity)
-const activitySql = `
+const activityQuery = (sql: SqlClient.SqlClient, request: typeof Request.Type) =>
+  sql`
 WITH
 b AS (
-  SELECT (($1::date - ($2::int - 1))::timestamp AT TIME ZONE 'UTC') AS lo,
-         least((($1::date + 1)::timestamp AT TIME ZONE 'UTC'), now()) AS hi
+  SELECT ((${request.asOf}::date - (${request.lookbackDays}::int - 1))::timestamp AT TIME ZONE 'UTC') AS lo,
+         least(((${request.asOf}::date + 1)::timestamp AT TIME ZONE 'UTC'), now()) AS hi
 ),
 d AS (
   SELECT a.student_id AS user_id, (a.started_at AT TIME ZONE 'UTC')::date AS day
@@ -53,7 +54,7 @@ export const survivalActivity = Effect.fn("SurvivalActivityQuery.survivalActivit
   const query = SqlSchema.findAll({
     Request,
     Result: SurvivalActivityRow,
-    execute: (r) => sql.unsafe(activitySql, [r.asOf, r.lookbackDays])
+    execute: (r) => activityQuery(sql, r)
   })
   return yield* query(request)
 })

@@ -1,3 +1,4 @@
+import { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import * as Relation from "../engine/Relation.ts"
 import { attemptIdsUnique, attempts } from "./AttemptRelation.ts"
@@ -19,18 +20,24 @@ export const TopicDayRow = Schema.Struct({
 export type TopicDayRow = typeof TopicDayRow.Type
 
 // Days [firstDay, scanTo) are written; the 28 days before firstDay are read for the improvement baseline.
-const topicDaysSql = (deduplicate: boolean) => `
+const topicDaysQuery = (
+  sql: SqlClient.SqlClient,
+  deduplicate: boolean,
+  range: { readonly firstDay: string; readonly scanTo: string }
+) =>
+  sql`
 WITH
 b AS (
-  SELECT ($1::date - 28)::timestamp AT TIME ZONE 'UTC' AS lo,
-         least(($2::date)::timestamp AT TIME ZONE 'UTC', now()) AS hi,
-         $1::date AS first_day
+  SELECT (${range.firstDay}::date - 28)::timestamp AT TIME ZONE 'UTC' AS lo,
+         least((${range.scanTo}::date)::timestamp AT TIME ZONE 'UTC', now()) AS hi,
+         ${range.firstDay}::date AS first_day
 ),
 a AS (
   SELECT x.student_id, x.topic_id, (x.started_at AT TIME ZONE 'UTC')::date AS day, x.correct, x.started_at,
-         CASE WHEN x.response_time_ms > 0 AND x.response_time_ms <= ${MAX_RESPONSE_TIME_MS} THEN x.response_time_ms END AS rt,
+         CASE WHEN x.response_time_ms > 0 AND x.response_time_ms <= ${MAX_RESPONSE_TIME_MS}
+              THEN x.response_time_ms END AS rt,
          coalesce(x.hint_used::int, 0) AS hint
-  FROM ${attempts(deduplicate)} x
+  FROM ${attempts(sql, deduplicate)} x
 ),
 d AS (
   SELECT student_id, topic_id, day,
@@ -44,7 +51,8 @@ w AS (
   SELECT d.*,
          sum(graded) OVER prior AS graded_before, sum(correct) OVER prior AS correct_before
   FROM d
-  WINDOW prior AS (PARTITION BY student_id, topic_id ORDER BY day RANGE BETWEEN interval '28 days' PRECEDING AND interval '1 day' PRECEDING)
+  WINDOW prior AS (PARTITION BY student_id, topic_id ORDER BY day
+                   RANGE BETWEEN interval '28 days' PRECEDING AND interval '1 day' PRECEDING)
 )
 SELECT w.student_id AS user_id, w.topic_id, to_char(w.day, 'YYYY-MM-DD') AS date, w.attempts, w.correct,
        w.avg_time_ms::float8 AS avg_time_ms, w.hints, w.rt_median,
@@ -60,11 +68,13 @@ WHERE w.day >= b.first_day`
  * before (null when either is empty). One set-based pass over `attempt`, as a relation: its rows go straight into
  * `features_topic_daily` without passing through Node.
  */
-export const topicDays = Effect.fn("TopicFeaturesQuery.topicDays")(function*(range: { readonly firstDay: string; readonly scanTo: string }) {
+export const topicDays = Effect.fn("TopicFeaturesQuery.topicDays")(function*(
+  range: { readonly firstDay: string; readonly scanTo: string }
+) {
+  const sql = yield* SqlClient.SqlClient
   const unique = yield* attemptIdsUnique()
   return Relation.make({
-    sql: topicDaysSql(!unique),
-    params: [range.firstDay, range.scanTo],
+    query: topicDaysQuery(sql, !unique, range),
     row: TopicDayRow,
     // JIT compilation of this aggregate costs more than it saves at every cohort size measured
     settings: { jit: "off" }

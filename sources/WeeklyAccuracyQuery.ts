@@ -65,18 +65,23 @@ const Row = Schema.Struct({
  * `attempt.id` is not unique, like the KPI query): correct / graded attempts per UTC week, each row labelled with
  * whether it enters the fit.
  */
-export const weeklyAccuracySql = (deduplicate: boolean) => `
+export const weeklyAccuracyQuery = (
+  sql: SqlClient.SqlClient,
+  deduplicate: boolean,
+  range: { readonly firstWeek: string; readonly scanTo: string }
+) =>
+  sql`
 WITH
 b AS (
-  SELECT ($1::date)::timestamp AT TIME ZONE 'UTC' AS lo,
-         least(($2::date)::timestamp AT TIME ZONE 'UTC', now()) AS hi
+  SELECT (${range.firstWeek}::date)::timestamp AT TIME ZONE 'UTC' AS lo,
+         least((${range.scanTo}::date)::timestamp AT TIME ZONE 'UTC', now()) AS hi
 ),
 sw AS (
   SELECT x.student_id AS student,
          floor(date_part('epoch', x.started_at - b.lo) / 604800)::int AS week,
          count(x.correct)::int AS graded,
          count(*) FILTER (WHERE x.correct)::int AS correct
-  FROM ${attempts(deduplicate)} x, b
+  FROM ${attempts(sql, deduplicate)} x, b
   GROUP BY 1, 2
   HAVING count(x.correct) > 0
 ),
@@ -96,7 +101,7 @@ export const weeklyAccuracy = Effect.fn("WeeklyAccuracyQuery.weeklyAccuracy")(fu
   const query = SqlSchema.findAll({
     Request: Schema.Struct({ firstWeek: Schema.String, scanTo: Schema.String }),
     Result: Row,
-    execute: (request) => sql.unsafe(weeklyAccuracySql(!unique), [request.firstWeek, request.scanTo])
+    execute: (request) => weeklyAccuracyQuery(sql, !unique, request)
   })
   const rows = yield* query(weeks)
   const short = new Set(rows.filter((r) => r.status === "short").map((r) => r.student))

@@ -1,5 +1,6 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { Effect, Schema } from "effect"
+import { generated } from "../engine/Relation.ts"
 import type { KpiWeeks } from "../stages/kpi/KpiWeeks.ts"
 import { attemptIdsUnique, attempts } from "./AttemptRelation.ts"
 
@@ -72,17 +73,17 @@ const Request = Schema.Struct({
 })
 
 // week index: whole UTC weeks since Monday 1970-01-05 (epoch + 345,600 s)
-const weekIndex = (column: string) => `floor((date_part('epoch', ${column}) - 345600) / 604800)::int`
+const weekIndex = (column: "x.started_at" | "s.started_at") =>
+  generated(`floor((date_part('epoch', ${column}) - 345600) / 604800)::int`)
 
 /** How many KPI weeks (Mondays from `firstWeek` to `lastWeek`) a run computes. */
 export const targetWeekCount = (weeks: Pick<KpiWeeks, "firstWeek" | "lastWeek">): number =>
   Math.max(0, Math.round((Date.parse(`${weeks.lastWeek}T00:00:00Z`) - Date.parse(`${weeks.firstWeek}T00:00:00Z`)) / 604_800_000) + 1)
 
-// the scanned range [lo, hi) of `b`, as expressions of the parameters the planner can estimate the attempts of
-const rangeFrom = "($3::date)::timestamp AT TIME ZONE 'UTC'"
-const rangeTo = "least(($4::date)::timestamp AT TIME ZONE 'UTC', now())"
-
 const range = (n: number) => Array.from({ length: n }, (_, k) => k)
+
+// the longest session counted as timed, as the interval literal the statement compares with
+const maxSession = generated(`interval '${MAX_SESSION_SECONDS} seconds'`)
 
 /**
  * The set-based KPI query: one scan of `attempt` and `session` over the run's range, aggregated per student and
@@ -96,29 +97,61 @@ const range = (n: number) => Array.from({ length: n }, (_, k) => k)
  * taken over the per-(student, week) arrays of the four weeks concatenated once per (student, window end) (a
  * window function over a student × week grid), instead of sorting every value once per KPI week it falls in.
  */
-export const windowsSql = (deduplicate: boolean, targets: number) => {
+export const windowsQuery = (
+  sql: SqlClient.SqlClient,
+  deduplicate: boolean,
+  request: typeof Request.Type
+) => {
+  const targets = targetWeekCount(request)
   // the weeks of the scan (7 before the first KPI week, then the KPI weeks) fit a bigint bit mask up to 56 KPI weeks
   const wrongMask = targets + 7 <= 63
   // wrong in the previous 28 days of KPI week k: bits k..k+3 of the mask
   const wrongBefore = (k: number) => wrongMask ? `(wm >> ${k}) & 15 <> 0` : `wb_${k}`
-  return `
+  // the scanned range [lo, hi) of `b`, as expressions of the parameters the planner can estimate the attempts of
+  const rangeFrom = sql`(${request.scanFrom}::date)::timestamp AT TIME ZONE 'UTC'`
+  const rangeTo = sql`least((${request.scanTo}::date)::timestamp AT TIME ZONE 'UTC', now())`
+  // the per-(student, item) aggregates of R_t, one pair of columns per KPI week (code-generated from `targets`)
+  const perItem = generated(
+    `${wrongMask ? "         bit_or(1::int8 << o) FILTER (WHERE NOT correct) AS wm,\n" : ""}${
+      range(targets).map((k) =>
+        `${wrongMask ? "" : `         bool_or(NOT correct) FILTER (WHERE o BETWEEN ${k} AND ${k + 3}) AS wb_${k},\n`}` +
+        `         max(code) FILTER (WHERE o BETWEEN ${k + 4} AND ${k + 7}) AS lr_${k}`
+      ).join(",\n")
+    }`
+  )
+  const perItemFilter = generated(`
+  WHERE (NOT correct AND o <= ${targets + 2}) OR (correct IS NOT NULL AND o >= 4)
+  GROUP BY student_id, item_id
+  HAVING ${
+    wrongMask
+      ? `bit_or(1::int8 << o) FILTER (WHERE NOT correct) & ((1::int8 << ${targets + 3}) - 1) <> 0`
+      : `bool_or(NOT correct) FILTER (WHERE o <= ${targets + 2})`
+  }`)
+  const returned = generated(
+    range(targets).map((k) => `count(*) FILTER (WHERE ${wrongBefore(k)} AND lr_${k} IS NOT NULL)`).join(", ")
+  )
+  const recovered = generated(
+    range(targets).map((k) => `count(*) FILTER (WHERE ${wrongBefore(k)} AND lr_${k} % 2 = 1)`).join(", ")
+  )
+  return sql`
 WITH
 b AS (
-  SELECT ($1::date - DATE '1970-01-05') / 7 AS w_first,
-         ($2::date - DATE '1970-01-05') / 7 AS w_last,
+  SELECT (${request.firstWeek}::date - DATE '1970-01-05') / 7 AS w_first,
+         (${request.lastWeek}::date - DATE '1970-01-05') / 7 AS w_last,
          ${rangeFrom} AS lo,
          ${rangeTo} AS hi
 ),
 t AS (SELECT generate_series(b.w_first, b.w_last) AS wi FROM b),
-a AS ${deduplicate ? "MATERIALIZED" : "NOT MATERIALIZED"} (
+a AS ${generated(deduplicate ? "MATERIALIZED" : "NOT MATERIALIZED")} (
   SELECT x.student_id, x.item_id, x.wi, x.wi - b.w_first + 7 AS o, x.correct, x.copies, x.rt, x.hint, x.at_us,
          x.at_us * 2 + x.correct::int AS code
   FROM (
     SELECT x.student_id, x.item_id, ${weekIndex("x.started_at")} AS wi, x.correct, x.copies,
-           CASE WHEN x.response_time_ms > 0 AND x.response_time_ms <= ${MAX_RESPONSE_TIME_MS} THEN x.response_time_ms END AS rt,
+           CASE WHEN x.response_time_ms > 0 AND x.response_time_ms <= ${MAX_RESPONSE_TIME_MS}
+                THEN x.response_time_ms END AS rt,
            coalesce(x.hint_used::int, 0) AS hint,
            round(date_part('epoch', x.started_at) * 1e6)::int8 AS at_us
-    FROM ${attempts(deduplicate, { lo: rangeFrom, hi: rangeTo })} x
+    FROM ${attempts(sql, deduplicate, { lo: rangeFrom, hi: rangeTo })} x
     OFFSET 0 -- computed once per attempt, not again in every aggregate that reads them
   ) x, b
   OFFSET 0
@@ -140,20 +173,15 @@ sw AS (
 -- wrong answers newer than every "previous 28 days" are not read.
 si AS (
   SELECT student_id,
-${wrongMask ? "         bit_or(1::int8 << o) FILTER (WHERE NOT correct) AS wm,\n" : ""}${range(targets).map((k) => `${wrongMask ? "" : `         bool_or(NOT correct) FILTER (WHERE o BETWEEN ${k} AND ${k + 3}) AS wb_${k},\n`}         max(code) FILTER (WHERE o BETWEEN ${k + 4} AND ${k + 7}) AS lr_${k}`).join(",\n")}
-  FROM a
-  WHERE (NOT correct AND o <= ${targets + 2}) OR (correct IS NOT NULL AND o >= 4)
-  GROUP BY student_id, item_id
-  HAVING ${wrongMask
-    ? `bit_or(1::int8 << o) FILTER (WHERE NOT correct) & ((1::int8 << ${targets + 3}) - 1) <> 0`
-    : `bool_or(NOT correct) FILTER (WHERE o <= ${targets + 2})`}
+${perItem}
+  FROM a${perItemFilter}
 ),
 rec AS (
   SELECT r.student_id, b.w_first + u.k::int - 1 AS target, u.returned, u.recovered
   FROM (
     SELECT student_id,
-           ARRAY[${range(targets).map((k) => `count(*) FILTER (WHERE ${wrongBefore(k)} AND lr_${k} IS NOT NULL)`).join(", ")}]::int8[] AS returned,
-           ARRAY[${range(targets).map((k) => `count(*) FILTER (WHERE ${wrongBefore(k)} AND lr_${k} % 2 = 1)`).join(", ")}]::int8[] AS recovered
+           ARRAY[${returned}]::int8[] AS returned,
+           ARRAY[${recovered}]::int8[] AS recovered
     FROM si GROUP BY student_id
   ) r
   CROSS JOIN b
@@ -164,8 +192,8 @@ ss AS (
          count(*) AS sessions,
          min(date_part('epoch', s.started_at)) AS first_s, max(date_part('epoch', s.started_at)) AS last_s,
          sum(date_part('epoch', s.ended_at) - date_part('epoch', s.started_at))
-           FILTER (WHERE s.ended_at > s.started_at AND s.ended_at <= s.started_at + interval '${MAX_SESSION_SECONDS} seconds') AS seconds,
-         count(*) FILTER (WHERE s.ended_at > s.started_at AND s.ended_at <= s.started_at + interval '${MAX_SESSION_SECONDS} seconds') AS timed
+           FILTER (WHERE s.ended_at > s.started_at AND s.ended_at <= s.started_at + ${maxSession}) AS seconds,
+         count(*) FILTER (WHERE s.ended_at > s.started_at AND s.ended_at <= s.started_at + ${maxSession}) AS timed
   FROM session s, b WHERE s.started_at >= b.lo AND s.started_at < b.hi
   GROUP BY 1, 2
 ),
@@ -224,7 +252,8 @@ q AS (
          coalesce(sum(null_correct), 0) AS q_null_correct,
          coalesce(sum(invalid_rt), 0) AS q_invalid_response_time,
          coalesce(sum(duplicates), 0) AS q_duplicate_rows,
-         (SELECT count(*) FROM (SELECT 1 FROM sw GROUP BY student_id HAVING sum(attempts) = 1) one) AS q_single_attempt_students,
+         (SELECT count(*) FROM (SELECT 1 FROM sw GROUP BY student_id HAVING sum(attempts) = 1) one)
+           AS q_single_attempt_students,
          (SELECT coalesce(sum(sessions), 0) FROM ss) AS q_sessions,
          (SELECT coalesce(sum(sessions - timed), 0) FROM ss) AS q_sessions_invalid_length
   FROM sw
@@ -237,7 +266,8 @@ SELECT k.student_id AS user_id,
        coalesce(rec.returned, 0) AS returned_items, coalesce(rec.recovered, 0) AS recovered_items,
        coalesce(st.attempts_28, 0) AS attempts_28, coalesce(st.hints_28, 0) AS hints_28,
        coalesce(sst.sessions_28, 0) AS sessions_28,
-       CASE WHEN sst.sessions_28 >= 2 THEN (sst.last_s_28 - sst.first_s) / (sst.sessions_28 - 1) / 86400.0 END AS mean_gap_days,
+       CASE WHEN sst.sessions_28 >= 2
+            THEN (sst.last_s_28 - sst.first_s) / (sst.sessions_28 - 1) / 86400.0 END AS mean_gap_days,
        CASE WHEN sst.timed > 0 THEN sst.seconds / sst.timed END AS avg_session_seconds,
        (least(345600.0 + 604800.0 * (k.target + 1), date_part('epoch', b.hi))
          - greatest(st.last_us / 1e6, sst.last_s)) / 86400.0 AS days_since_last,
@@ -263,8 +293,7 @@ export const weeklyWindows = Effect.fn("WeeklyKpiQuery.weeklyWindows")(function*
   const query = SqlSchema.findAll({
     Request,
     Result: Row,
-    execute: (request) =>
-      sql.unsafe(windowsSql(!unique, targetWeekCount(request)), [request.firstWeek, request.lastWeek, request.scanFrom, request.scanTo])
+    execute: (request) => windowsQuery(sql, !unique, request)
   })
   // JIT compilation of this many expressions costs more (≈ 1.5 s measured) than it saves at any cohort size here;
   // the default 4 MB work_mem spills the per-student-week hash aggregates of a 10,000-student cohort to disk. The

@@ -97,7 +97,7 @@ const ItemRow = Schema.Struct({ id: Schema.String, value: Schema.Number, doc: Sc
 
 /**
  * A relation source (rows computed by the database) → a relation sink (INSERT … SELECT), next to an ordinary sink of
- * materialised rows. `from` replaces the relation's SQL (to break it); `negative` makes the last row violate the
+ * materialised rows. `from` replaces the relation's table (to break it); `negative` makes the last row violate the
  * table's CHECK.
  */
 const relationPipeline = (options: { readonly from?: string; readonly negative?: boolean } = {}) =>
@@ -106,15 +106,19 @@ const relationPipeline = (options: { readonly from?: string; readonly negative?:
       description: "three items computed in SQL",
       reads: Resource.many("numbers"),
       run: ({ params }) =>
-        Effect.succeed(Relation.make({
-          sql: options.from ??
-            `SELECT 'rel-' || n AS id, (CASE WHEN $2 AND n = 3 THEN -1 ELSE n END) * $1::float8 AS value,
-                    jsonb_build_object('fresh', n * $1::float8) AS doc
-             FROM generate_series(1, 3) AS n`,
-          params: [params.scale, options.negative === true],
-          row: ItemRow,
-          settings: { jit: "off" }
-        }))
+        Effect.map(SqlClient.SqlClient, (sql) =>
+          Relation.make({
+            query: options.from !== undefined
+              ? sql`SELECT id, value, doc FROM ${sql(options.from)}
+                    WHERE ${params.scale}::float8 > 0 AND ${options.negative === true}`
+              : sql`SELECT 'rel-' || n AS id,
+                           (CASE WHEN ${options.negative === true} AND n = 3 THEN -1 ELSE n END)
+                             * ${params.scale}::float8 AS value,
+                           jsonb_build_object('fresh', n * ${params.scale}::float8) AS doc
+                    FROM generate_series(1, 3) AS n`,
+            row: ItemRow,
+            settings: { jit: "off" }
+          }))
     })
     .source("notes", {
       description: "one audit note",
@@ -301,7 +305,7 @@ for (const [name, db] of databases) {
     it.effect("a relation whose SQL does not plan fails at its source stage, before any write", () =>
       Effect.gen(function*() {
         yield* setup
-        const error = yield* Runner.run(relationPipeline({ from: "SELECT id, value, doc FROM no_such_table WHERE $1::float8 > 0 AND $2" }))
+        const error = yield* Runner.run(relationPipeline({ from: "no_such_table" }))
           .pipe(Effect.flip)
         assert.strictEqual(error._tag, "StageFailed")
         if (error._tag === "StageFailed") {

@@ -255,5 +255,35 @@ for (const [name, db] of databases) {
         const anomalies = yield* sql<{ run_id: string }>`SELECT run_id FROM prophet_anomalies`
         assert.deepStrictEqual(anomalies.map((a) => a.run_id), ["run-a"], "run-b's anomalies went with its week")
       }))
+
+    it.effect("a dry run counts what it would replace in both tables, samples both, and writes nothing", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`TRUNCATE prophet_fit_meta, prophet_anomalies`
+        yield* sql.withTransaction(ProphetForecastSink.write(
+          [
+            seriesRow("run-a", "2026-05-18", null, ["2026-05-04"]),
+            seriesRow("run-b", "2026-05-25", "u1", ["2026-05-11"])
+          ],
+          { runId: "run-a", pipeline: "forecast-prophet" }
+        ))
+        const stored = sql<{ n: number }>`
+          SELECT (SELECT count(*) FROM prophet_fit_meta) + (SELECT count(*) FROM prophet_anomalies) AS n`
+        const before = yield* stored
+        const rows = [seriesRow("run-c", "2026-05-25", null, ["2026-05-18", "2026-05-25"])]
+        const preview = yield* ProphetForecastSink.preview(rows, { runId: "run-c", pipeline: "forecast-prophet" })
+        assert.strictEqual(preview.target, "prophet_fit_meta + prophet_anomalies")
+        // run-b's series of 2026-05-25 and its one anomaly; run-a's week stays
+        assert.deepStrictEqual([preview.deletes, preview.rows, preview.inserts], [2, 3, 3])
+        assert.deepStrictEqual(preview.sample.map((r) => (r as { week_start?: string }).week_start ?? "series"), [
+          "series",
+          "2026-05-18",
+          "2026-05-25"
+        ])
+        assert.notProperty(preview.sample[0] as object, "anomalies", "a series is sampled as its table stores it")
+        const removed = preview.changes.filter((c) => c.after === null)
+        assert.deepStrictEqual(removed.map((c) => (c.before as { run_id: string }).run_id), ["run-b"])
+        assert.deepStrictEqual(yield* stored, before, "the preview wrote nothing")
+      }))
   })
 }
