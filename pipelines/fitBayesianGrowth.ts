@@ -87,7 +87,8 @@ export const fitBayesianGrowth = Pipeline.make({
         if (student_draws === undefined || student_draws === null) return fit
         const chunks = studentChunks(rows, params.studentsPerRequest)
         let answered = 0
-        record("studentChunks", { total: chunks.length, answered, instances: brms.instances.length })
+        const progress = () => ({ total: chunks.length, answered, instances: brms.instances.length })
+        record("studentChunks", progress())
         const answers = yield* Effect.forEach(chunks, (chunk) =>
           brms.predict({
             rows: chunk,
@@ -97,9 +98,10 @@ export const fitBayesianGrowth = Pipeline.make({
             population: { standardisation: fit.model.standardisation, draws: student_draws }
           }, timeout).pipe(
             Effect.tap(() =>
-              Effect.sync(() =>
-                record("studentChunks", { total: chunks.length, answered: ++answered, instances: brms.instances.length })
-              )
+              Effect.sync(() => {
+                answered++
+                record("studentChunks", progress())
+              })
             )
           ), { concurrency: Option.getOrElse(params.concurrency, () => brms.concurrency) })
         return { ...fit, students: answers.flatMap((answer) => answer.students) }

@@ -67,7 +67,8 @@ export const forecastProphet = Pipeline.make({
               anomaly_threshold: params.anomalyThreshold
             }, {
               timeout: Duration.seconds(params.timeoutSeconds),
-              timeoutSetting: `R_FORECAST_TIMEOUT_SECS=${params.timeoutSeconds} for a batch of ${Chunk.size(batch)} series`
+              timeoutSetting:
+                `R_FORECAST_TIMEOUT_SECS=${params.timeoutSeconds} for a batch of ${Chunk.size(batch)} series`
             }).pipe(
               Effect.tap(() => Effect.sync(() => record("batches", { total: Chunk.size(batches), answered: ++answered })))
             ),

@@ -34,9 +34,11 @@ export const make = (connection: RServiceClient.RServiceConnection) =>
         return yield* fit(request, options)
       }),
       /** Goal probability from stored per-student coefficients (stateless). */
-      predict: Effect.fn("BrmsClient.predict")(function*(request: GrowthPredictRequest, options?: RServiceClient.CallOptions) {
-        return yield* predict(request, options)
-      }),
+      predict: Effect.fn("BrmsClient.predict")(
+        function*(request: GrowthPredictRequest, options?: RServiceClient.CallOptions) {
+          return yield* predict(request, options)
+        }
+      ),
       /** Readiness (compiled model loaded) and the compile count. */
       health: Effect.fn("BrmsClient.health")(function*() {
         return yield* client.health(BrmsHealth)

@@ -43,9 +43,11 @@ export const make = (connection: RServiceClient.RServiceConnection) =>
         return yield* fit(request, options)
       }),
       /** Assign users to stored centres with the stored scaling (stateless). */
-      predict: Effect.fn("ClusterClient.predict")(function*(request: ClusterPredictRequest, options?: RServiceClient.CallOptions) {
-        return yield* predict(request, options)
-      }),
+      predict: Effect.fn("ClusterClient.predict")(
+        function*(request: ClusterPredictRequest, options?: RServiceClient.CallOptions) {
+          return yield* predict(request, options)
+        }
+      ),
       health: Effect.fn("ClusterClient.health")(function*() {
         return yield* client.health(ClusterHealth)
       })

@@ -34,19 +34,25 @@ export const make = (connection: RServiceClient.RServiceConnection) =>
       /** Answers and failures per instance so far. */
       stats: client.stats,
       /** Prophet fits of many weekly series in one request; each series answers on its own. */
-      prophetFit: Effect.fn("ForecastClient.prophetFit")(function*(request: ProphetFitRequest, options?: RServiceClient.CallOptions) {
-        yield* Effect.annotateCurrentSpan({ series: request.series.length })
-        return yield* prophet(request, options)
-      }),
+      prophetFit: Effect.fn("ForecastClient.prophetFit")(
+        function*(request: ProphetFitRequest, options?: RServiceClient.CallOptions) {
+          yield* Effect.annotateCurrentSpan({ series: request.series.length })
+          return yield* prophet(request, options)
+        }
+      ),
       /** Cox proportional-hazards churn model and per-student churn probabilities. */
-      survivalFit: Effect.fn("ForecastClient.survivalFit")(function*(request: SurvivalFitRequest, options?: RServiceClient.CallOptions) {
-        yield* Effect.annotateCurrentSpan({ rows: request.rows.length })
-        return yield* survivalFit(request, options)
-      }),
+      survivalFit: Effect.fn("ForecastClient.survivalFit")(
+        function*(request: SurvivalFitRequest, options?: RServiceClient.CallOptions) {
+          yield* Effect.annotateCurrentSpan({ rows: request.rows.length })
+          return yield* survivalFit(request, options)
+        }
+      ),
       /** Churn probabilities from stored coefficients and baseline hazard (stateless). */
-      survivalPredict: Effect.fn("ForecastClient.survivalPredict")(function*(request: SurvivalPredictRequest, options?: RServiceClient.CallOptions) {
-        return yield* survivalPredict(request, options)
-      }),
+      survivalPredict: Effect.fn("ForecastClient.survivalPredict")(
+        function*(request: SurvivalPredictRequest, options?: RServiceClient.CallOptions) {
+          return yield* survivalPredict(request, options)
+        }
+      ),
       health: Effect.fn("ForecastClient.health")(function*() {
         return yield* client.health(ForecastHealth)
       })

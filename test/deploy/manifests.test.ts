@@ -135,10 +135,12 @@ describe("deploy/ manifests", () => {
     for (const d of rDeployments) {
       const hpa = autoscalers.find((h) => h.spec.scaleTargetRef.name === d.metadata.name)
       assert.isDefined(hpa, `${d.metadata.name} has an autoscaler`)
-      assert.deepStrictEqual(hpa!.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: d.metadata.name })
+      const target = { apiVersion: "apps/v1", kind: "Deployment", name: d.metadata.name }
+      assert.deepStrictEqual(hpa!.spec.scaleTargetRef, target)
       assert.isAtLeast(hpa!.spec.minReplicas, 1)
       assert.isAbove(hpa!.spec.maxReplicas, hpa!.spec.minReplicas, `${d.metadata.name} can scale out`)
-      const cpu = (hpa!.spec.metrics as ReadonlyArray<any>).find((m) => m.type === "Resource" && m.resource.name === "cpu")
+      const metrics = hpa!.spec.metrics as ReadonlyArray<any>
+      const cpu = metrics.find((m) => m.type === "Resource" && m.resource.name === "cpu")
       assert.strictEqual(cpu?.resource.target.type, "Utilization", `${d.metadata.name} scales on CPU utilisation`)
       // utilisation is measured against the pods' CPU request, and a fixed replica count would fight the autoscaler
       assert.isDefined(containersOf(d)[0]!.resources?.requests?.cpu, `${d.metadata.name} requests CPU`)
