@@ -2,6 +2,7 @@ import { HttpClient } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { assert, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
+import * as net from "node:net"
 import type * as Generator from "../../cohort/Generator.ts"
 import { seedCohort } from "../../cohort/Loader.ts"
 import { RunStore } from "../../engine/RunStore.ts"
@@ -133,6 +134,26 @@ layer(TestLayer, { timeout: 900_000, excludeTestServices: true })("model work ov
         { url: live.url, answered: 2, failed: 0 }
       ])
 
+      // an instance that accepts connections and never answers: after the timeout the call goes to the other one, and
+      // the next call skips it
+      const silent = yield* Effect.acquireRelease(
+        Effect.async<net.Server>((resume) => {
+          const server = net.createServer(() => {})
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.sync(() => server.close())
+      )
+      const silentUrl = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`
+      const patient = yield* makeForecastClient({
+        ...live.connection({ retries: 0, timeout: Duration.seconds(2) }),
+        url: `${silentUrl},${live.url}`
+      })
+      for (let i = 0; i < 2; i++) yield* patient.health()
+      assert.deepStrictEqual(yield* patient.stats, [
+        { url: silentUrl, answered: 0, failed: 1 },
+        { url: live.url, answered: 2, failed: 0 }
+      ])
+
       // none answers: one error naming each URL and why, with any credentials in a URL hidden and never the token
       const otherDead = `http://127.0.0.1:${yield* freeLoopbackPort}`
       const token = Redacted.value(live.token)
@@ -147,7 +168,7 @@ layer(TestLayer, { timeout: 900_000, excludeTestServices: true })("model work ov
       assert.include(error.message, `http://***@${otherDead.slice("http://".length)}: connect ECONNREFUSED`)
       assert.notInclude(error.message, "s3cret")
       assert.notInclude(error.message, token)
-    }), { timeout: 60_000 })
+    }).pipe(Effect.scoped), { timeout: 60_000 })
 
   it.effect("growth: the fit and the per-student chunks spread over two brms instances; one killed mid-run, the same posterior is committed", () =>
     Effect.gen(function*() {
