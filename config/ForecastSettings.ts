@@ -1,3 +1,4 @@
+import { Option } from "effect"
 import * as Param from "../engine/Param.ts"
 import { asOf } from "./KpiSettings.ts"
 
@@ -31,6 +32,12 @@ export const ForecastSettings = {
   batchSize: Param.int({
     description: "series per /prophet/fit request",
     default: 200,
+    min: 1
+  }),
+  concurrency: Param.optionalInt({
+    env: "FORECAST_CONCURRENCY",
+    description: "/prophet/fit batches in flight at once; empty = the R_FORECAST_URL instances × 2",
+    default: Option.none(),
     min: 1
   })
 }

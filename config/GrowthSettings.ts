@@ -1,3 +1,4 @@
+import { Option } from "effect"
 import * as Param from "../engine/Param.ts"
 import { asOf, goalHorizonWeeks, goalTarget } from "./KpiSettings.ts"
 
@@ -28,6 +29,17 @@ export const GrowthSettings = {
     env: "R_BRMS_TIMEOUT_SECS",
     description: "seconds the brms fit may take before the run fails (nothing is written)",
     default: 600,
+    min: 1
+  }),
+  studentsPerRequest: Param.int({
+    description: "students per /growth/predict request after the fit (the per-student step, spread over the replicas)",
+    default: 1000,
+    min: 1
+  }),
+  concurrency: Param.optionalInt({
+    env: "GROWTH_CONCURRENCY",
+    description: "/growth/predict requests in flight at once; empty = the R_BRMS_URL instances × 2",
+    default: Option.none(),
     min: 1
   }),
   seed: Param.int({

@@ -1,4 +1,4 @@
-import { Data, Duration, Effect } from "effect"
+import { Data, Duration, Effect, Option } from "effect"
 import { GrowthSettings } from "../config/GrowthSettings.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
@@ -7,8 +7,8 @@ import { GrowthPosteriorSink } from "../sinks/GrowthPosteriorSink.ts"
 import { growthWeeks, WeeklyAccuracy, weeklyAccuracy } from "../sources/WeeklyAccuracyQuery.ts"
 import { fitAcceptance } from "../stages/growth/FitAcceptance.ts"
 import { growthMetaRow, growthPosteriorRows } from "../stages/growth/GrowthRows.ts"
+import { studentChunks } from "../stages/growth/StudentChunks.ts"
 import { BrmsClient } from "../stages/models/BrmsClient.ts"
-import { RServiceError } from "../stages/models/RServiceClient.ts"
 import { GrowthFitResponse } from "../stages/models/schemas/Growth.ts"
 
 /** The lookback holds too little weekly accuracy to fit a hierarchical growth model. */
@@ -50,7 +50,7 @@ export const fitBayesianGrowth = Pipeline.make({
     }
   })
   .model("growthFit", {
-    description: "POST /growth/fit (r-brms-plumber): the population sampled over every student, each student's exact posterior growth line and probability of reaching METRICS_DEFAULT_TARGET by GOAL_HORIZON_WEEKS; weeks weighted by their graded attempts.",
+    description: "POST /growth/fit (r-brms-plumber): the population sampled over every student; then POST /growth/predict in chunks of students over the R_BRMS_URL replicas (GROWTH_CONCURRENCY at once): each student's exact posterior growth line and probability of reaching METRICS_DEFAULT_TARGET by GOAL_HORIZON_WEEKS; weeks weighted by their graded attempts.",
     inputs: ["weeklyAccuracy"],
     output: GrowthFitResponse,
     // no stage retry: the client retries transport failures, and a fit that failed once would fail again
@@ -65,29 +65,46 @@ export const fitBayesianGrowth = Pipeline.make({
         }
         const brms = yield* BrmsClient
         const weeks = growthWeeks(params.asOf, params.lookbackWeeks)
-        const fit = yield* brms.fit({
-          rows: weeklyAccuracy.rows.map(({ graded, score, student, week }) => ({ student, week, score, graded })),
+        const timeout = {
+          timeout: Duration.seconds(params.timeoutSeconds),
+          timeoutSetting: `R_BRMS_TIMEOUT_SECS=${params.timeoutSeconds}`
+        }
+        const rows = weeklyAccuracy.rows.map(({ graded, score, student, week }) => ({ student, week, score, graded }))
+        // the fit samples the population; the students are conditioned on its draws in chunks, over every replica
+        const { student_draws, ...fit } = yield* brms.fit({
+          rows,
           target: params.target,
           horizon_weeks: params.horizonWeeks,
           as_of_week: weeks.asOfWeek,
           iter: params.iter,
           chains: params.chains,
           family: params.family,
-          seed: params.seed
-        }).pipe(
-          Effect.timeoutFail({
-            duration: Duration.seconds(params.timeoutSeconds),
-            onTimeout: () =>
-              new RServiceError({
-                reason: "Timeout",
-                service: "r-brms-plumber",
-                endpoint: "/growth/fit",
-                detail: `no answer within R_BRMS_TIMEOUT_SECS=${params.timeoutSeconds}`
-              })
-          })
-        )
+          seed: params.seed,
+          students: false
+        }, timeout)
         record("rSeconds", fit.timing)
-        return fit
+        // the student family (brms) has no closed form: its fit answers every student itself
+        if (student_draws === undefined || student_draws === null) return fit
+        const chunks = studentChunks(rows, params.studentsPerRequest)
+        let answered = 0
+        const progress = () => ({ total: chunks.length, answered, instances: brms.instances.length })
+        record("studentChunks", progress())
+        const answers = yield* Effect.forEach(chunks, (chunk) =>
+          brms.predict({
+            rows: chunk,
+            target: fit.target,
+            horizon_weeks: fit.horizon_weeks,
+            as_of_week: fit.as_of_week,
+            population: { standardisation: fit.model.standardisation, draws: student_draws }
+          }, timeout).pipe(
+            Effect.tap(() =>
+              Effect.sync(() => {
+                answered++
+                record("studentChunks", progress())
+              })
+            )
+          ), { concurrency: Option.getOrElse(params.concurrency, () => brms.concurrency) })
+        return { ...fit, students: answers.flatMap((answer) => answer.students) }
       })
   })
   .transform("acceptance", {

@@ -1,4 +1,4 @@
-import { Chunk, Duration, Effect, Schema } from "effect"
+import { Chunk, Duration, Effect, Option, Schema } from "effect"
 import { ForecastSettings } from "../config/ForecastSettings.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
@@ -6,13 +6,11 @@ import { ProphetForecastSink } from "../sinks/ProphetForecastSink.ts"
 import { KpiSeries, kpiSeries, seriesWeeks } from "../sources/KpiSeriesQuery.ts"
 import { forecastSeries, seriesRows, statusCounts } from "../stages/forecast/KpiForecastSeries.ts"
 import { ForecastClient } from "../stages/models/ForecastClient.ts"
-import { acrossServiceRestart, RServiceError } from "../stages/models/RServiceClient.ts"
+import { acrossServiceRestart } from "../stages/models/RServiceClient.ts"
 import { SeriesForecast } from "../stages/models/schemas/Forecast.ts"
 
 /** The KPI key forecast, as stored in `prophet_fit_meta.metric` and `prophet_anomalies.metric`. */
 const METRIC = "I_t"
-/** Batches in flight at once: the service forks its own workers per batch, and the machine is shared. */
-const CONCURRENT_BATCHES = 2
 
 /** What the Prophet service answered for every series, with the service's own time for the benchmark. */
 const Forecasts = Schema.Struct({
@@ -44,7 +42,7 @@ export const forecastProphet = Pipeline.make({
     }
   })
   .model("forecasts", {
-    description: "POST /prophet/fit (r-forecast-plumber) in batches of batchSize series, 2 at a time; per-series statuses are counted, not failures.",
+    description: "POST /prophet/fit (r-forecast-plumber) in batches of batchSize series, spread over the R_FORECAST_URL replicas (FORECAST_CONCURRENCY at once); per-series statuses are counted, not failures.",
     inputs: ["series"],
     output: Forecasts,
     retry: acrossServiceRestart,
@@ -67,20 +65,14 @@ export const forecastProphet = Pipeline.make({
               series: Chunk.toReadonlyArray(batch),
               horizon_weeks: params.forecastWeeks,
               anomaly_threshold: params.anomalyThreshold
+            }, {
+              timeout: Duration.seconds(params.timeoutSeconds),
+              timeoutSetting:
+                `R_FORECAST_TIMEOUT_SECS=${params.timeoutSeconds} for a batch of ${Chunk.size(batch)} series`
             }).pipe(
-              Effect.timeoutFail({
-                duration: Duration.seconds(params.timeoutSeconds),
-                onTimeout: () =>
-                  new RServiceError({
-                    reason: "Timeout",
-                    service: "r-forecast-plumber",
-                    endpoint: "/prophet/fit",
-                    detail: `a batch of ${Chunk.size(batch)} series got no answer within R_FORECAST_TIMEOUT_SECS=${params.timeoutSeconds}`
-                  })
-              }),
               Effect.tap(() => Effect.sync(() => record("batches", { total: Chunk.size(batches), answered: ++answered })))
             ),
-          { concurrency: CONCURRENT_BATCHES }
+          { concurrency: Option.getOrElse(params.concurrency, () => forecast.concurrency) }
         )
         const forecasts = answers.flatMap((a) => a.series)
         record("statuses", statusCounts(forecasts))

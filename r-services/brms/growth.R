@@ -133,6 +133,8 @@ decode_growth_fit <- function(body, prepared) {
     chains = field_number(body, "chains", default = 2L, min = 1, max = 8, integer = TRUE),
     seed = field_number(body, "seed", default = 20240101L, integer = TRUE),
     extend = if (is.null(body$extend)) TRUE else field_bool(body, "extend"),
+    # gaussian family: false leaves the per-student step to /growth/predict (the answer then carries every draw)
+    students = if (is.null(body$students)) TRUE else field_bool(body, "students"),
     # the marginal posterior (gaussian) has six smooth parameters and no funnel: Stan's default target acceptance;
     # brms's student family samples every student's effects and needs smaller steps
     adapt_delta = field_number(body, "adapt_delta", default = if (family == "gaussian") 0.8 else 0.95, min = 0.5, max = 0.999)

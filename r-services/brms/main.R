@@ -99,7 +99,7 @@ router <- build_router(
       out$compiled <- state$compiles > before
       out
     },
-    "/growth/predict" = function(body) predict_growth(decode_growth_predict(body))
+    "/growth/predict" = function(body) predict_growth(decode_growth_predict(body), cores)
   ),
   token, health, file.path(here, "openapi.json")
 )

@@ -109,18 +109,22 @@ pilot_coordinates <- function(model, data, seed = 1L) {
 # ---- per-student posteriors ----------------------------------------------------------------------------------------
 
 #' Quantile p of each row's mixture of normals (equal weights over columns): Newton's method from the moment-matched
-#' normal, with the step kept inside the mixture's support.
+#' normal, with the step kept inside the mixture's support. Each row stops on its own once its step is below 1e-10, so
+#' a row's quantile does not depend on which other rows are computed with it (students are sent in chunks).
 mixture_quantile <- function(means, sds, p, start) {
   x <- start
   lo <- apply(means - 8 * sds, 1, min)
   hi <- apply(means + 8 * sds, 1, max)
+  open <- rep(TRUE, length(x))
   for (k in 1:12) {
-    s <- (x - means) / sds
+    rows <- which(open)
+    if (length(rows) == 0L) break
+    s <- (x[rows] - means[rows, , drop = FALSE]) / sds[rows, , drop = FALSE]
     f <- rowMeans(pnorm(s)) - p
-    dens <- rowMeans(dnorm(s) / sds)
+    dens <- rowMeans(dnorm(s) / sds[rows, , drop = FALSE])
     step <- ifelse(dens > 1e-300, f / dens, 0)
-    x <- pmin(pmax(x - step, lo), hi)
-    if (max(abs(step)) < 1e-10) break
+    x[rows] <- pmin(pmax(x[rows] - step, lo[rows]), hi[rows])
+    open[rows] <- abs(step) >= 1e-10
   }
   x
 }
@@ -129,8 +133,9 @@ mixture_quantile <- function(means, sds, p, start) {
 #' `population_parameters`): for each draw the student's (intercept, slope) is N(beta + m_i, V_i) with
 #' V_i = (Sigma^-1 + X_i' W_i X_i)^-1 and m_i = V_i X_i' W_i (z_i - X_i beta), exactly; P, moments and quantiles are
 #' those of the mixture over the draws. `quantile_draws` draws (evenly thinned) are used for the quantiles. The draws
-#' are split over `cores` forked processes.
-student_posteriors <- function(gd, draws, target, horizon_week, quantile_draws = 250L, cores = 1L) {
+#' are summed in `draw_blocks` fixed blocks spread over `cores` forked processes, so the sums (and every student's
+#' result) are the same whatever the cores and whichever students are computed together.
+student_posteriors <- function(gd, draws, target, horizon_week, quantile_draws = 250L, cores = 1L, draw_blocks = 8L) {
   st <- gd$standardisation
   s_s <- st$score_sd; m_s <- st$score_mean; s_w <- st$week_sd; m_w <- st$week_mean
   n_draws <- length(draws$sigma)
@@ -182,9 +187,10 @@ student_posteriors <- function(gd, draws, target, horizon_week, quantile_draws =
     }
     list(acc = acc, qh_mean = qh_mean, qh_sd = qh_sd, qs_mean = qs_mean, qs_sd = qs_sd)
   }
-  n_chunks <- max(1L, min(as.integer(cores), n_draws))
+  n_chunks <- max(1L, min(as.integer(draw_blocks), n_draws))
   chunks <- split(seq_len(n_draws), ceiling(seq_len(n_draws) * n_chunks / n_draws))
-  parts <- if (length(chunks) > 1L) parallel::mclapply(chunks, part, mc.cores = length(chunks)) else lapply(chunks, part)
+  workers <- max(1L, min(as.integer(cores), length(chunks)))
+  parts <- if (workers > 1L) parallel::mclapply(chunks, part, mc.cores = workers) else lapply(chunks, part)
   failed <- Filter(function(x) inherits(x, "try-error"), parts)
   if (length(failed) > 0L) stop("the per-student step failed: ", as.character(failed[[1]]))
   acc <- Reduce(function(a, b) Map(`+`, a, b), lapply(parts, function(x) x$acc))
@@ -285,6 +291,9 @@ thinned_draws <- function(draws_by_name, n = 200L) {
 
 # ---- fit -----------------------------------------------------------------------------------------------------------
 
+#' Numbers as a client receives them from this service and sends them back (to_json keeps 15 significant digits).
+as_sent <- function(x) as.numeric(unlist(jsonlite::parse_json(to_json(x), simplifyVector = FALSE)))
+
 fit_marginal <- function(req, model, cores) {
   started <- Sys.time()
   gd <- growth_data(req$data)
@@ -333,9 +342,14 @@ fit_marginal <- function(req, model, cores) {
     by_name$sigma, st)
   as_of <- if (is.na(req$as_of_week)) max(gd$d$week) else req$as_of_week
   horizon_week <- as_of + req$horizon_weeks
-  draws <- lapply(by_name, as.vector)
+  # the per-student step sees the draws and the standardisation as JSON carries them (15 significant digits), so that
+  # /growth/predict given them by a caller computes bit-identical students
+  draws <- lapply(by_name, function(m) as_sent(as.vector(m)))
+  gd <- growth_data(gd$d, lapply(st, as_sent))
   student_started <- Sys.time()
-  post <- student_posteriors(gd, draws, req$target, horizon_week, cores = cores)
+  # with `students: false` the caller sends the students to /growth/predict in chunks (spread over replicas) with
+  # every draw below: the same computation, the same results
+  post <- if (isTRUE(req$students)) student_posteriors(gd, draws, req$target, horizon_week, cores = cores) else NULL
   student_seconds <- seconds_since(student_started)
   elapsed <- rstan::get_elapsed_time(fit)
   list(
@@ -349,8 +363,9 @@ fit_marginal <- function(req, model, cores) {
     target = req$target, as_of_week = as_of, horizon_weeks = req$horizon_weeks, horizon_week = horizon_week,
     population = population,
     population_draws = thinned_draws(by_name),
+    student_draws = if (is.null(post)) draws else NULL,
     diagnostics = diagnostics,
-    students = student_rows(post),
+    students = if (is.null(post)) list() else student_rows(post),
     timing = list(sampling_seconds = sampling_seconds, stan_seconds = max(rowSums(elapsed)),
       pilot_seconds = pilot$pilot$seconds, student_seconds = student_seconds, postprocess_seconds = seconds_since(post_started),
       total_seconds = seconds_since(started)),
@@ -387,10 +402,10 @@ decode_growth_predict <- function(body) {
 }
 
 #' Students who arrived after the fit: their exact posterior given the stored population draws.
-predict_growth <- function(req) {
+predict_growth <- function(req, cores = 1L) {
   gd <- growth_data(req$data, req$standardisation)
   horizon_week <- req$as_of_week + req$horizon_weeks
-  post <- student_posteriors(gd, req$draws, req$target, horizon_week)
+  post <- student_posteriors(gd, req$draws, req$target, horizon_week, cores = cores)
   list(target = req$target, horizon_week = horizon_week, n_draws = length(req$draws$sigma),
     method = "exact conditional posterior given each stored population draw, averaged over the draws",
     students = student_rows(post))

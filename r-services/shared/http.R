@@ -102,7 +102,12 @@ model_endpoint <- function(token, handler) {
 build_router <- function(endpoints, token, health, spec_path) {
   pr <- plumber::pr()
   pr <- plumber::pr_set_docs(pr, FALSE)
-  pr <- plumber::pr_get(pr, "/health", function(req, res) json_response(res, 200L, health()))
+  # answered requests per endpoint since start, in /health: which replica did how much of a run's work
+  served <- new.env()
+  for (path in names(endpoints)) served[[path]] <- 0L
+  pr <- plumber::pr_get(pr, "/health", function(req, res) {
+    json_response(res, 200L, c(health(), list(requests = as.list(served)[names(endpoints)])))
+  })
   spec_json <- if (file.exists(spec_path)) paste(readLines(spec_path, warn = FALSE), collapse = "\n") else "{}"
   pr <- plumber::pr_get(pr, "/openapi.json", function(req, res) {
     res$status <- 200L
@@ -110,8 +115,16 @@ build_router <- function(endpoints, token, health, spec_path) {
     res$body <- spec_json
     res
   })
+  counted <- function(path) {
+    handler <- endpoints[[path]]
+    function(body) {
+      out <- handler(body)
+      served[[path]] <- served[[path]] + 1L
+      out
+    }
+  }
   for (path in names(endpoints)) {
-    pr <- plumber::pr_post(pr, path, model_endpoint(token, endpoints[[path]]),
+    pr <- plumber::pr_post(pr, path, model_endpoint(token, counted(path)),
       parsers = "octet")
   }
   pr <- plumber::pr_set_404(pr, function(req, res) json_response(res, 404L, list(error = "not_found", message = paste("no endpoint", req$PATH_INFO))))

@@ -63,6 +63,13 @@ target <- 0.62
 horizon_week <- 13
 fast <- student_posteriors(gd, draws, target, horizon_week)
 forked <- student_posteriors(gd, draws, target, horizon_week, cores = 2L)
+# the students in two chunks, as the growth pipeline sends them to /growth/predict: each chunk with the fit's
+# standardisation, the rows of its students only
+chunk_of <- function(ids) student_posteriors(growth_data(rows[rows$student %in% ids, ], gd$standardisation), draws, target,
+  horizon_week)
+first_half <- gd$students[seq_len(length(gd$students) %/% 2L)]
+chunks <- list(chunk_of(first_half), chunk_of(setdiff(gd$students, first_half)))
+chunked <- function(f) unlist(lapply(chunks, f))
 st <- gd$standardisation
 lh <- c(1, (horizon_week - st$week_mean) / st$week_sd)
 slow <- t(vapply(seq_along(gd$students), function(j) {
@@ -88,5 +95,9 @@ cat(as.character(to_json(list(
     max_abs_mean = max(abs(fast$horizon$mean - slow[, "mean"])),
     max_abs_sd = max(abs(fast$horizon$sd - slow[, "sd"])),
     forked_max_abs_p = max(abs(forked$p - fast$p), abs(forked$horizon$q2_5 - fast$horizon$q2_5)),
+    chunked_same_students = identical(chunked(function(c) c$students), gd$students),
+    chunked_max_abs = max(abs(chunked(function(c) c$p) - fast$p), abs(chunked(function(c) c$horizon$q2_5) - fast$horizon$q2_5),
+      abs(chunked(function(c) c$horizon$q97_5) - fast$horizon$q97_5), abs(chunked(function(c) c$horizon$median) - fast$horizon$median),
+      abs(chunked(function(c) c$slope$q2_5) - fast$slope$q2_5), abs(chunked(function(c) c$horizon$sd) - fast$horizon$sd)),
     n = length(gd$students))
 ))), "\n", sep = "")

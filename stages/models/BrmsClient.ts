@@ -23,15 +23,22 @@ export const make = (connection: RServiceClient.RServiceConnection) =>
     const fit = client.endpoint("/growth/fit", GrowthFitRequest, GrowthFitResponse)
     const predict = client.endpoint("/growth/predict", GrowthPredictRequest, GrowthPredictResponse)
     return {
+      /** The instances' base URLs and the calls worth having in flight at once over them. */
+      instances: client.instances,
+      concurrency: client.concurrency,
+      /** Answers and failures per instance so far. */
+      stats: client.stats,
       /** Fit `score ~ week + (week | student)` and get the per-student goal posterior. */
-      fit: Effect.fn("BrmsClient.fit")(function*(request: GrowthFitRequest) {
+      fit: Effect.fn("BrmsClient.fit")(function*(request: GrowthFitRequest, options?: RServiceClient.CallOptions) {
         yield* Effect.annotateCurrentSpan({ rows: request.rows.length, iter: request.iter, chains: request.chains })
-        return yield* fit(request)
+        return yield* fit(request, options)
       }),
       /** Goal probability from stored per-student coefficients (stateless). */
-      predict: Effect.fn("BrmsClient.predict")(function*(request: GrowthPredictRequest) {
-        return yield* predict(request)
-      }),
+      predict: Effect.fn("BrmsClient.predict")(
+        function*(request: GrowthPredictRequest, options?: RServiceClient.CallOptions) {
+          return yield* predict(request, options)
+        }
+      ),
       /** Readiness (compiled model loaded) and the compile count. */
       health: Effect.fn("BrmsClient.health")(function*() {
         return yield* client.health(BrmsHealth)

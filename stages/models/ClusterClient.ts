@@ -32,15 +32,22 @@ export const make = (connection: RServiceClient.RServiceConnection) =>
         () => clustersAreDefined(request.centers.map((c) => c.cluster), answer.segments, "segments")
       ))
     return {
+      /** The instances' base URLs and the calls worth having in flight at once over them. */
+      instances: client.instances,
+      concurrency: client.concurrency,
+      /** Answers and failures per instance so far. */
+      stats: client.stats,
       /** Segment users: scaled features, k-means, labels from the centres. */
-      fit: Effect.fn("ClusterClient.fit")(function*(request: ClusterFitRequest) {
+      fit: Effect.fn("ClusterClient.fit")(function*(request: ClusterFitRequest, options?: RServiceClient.CallOptions) {
         yield* Effect.annotateCurrentSpan({ users: request.features.length })
-        return yield* fit(request)
+        return yield* fit(request, options)
       }),
       /** Assign users to stored centres with the stored scaling (stateless). */
-      predict: Effect.fn("ClusterClient.predict")(function*(request: ClusterPredictRequest) {
-        return yield* predict(request)
-      }),
+      predict: Effect.fn("ClusterClient.predict")(
+        function*(request: ClusterPredictRequest, options?: RServiceClient.CallOptions) {
+          return yield* predict(request, options)
+        }
+      ),
       health: Effect.fn("ClusterClient.health")(function*() {
         return yield* client.health(ClusterHealth)
       })

@@ -28,20 +28,31 @@ export const make = (connection: RServiceClient.RServiceConnection) =>
     const survivalPredict = client.endpoint("/survival/predict", SurvivalPredictRequest, SurvivalPredictResponse, (request, answer) =>
       idsWereSent(request.rows.map((r) => r.user_id), answer.risk_scores.map((r) => r.user_id), "risk_scores"))
     return {
+      /** The instances' base URLs and the calls worth having in flight at once over them. */
+      instances: client.instances,
+      concurrency: client.concurrency,
+      /** Answers and failures per instance so far. */
+      stats: client.stats,
       /** Prophet fits of many weekly series in one request; each series answers on its own. */
-      prophetFit: Effect.fn("ForecastClient.prophetFit")(function*(request: ProphetFitRequest) {
-        yield* Effect.annotateCurrentSpan({ series: request.series.length })
-        return yield* prophet(request)
-      }),
+      prophetFit: Effect.fn("ForecastClient.prophetFit")(
+        function*(request: ProphetFitRequest, options?: RServiceClient.CallOptions) {
+          yield* Effect.annotateCurrentSpan({ series: request.series.length })
+          return yield* prophet(request, options)
+        }
+      ),
       /** Cox proportional-hazards churn model and per-student churn probabilities. */
-      survivalFit: Effect.fn("ForecastClient.survivalFit")(function*(request: SurvivalFitRequest) {
-        yield* Effect.annotateCurrentSpan({ rows: request.rows.length })
-        return yield* survivalFit(request)
-      }),
+      survivalFit: Effect.fn("ForecastClient.survivalFit")(
+        function*(request: SurvivalFitRequest, options?: RServiceClient.CallOptions) {
+          yield* Effect.annotateCurrentSpan({ rows: request.rows.length })
+          return yield* survivalFit(request, options)
+        }
+      ),
       /** Churn probabilities from stored coefficients and baseline hazard (stateless). */
-      survivalPredict: Effect.fn("ForecastClient.survivalPredict")(function*(request: SurvivalPredictRequest) {
-        return yield* survivalPredict(request)
-      }),
+      survivalPredict: Effect.fn("ForecastClient.survivalPredict")(
+        function*(request: SurvivalPredictRequest, options?: RServiceClient.CallOptions) {
+          return yield* survivalPredict(request, options)
+        }
+      ),
       health: Effect.fn("ForecastClient.health")(function*() {
         return yield* client.health(ForecastHealth)
       })

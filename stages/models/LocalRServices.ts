@@ -99,11 +99,14 @@ export const startRService = (
     readonly readyWithin?: Duration.DurationInput
     /** Where and with which token, to stand in for a service that died (default: a free port, a fresh token). */
     readonly replacing?: RunningRService
+    /** A replica of another instance: its token, on a port of its own (replicas share one token, as in deploy/). */
+    readonly replicaOf?: RunningRService
   } = {}
 ): Effect.Effect<RunningRService, unknown, Scope.Scope | CommandExecutor | HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const port = options.replacing === undefined ? yield* freeLoopbackPort : Number(new URL(options.replacing.url).port)
-    const token = options.replacing === undefined ? randomBytes(24).toString("hex") : Redacted.value(options.replacing.token)
+    const sharing = options.replacing ?? options.replicaOf
+    const token = sharing === undefined ? randomBytes(24).toString("hex") : Redacted.value(sharing.token)
     const args = [`r-services/${service}/main.R`, "--port", String(port), ...(options.args ?? [])]
     if (service === "brms" && !args.includes("--cache-dir")) args.push("--cache-dir", sharedCacheDir)
     // a local service has the machine to itself: brms samples its chains in parallel, prophet fits a batch's series

@@ -1,5 +1,5 @@
 import { HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
-import { Config, Duration, Effect, ParseResult, Redacted, Schedule, Schema } from "effect"
+import { Clock, Config, Duration, Effect, Either, ParseResult, Redacted, Schedule, Schema } from "effect"
 import type { RetryPolicy } from "../../engine/Stage.ts"
 import { ServiceErrorBody } from "./schemas/Common.ts"
 
@@ -78,6 +78,24 @@ export interface RServiceConnection {
   readonly retries: number
   /** First backoff delay; doubles each retry. */
   readonly retryBase: Duration.DurationInput
+  /** Requests one instance serves usefully at once (default 2): the client's concurrency is instances × this. */
+  readonly workersPerInstance?: number
+  /** How long an instance that refused or timed out is skipped while others answer (default 30 s). */
+  readonly cooldown?: Duration.DurationInput
+}
+
+/** The base URLs of a connection: its `url` split at commas, without trailing slashes. */
+export const instanceUrls = (connection: Pick<RServiceConnection, "url">): ReadonlyArray<string> =>
+  connection.url.split(",").map((part) => part.trim().replace(/\/+$/, "")).filter((part) => part.length > 0)
+
+/** A URL as messages show it: any user or password in it replaced by `***`. */
+export const shownUrl = (url: string): string => {
+  if (!URL.canParse(url)) return url
+  const parsed = new URL(url)
+  if (parsed.username === "" && parsed.password === "") return url
+  parsed.username = "***"
+  parsed.password = ""
+  return parsed.toString().replace(/\/+$/, "")
 }
 
 /** Whether a setting is one http(s) URL with a host, or a comma-separated list of them. */
@@ -118,12 +136,33 @@ export const connectionConfig = (options: {
     }))
   )
 
+/** Per-call options of an endpoint. */
+export interface CallOptions {
+  /** Per attempt on one instance, instead of the connection's timeout. */
+  readonly timeout?: Duration.DurationInput
+  /** What a timeout's message names as its cause, such as `R_FORECAST_TIMEOUT_SECS=300`. */
+  readonly timeoutSetting?: string
+}
+
 /** A typed POST to one endpoint: the body is encoded with `request`, the answer decoded with `response`. */
-export type Endpoint<Req, Res> = (body: Req) => Effect.Effect<Res, RServiceError>
+export type Endpoint<Req, Res> = (body: Req, options?: CallOptions) => Effect.Effect<Res, RServiceError>
+
+/** What one instance of a service has done for this client, for tests and run records. */
+export interface InstanceStats {
+  readonly url: string
+  readonly answered: number
+  readonly failed: number
+}
 
 /** Calls of one R service. */
 export interface RServiceClient {
   readonly connection: RServiceConnection
+  /** The instances' base URLs, as messages show them. */
+  readonly instances: ReadonlyArray<string>
+  /** Calls worth having in flight at once: instances × workers per instance. */
+  readonly concurrency: number
+  /** Answers and failures per instance so far. */
+  readonly stats: Effect.Effect<ReadonlyArray<InstanceStats>>
   readonly endpoint: <ReqA, ReqI, ResA, ResI>(
     path: string,
     request: Schema.Schema<ReqA, ReqI>,
@@ -194,11 +233,52 @@ const reasonOfStatus = (status: number): RServiceErrorReason =>
     ? "InvalidRequest"
     : "ModelFailure"
 
-/** Build a client for one connection; the HttpClient is resolved here, not per call. */
+/** One instance of a service as the client sees it; mutated only inside `Effect.sync` (one JS thread). */
+interface Instance {
+  readonly url: string
+  readonly shown: string
+  inFlight: number
+  /** Epoch ms until which the instance is skipped while another may answer; 0 when it answered last. */
+  skipUntil: number
+  answered: number
+  failed: number
+}
+
+/** Whether another instance may answer what this one did not: it refused, was unreachable, or timed out. */
+const failsOver = (error: RServiceError): boolean => error.reason === "Transport" || error.reason === "Timeout"
+
+/**
+ * The order a call tries instances in: those not being skipped first, the least busy, then the least used (so work
+ * spreads evenly); then the skipped ones, the soonest back first — they are still tried when nothing else answers.
+ */
+const preference = (now: number) => (a: Instance, b: Instance): number => {
+  const skippedA = a.skipUntil > now ? 1 : 0
+  const skippedB = b.skipUntil > now ? 1 : 0
+  if (skippedA !== skippedB) return skippedA - skippedB
+  if (skippedA === 1 && a.skipUntil !== b.skipUntil) return a.skipUntil - b.skipUntil
+  if (a.inFlight !== b.inFlight) return a.inFlight - b.inFlight
+  return a.answered + a.failed - (b.answered + b.failed)
+}
+
+/**
+ * Build a client for one connection; the HttpClient is resolved here, not per call. A connection whose `url` lists
+ * several base URLs (replicas) spreads its calls over them: each call goes to the least busy instance that is not being
+ * skipped; an instance that refuses or times out is skipped for `cooldown` and the call goes to the next one; the call
+ * fails only when no instance answered, with an error naming each of them.
+ */
 export const make = (connection: RServiceConnection): Effect.Effect<RServiceClient, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const http = yield* HttpClient.HttpClient
-    const baseUrl = connection.url.replace(/\/+$/, "")
+    const instances: Array<Instance> = instanceUrls(connection).map((url) => ({
+      url,
+      shown: shownUrl(url),
+      inFlight: 0,
+      skipUntil: 0,
+      answered: 0,
+      failed: 0
+    }))
+    const cooldownMs = Duration.toMillis(connection.cooldown ?? Duration.seconds(30))
+    const concurrency = instances.length * Math.max(1, connection.workersPerInstance ?? 2)
 
     const failure = (endpoint: string) =>
     (
@@ -207,13 +287,17 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
       extra: { readonly status?: number; readonly field?: string } = {}
     ) => new RServiceError({ reason, service: connection.service, endpoint, detail, ...extra })
 
+    /** One attempt at one instance. */
     const exchange = <A, I>(
       endpoint: string,
       request: HttpClientRequest.HttpClientRequest,
-      response: Schema.Schema<A, I>
+      response: Schema.Schema<A, I>,
+      options: CallOptions
     ): Effect.Effect<A, RServiceError> => {
       const fail = failure(endpoint)
-      const attempt = Effect.gen(function*() {
+      const timeout = options.timeout ?? connection.timeout
+      const setting = options.timeoutSetting === undefined ? "" : ` (${options.timeoutSetting})`
+      return Effect.gen(function*() {
         const res = yield* http.execute(request).pipe(
           Effect.mapError((error) => fail("Transport", transportDetail(error)))
         )
@@ -238,17 +322,83 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
       }).pipe(
         Effect.scoped,
         Effect.timeoutFail({
-          duration: connection.timeout,
-          onTimeout: () => fail("Timeout", `no answer within ${Duration.format(connection.timeout)}`)
+          duration: timeout,
+          onTimeout: () => fail("Timeout", `no answer within ${Duration.format(timeout)}${setting}`)
         })
       )
+    }
+
+    /** One attempt at one instance, counted in its load and its record; a refusal or timeout skips it a while. */
+    const onInstance = <A, I>(
+      instance: Instance,
+      endpoint: string,
+      request: (baseUrl: string) => HttpClientRequest.HttpClientRequest,
+      response: Schema.Schema<A, I>,
+      options: CallOptions
+    ) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => instance.inFlight++),
+        () => exchange(endpoint, request(instance.url), response, options),
+        () => Effect.sync(() => instance.inFlight--)
+      ).pipe(
+        Effect.tap(() =>
+          Effect.sync(() => {
+            instance.answered++
+            instance.skipUntil = 0
+          })
+        ),
+        Effect.tapError((error) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.sync(() => {
+              if (!failsOver(error)) return
+              instance.failed++
+              instance.skipUntil = now + cooldownMs
+            }))
+        ),
+        Effect.withSpan("RServiceClient.attempt", { attributes: { "r.instance": instance.shown } })
+      )
+
+    /** Every instance at most once, in order of preference, until one answers. */
+    const round = <A, I>(
+      endpoint: string,
+      request: (baseUrl: string) => HttpClientRequest.HttpClientRequest,
+      response: Schema.Schema<A, I>,
+      options: CallOptions,
+      counted: () => void
+    ): Effect.Effect<A, RServiceError> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const failures: Array<readonly [Instance, RServiceError]> = []
+        for (const instance of [...instances].sort(preference(now))) {
+          counted()
+          const result = yield* Effect.either(onInstance(instance, endpoint, request, response, options))
+          if (Either.isRight(result)) return result.right
+          // a rejected request or a model error would fail the same way on any instance
+          if (!failsOver(result.left)) return yield* result.left
+          failures.push([instance, result.left])
+        }
+        if (failures.length === 1) return yield* failures[0]![1]
+        const each = failures.map(([instance, error]) => {
+          const status = error.status === undefined ? "" : ` (HTTP ${error.status})`
+          return `${instance.shown}${status}: ${error.detail}`
+        })
+        return yield* failure(endpoint)(
+          failures.some(([, error]) => error.reason === "Transport") ? "Transport" : "Timeout",
+          `none of its ${failures.length} instances answered: ${each.join("; ")}`
+        )
+      })
+
+    /** A call with the connection's retries: rounds over the instances, backing off while none is reachable. */
+    const call = <A, I>(
+      endpoint: string,
+      request: (baseUrl: string) => HttpClientRequest.HttpClientRequest,
+      response: Schema.Schema<A, I>,
+      options: CallOptions
+    ): Effect.Effect<A, RServiceError> =>
       // counted per call, so that the error a caller finally sees says how hard the client tried
-      return Effect.suspend(() => {
+      Effect.suspend(() => {
         let attempts = 0
-        return Effect.suspend(() => {
-          attempts++
-          return attempt
-        }).pipe(
+        return round(endpoint, request, response, options, () => attempts++).pipe(
           Effect.retry({
             schedule: Schedule.exponential(connection.retryBase, 2),
             times: connection.retries,
@@ -261,7 +411,6 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
           attributes: { "r.service": connection.service, "r.endpoint": endpoint }
         })
       )
-    }
 
     const withToken = HttpClientRequest.setHeader("X-Internal-Token", Redacted.value(connection.token))
 
@@ -272,8 +421,9 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
       fits?: (request: ReqA, response: ResA) => string | undefined
     ): Endpoint<ReqA, ResA> => {
       const encode = HttpClientRequest.schemaBodyJson(request)
-      return (body) =>
-        encode(HttpClientRequest.post(`${baseUrl}${path}`).pipe(withToken, HttpClientRequest.acceptJson), body).pipe(
+      return (body, options = {}) =>
+        // encoded once; each attempt only points the request at its instance
+        encode(HttpClientRequest.post(path).pipe(withToken, HttpClientRequest.acceptJson), body).pipe(
           Effect.mapError((error) =>
             failure(path)(
               "InvalidRequest",
@@ -282,7 +432,9 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
                 : "the body could not be serialised as JSON"
             )
           ),
-          Effect.flatMap((req) => exchange(path, req, response)),
+          Effect.flatMap((req) =>
+            call(path, (baseUrl) => HttpClientRequest.setUrl(req, `${baseUrl}${path}`), response, options)
+          ),
           // a well-formed answer about users that were never sent would otherwise reach the sinks; asking again
           // would get the same answer, so this is not retried
           Effect.filterOrFail(
@@ -293,7 +445,11 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
     }
 
     const health = <A, I>(schema: Schema.Schema<A, I>) =>
-      exchange("/health", HttpClientRequest.get(`${baseUrl}/health`), schema)
+      call("/health", (baseUrl) => HttpClientRequest.get(`${baseUrl}/health`), schema, {})
 
-    return { connection, endpoint, health }
+    const stats = Effect.sync(() =>
+      instances.map(({ answered, failed, shown }) => ({ url: shown, answered, failed }))
+    )
+
+    return { connection, instances: instances.map((i) => i.shown), concurrency, stats, endpoint, health }
   })

@@ -27,6 +27,7 @@ interface Container {
   readonly args?: ReadonlyArray<string>
   readonly env?: ReadonlyArray<EnvVar>
   readonly ports?: ReadonlyArray<{ readonly name: string; readonly containerPort: number }>
+  readonly resources?: { readonly requests?: { readonly cpu?: string } }
 }
 interface Manifest {
   readonly kind: string
@@ -123,6 +124,32 @@ describe("deploy/ manifests", () => {
       const served = container.env!.find((v) => v.name === `${prefix}_INTERNAL_TOKEN`)!.valueFrom!.secretKeyRef!
       assert.deepStrictEqual(env.get(`${prefix}_INTERNAL_TOKEN`)!.valueFrom!.secretKeyRef, served, `${prefix}: one token on both sides`)
     }
+  })
+
+  it("each R service scales on CPU with a HorizontalPodAutoscaler, and the scheduler's concurrency matches it", () => {
+    const scheduler = containersOf(deployments.find((d) => d.metadata.name === "seedtest-scheduler")!)[0]!
+    const env = new Map((scheduler.env ?? []).map((v) => [v.name, v.value]))
+    const autoscalers = manifests.filter((m) => m.kind === "HorizontalPodAutoscaler")
+    const rDeployments = deployments.filter((d) => d.metadata.name.startsWith("r-"))
+    assert.strictEqual(rDeployments.length, 3)
+    for (const d of rDeployments) {
+      const hpa = autoscalers.find((h) => h.spec.scaleTargetRef.name === d.metadata.name)
+      assert.isDefined(hpa, `${d.metadata.name} has an autoscaler`)
+      const target = { apiVersion: "apps/v1", kind: "Deployment", name: d.metadata.name }
+      assert.deepStrictEqual(hpa!.spec.scaleTargetRef, target)
+      assert.isAtLeast(hpa!.spec.minReplicas, 1)
+      assert.isAbove(hpa!.spec.maxReplicas, hpa!.spec.minReplicas, `${d.metadata.name} can scale out`)
+      const metrics = hpa!.spec.metrics as ReadonlyArray<any>
+      const cpu = metrics.find((m) => m.type === "Resource" && m.resource.name === "cpu")
+      assert.strictEqual(cpu?.resource.target.type, "Utilization", `${d.metadata.name} scales on CPU utilisation`)
+      // utilisation is measured against the pods' CPU request, and a fixed replica count would fight the autoscaler
+      assert.isDefined(containersOf(d)[0]!.resources?.requests?.cpu, `${d.metadata.name} requests CPU`)
+      assert.isUndefined(d.spec.replicas, `${d.metadata.name} leaves its replica count to the autoscaler`)
+    }
+    const maxOf = (name: string) => autoscalers.find((h) => h.spec.scaleTargetRef.name === name)!.spec.maxReplicas
+    // one request computing and one queued per pod at the most replicas (the clients' default per URL)
+    assert.strictEqual(Number(env.get("FORECAST_CONCURRENCY")), 2 * maxOf("r-forecast-plumber"))
+    assert.strictEqual(Number(env.get("GROWTH_CONCURRENCY")), 2 * maxOf("r-brms-plumber"))
   })
 
   it("the scheduler's pods outlive its grace period, so a stopping replica finishes or rolls back its run", () => {

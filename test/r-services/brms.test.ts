@@ -1,5 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Either, Layer, Redacted, Schema } from "effect"
+import { studentChunks } from "../../stages/growth/StudentChunks.ts"
 import { BrmsClient, make as makeBrmsClient } from "../../stages/models/BrmsClient.ts"
 import * as RServiceClient from "../../stages/models/RServiceClient.ts"
 import type { GrowthFitRequest } from "../../stages/models/schemas/Growth.ts"
@@ -96,6 +97,28 @@ layer(TestLayer, { timeout: 600_000, excludeTestServices: true })("r-brms-plumbe
       })
       assert.strictEqual(late.students[0]!.student, "late")
       assert.isAbove(late.students[0]!.probability_reach_target01, 0.5, "a student already at 0.9 is likely to be above 0.7")
+    }), { timeout: 600_000 })
+
+  it.effect("a fit without students, then its students in chunks through /growth/predict: exactly the fit's students", () =>
+    Effect.gen(function*() {
+      const brms = yield* BrmsClient
+      // with graded attempts, so that each week's known variance is part of the computation
+      const graded = { ...request, seed: 11, rows: request.rows.map((r, i) => ({ ...r, graded: 4 + (i % 9) * 3 })) }
+      const whole = yield* brms.fit(graded)
+      const { student_draws, ...population } = yield* brms.fit({ ...graded, students: false })
+      assert.lengthOf(population.students, 0)
+      assert.deepStrictEqual(population.population, whole.population, "the same population posterior")
+      assert.isAbove(student_draws!.sigma.length, population.population_draws!.sigma.length, "every draw, not thinned")
+      const answers = yield* Effect.forEach(studentChunks(graded.rows, 7), (rows) =>
+        brms.predict({
+          rows,
+          target: graded.target,
+          horizon_weeks: graded.horizon_weeks,
+          as_of_week: population.as_of_week,
+          population: { standardisation: population.model.standardisation, draws: student_draws! }
+        }))
+      assert.strictEqual(answers.length, 6, "40 students in chunks of 7")
+      assert.deepStrictEqual(answers.flatMap((a) => a.students), whole.students)
     }), { timeout: 600_000 })
 
   it.effect("works on any score scale: percent scores give slopes 100 times larger", () =>

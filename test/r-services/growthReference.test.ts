@@ -44,6 +44,8 @@ const Algebra = Schema.Struct({
     max_abs_mean: Schema.Number,
     max_abs_sd: Schema.Number,
     forked_max_abs_p: Schema.Number,
+    chunked_same_students: Schema.Boolean,
+    chunked_max_abs: Schema.Number,
     n: Schema.Int
   })
 })
@@ -69,6 +71,9 @@ describe("the growth model's algebra against the direct computation", () => {
       assert.isBelow(result.students.max_abs_sd, 1e-10)
       // the draws split over two forked processes give the same posteriors
       assert.isBelow(result.students.forked_max_abs_p, 1e-12)
+      // the students computed in chunks (as the pipeline spreads them over replicas) give the same numbers exactly
+      assert.isTrue(result.students.chunked_same_students)
+      assert.strictEqual(result.students.chunked_max_abs, 0)
     }), { timeout: 600_000 })
 })
 

@@ -19,5 +19,7 @@ export const ServiceHealth = Schema.Struct({
   service: Schema.String,
   ready: Schema.Boolean,
   versions: Schema.Record({ key: Schema.String, value: Schema.String }),
-  uptime_seconds: Schema.Number
+  uptime_seconds: Schema.Number,
+  /** Answered requests per endpoint since the service started. */
+  requests: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Int }))
 })

@@ -29,7 +29,10 @@ export const GrowthFitRequest = Schema.Struct({
   adapt_delta: Schema.optional(Schema.Number.pipe(Schema.between(0.5, 0.999))),
   /** Gaussian family: a fit that misses the acceptance rule without divergences is sampled once more with twice
    * the iterations (default true). */
-  extend: Schema.optional(Schema.Boolean)
+  extend: Schema.optional(Schema.Boolean),
+  /** Gaussian family: false leaves the per-student step to `/growth/predict` (default true); the answer then has no
+   * students and carries every population draw in `student_draws`. */
+  students: Schema.optional(Schema.Boolean)
 })
 export type GrowthFitRequest = typeof GrowthFitRequest.Type
 
@@ -165,6 +168,9 @@ export const GrowthFitResponse = Schema.Struct({
   }),
   /** Null for the student family (brms), whose students have no closed form to condition on. */
   population_draws: Schema.NullOr(PopulationDraws),
+  /** Every population draw (standardised scale), when the fit was asked for no students: `/growth/predict` given
+   * these computes the students exactly as the fit would have. */
+  student_draws: Schema.optional(Schema.NullOr(PopulationDraws)),
   diagnostics: GrowthDiagnostics,
   students: Schema.Array(StudentGrowth),
   timing: Schema.Struct({
