@@ -52,7 +52,8 @@ export const generateWeeklyReport = Pipeline.make({
       for (const r of reports) {
         for (const [name, s] of Object.entries(sectionsOf(r))) {
           if (s._tag === "Available") continue
-          const counts = (unavailable[name] ??= {})
+          unavailable[name] ??= {}
+          const counts = unavailable[name]
           counts[s.reason] = (counts[s.reason] ?? 0) + 1
         }
       }
