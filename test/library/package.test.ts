@@ -76,8 +76,8 @@ describe("the package, as another service installs it", () => {
             },
             devDependencies: {
               "@types/node": manifest.devDependencies["@types/node"],
-            // @effect/sql-pg's declarations import pg's types
-            "@types/pg": manifest.devDependencies["@types/pg"],
+              // @effect/sql-pg's declarations import pg's types
+              "@types/pg": manifest.devDependencies["@types/pg"],
               typescript: manifest.devDependencies.typescript
             }
           })
@@ -90,7 +90,7 @@ describe("the package, as another service installs it", () => {
               module: "NodeNext",
               moduleResolution: "NodeNext",
               // @effect/platform's declarations name DOM types (ImageData, MessagePort)
-            lib: ["ES2022", "DOM"],
+              lib: ["ES2022", "DOM"],
               types: ["node"],
               strict: true,
               exactOptionalPropertyTypes: true,
@@ -99,9 +99,11 @@ describe("the package, as another service installs it", () => {
               outDir: "out",
               rootDir: "."
             },
-            include: ["main.ts"]
+            include: ["main.ts", "consumer.ts"]
           })
         )
+        // the consumer module the in-repository test runs, and an entry point that runs it on the embedded database
+        fs.copyFileSync(path.join(import.meta.dirname, "consumer.ts"), path.join(project, "consumer.ts"))
         fs.copyFileSync(path.join(import.meta.dirname, "consumer-package", "main.ts"), path.join(project, "main.ts"))
 
         // from the npm cache where it can (the registry only for what the cache lacks)
@@ -122,25 +124,28 @@ describe("the package, as another service installs it", () => {
         )
         succeeded("tsc", compiled)
 
+        // the embedded database's first start (WASM, migrations) is slow on a busy machine
         const ran = yield* exec(process.execPath, [path.join("out", "main.js"), path.join(folder, "data")], {
           cwd: project,
-          env: { ...process.env, TZ: "UTC" }
+          env: { ...process.env, TZ: "UTC" },
+          timeoutMs: 600_000
         })
         succeeded("node out/main.js", ran)
         const out = JSON.parse(ran.stdout) as {
-          readonly stored: ReadonlyArray<{ readonly n: number; readonly square: number }>
+          readonly stored: ReadonlyArray<{ readonly name: string; readonly length: number }>
           readonly records: ReadonlyArray<{ readonly status: string; readonly trigger: string }>
+          readonly succeeded: ReadonlyArray<string>
           readonly registered: ReadonlyArray<string>
         }
-        // from=2 keeps 2, 3 and 4 of the stored 1..4
+        // "ada" is shorter than the minLength=4 the consumer passes
         assert.deepStrictEqual(
-          out.stored.map((r) => [r.n, r.square]),
+          out.stored.map((r) => [r.name, r.length]),
           [
-            [2, 4],
-            [3, 9],
-            [4, 16]
+            ["edsger", 6],
+            ["grace", 5]
           ]
         )
+        assert.deepStrictEqual(out.succeeded, ["names", "lengths", "store"])
         assert.deepStrictEqual(out.records, [{ status: "succeeded", trigger: "library" }])
         assert.include(
           out.registered,
@@ -150,11 +155,11 @@ describe("the package, as another service installs it", () => {
 
         // the installed command runs the bundle (no TypeScript sources, no tsx in the consumer)
         assert.isFalse(fs.existsSync(path.join(project, "node_modules", "tsx")), "tsx is a devDependency")
-        const help = yield* exec("npx", ["--no-install", "seedtest", "--help"], { cwd: project })
+        const help = yield* exec("npx", ["--no-install", "seedtest", "--help"], { cwd: project, timeoutMs: 300_000 })
         succeeded("npx seedtest --help", help)
         assert.include(help.stdout, "seedtest")
         assert.include(help.stdout, "run")
-        const list = yield* exec("npx", ["--no-install", "seedtest", "list"], { cwd: project })
+        const list = yield* exec("npx", ["--no-install", "seedtest", "list"], { cwd: project, timeoutMs: 300_000 })
         succeeded("npx seedtest list", list)
         assert.include(list.stdout, "compute-daily-kpis")
       }),

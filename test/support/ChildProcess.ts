@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process"
 import { Effect } from "effect"
 
-/** What a finished child process said: its exit code (1 when it could not start or was killed), stdout and stderr. */
+/** What a finished child process said: its exit code (1 when it could not start or was killed), stdout, stderr. */
 export interface Finished {
   readonly code: number
   readonly stdout: string
@@ -24,9 +24,11 @@ export const exec = (
         ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
         ...(options.env === undefined ? {} : { env: options.env })
       },
-      (error, stdout, stderr) =>
-        resume(
-          Effect.succeed({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
-        )
+      (error, stdout, stderr) => {
+        if (error === null) return resume(Effect.succeed({ code: 0, stdout, stderr }))
+        // killed (the timeout) or not started: say so where the test's assertion message shows stderr
+        const why = error.killed ? `\n[killed by ${error.signal ?? "a signal"}: timeout]` : ""
+        resume(Effect.succeed({ code: typeof error.code === "number" ? error.code : 1, stdout, stderr: stderr + why }))
+      }
     )
   })
