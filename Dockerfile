@@ -9,8 +9,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY . .
-# the bundle: one file, no TypeScript at run time
-RUN node scripts/build.mjs
+# the bundle: one file, no TypeScript at run time; dist/node_modules: the packages it leaves external (PGlite and its
+# WASM, playwright-core) with what they need, copied from the lock-pinned install above
+RUN node scripts/build.mjs --runtime-modules
 
 FROM node:20-bookworm-slim
 ENV TZ=UTC NODE_ENV=production LANG=C.UTF-8
@@ -20,9 +21,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium fonts-nanum fonts-noto-cjk ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json ./
-# only what the bundle leaves external (PGlite and its WASM, pg) and the other runtime packages
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+# the bundle inlines every other package (Effect, pg, vega, …): no npm install in this image
 COPY --from=build /app/dist dist
 COPY bin bin
 COPY config/schedule.json config/schedule.json

@@ -8,7 +8,19 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const bundle = path.join(root, "dist", "seedtest.mjs")
-const SOURCES = ["cli", "console", "telemetry", "engine", "pipelines", "stages", "sources", "sinks", "config", "db", "cohort"]
+const SOURCES = [
+  "cli",
+  "console",
+  "telemetry",
+  "engine",
+  "pipelines",
+  "stages",
+  "sources",
+  "sinks",
+  "config",
+  "db",
+  "cohort"
+]
 
 const newestSource = () => {
   let newest = 0
@@ -36,13 +48,23 @@ try {
   fresh = false
 }
 if (!fresh && process.env.SEEDTEST_CLI === "bundle") {
-  process.stderr.write(`error: SEEDTEST_CLI=bundle but ${bundle} is missing or older than the sources; run \`npm run build\`\n`)
+  process.stderr.write(
+    `error: SEEDTEST_CLI=bundle but ${bundle} is missing or older than the sources; run \`npm run build\`\n`
+  )
   process.exit(3)
 }
 if (fresh) {
   await import(pathToFileURL(bundle).href)
 } else {
-  const { register } = await import("tsx/esm/api")
-  register()
+  // tsx is a devDependency: a checkout has it, an installed package has no sources to run through it
+  const tsx = await import("tsx/esm/api").catch(() => undefined)
+  if (tsx === undefined) {
+    process.stderr.write(
+      `error: ${bundle} is missing or older than the sources, and tsx (a devDependency) is not ` +
+        "installed to run the sources; run `npm run build`\n"
+    )
+    process.exit(3)
+  }
+  tsx.register()
   await import(pathToFileURL(path.join(root, "cli", "main.ts")).href)
 }

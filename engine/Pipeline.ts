@@ -133,7 +133,7 @@ export type ParamsOf<P> = P extends Pipeline<infer F, any, any, any> ? Param.Val
 
 const proto = {
   pipe() {
-    // eslint-disable-next-line prefer-rest-params
+    // biome-ignore lint/complexity/noArguments: pipeArguments takes the IArguments object, as Effect's own data types do
     return pipeArguments(this, arguments)
   },
   source(this: Any, name: string, spec: SourceSpec<any, any, any, any>) {
@@ -221,8 +221,10 @@ const build = (definition: Definition<any>, stages: ReadonlyArray<Stage>): Any =
 const append = (self: Any, stage: Stage): Any => build(self, [...self.stages, stage])
 
 /** Starts a pipeline with no stages; add them with `.source`, `.transform`, `.model` and `.sink`. */
-export const make = <F extends Param.Fields>(definition: Definition<F>): Pipeline<F, {}, never, never> =>
-  build(definition, []) as Pipeline<F, {}, never, never>
+export const make = <F extends Param.Fields>(
+  definition: Definition<F>
+): Pipeline<F, Record<never, never>, never, never> =>
+  build(definition, []) as Pipeline<F, Record<never, never>, never, never>
 
 /**
  * Checks what the type system cannot (or what an untyped caller bypassed): unique stage names, known inputs, no

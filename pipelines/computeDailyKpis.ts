@@ -2,11 +2,11 @@ import { Effect, Schema } from "effect"
 import { KpiSettings } from "../config/KpiSettings.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
-import { WeeklyKpiSink, type WeeklyKpiRow } from "../sinks/WeeklyKpiSink.ts"
+import { kpiKeys, WeeklyKpiSink, type WeeklyKpiRow } from "../sinks/WeeklyKpiSink.ts"
 import { growthPosterior, GrowthPosteriorRow } from "../sources/GrowthPosteriorQuery.ts"
 import { OutOfRange, outOfRange, WeeklyWindows, weeklyWindows } from "../sources/WeeklyKpiQuery.ts"
 import { kpiWeeks } from "../stages/kpi/KpiWeeks.ts"
-import { closedFormGoal, kpiKeys, weeklyKpis } from "../stages/kpi/WeeklyKpis.ts"
+import { closedFormGoal, weeklyKpis } from "../stages/kpi/WeeklyKpis.ts"
 
 const attemptColumns = Resource.columns("attempt", [
   "id", "student_id", "item_id", "session_id", "correct", "response_time_ms", "hint_used", "started_at", "completed_at"

@@ -6,8 +6,9 @@ import { defaultReportsRoot, ReportSettings } from "../config/ReportSettings.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import { sweepReportLeftovers } from "../stages/report/ReportLeftovers.ts"
 import { ReportArtifactsSink, type StagedReport } from "../sinks/ReportArtifactsSink.ts"
+import { fileStep } from "../sinks/ReportFileError.ts"
 import { ReportInputs, reportInputs, reportReads } from "../sources/ReportInputsQuery.ts"
-import { fileStep, renderReports } from "../stages/report/ReportFiles.ts"
+import { renderReports } from "../stages/report/ReportFiles.ts"
 import { reportText } from "../stages/report/ReportText.ts"
 import { reportWeek } from "../stages/report/ReportWeek.ts"
 import { cohortForecast, type StudentReport, studentReports } from "../stages/report/StudentReport.ts"
@@ -52,7 +53,8 @@ export const generateWeeklyReport = Pipeline.make({
       for (const r of reports) {
         for (const [name, s] of Object.entries(sectionsOf(r))) {
           if (s._tag === "Available") continue
-          const counts = (unavailable[name] ??= {})
+          unavailable[name] ??= {}
+          const counts = unavailable[name]
           counts[s.reason] = (counts[s.reason] ?? 0) + 1
         }
       }

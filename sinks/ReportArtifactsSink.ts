@@ -4,7 +4,7 @@ import { Context, Duration, Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as Resource from "../engine/Resource.ts"
 import type { SinkWriteResult, SinkWriter } from "../engine/Sink.ts"
-import { fileStep } from "../stages/report/ReportFiles.ts"
+import { fileStep } from "./ReportFileError.ts"
 import * as TableWriter from "./TableWriter.ts"
 
 /** One row of `report_artifacts`. */

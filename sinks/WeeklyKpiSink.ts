@@ -1,6 +1,11 @@
 import * as Resource from "../engine/Resource.ts"
-import { kpiKeys, type WeeklyKpis } from "../stages/kpi/WeeklyKpis.ts"
 import * as TableWriter from "./TableWriter.ts"
+
+/** The keys of `weekly_kpi.kpis` that the KPI pipeline owns. */
+export const kpiKeys = ["I_t", "E_t", "R_t", "A_t", "P", "sigma", "sessions", "mean_gap", "churn_heuristic"] as const
+
+/** The KPI pipeline's keys of `weekly_kpi.kpis`: null where a value is undefined, never NaN or Infinity. */
+export type WeeklyKpis = { readonly [K in (typeof kpiKeys)[number]]: number | null }
 
 /** One student-week of KPIs, as the KPI pipeline writes it. */
 export interface WeeklyKpiRow extends Record<string, unknown> {

@@ -7,8 +7,7 @@ import * as path from "node:path"
 import pg from "pg"
 import { DatabaseSettings } from "../config/DatabaseSettings.ts"
 import * as Migrations from "../db/Migrations.ts"
-import { Redactor } from "../engine/Redactor.ts"
-import * as RedactorModule from "../engine/Redactor.ts"
+import * as Redactor from "../engine/Redactor.ts"
 import { freeLoopbackPort } from "./LoopbackPort.ts"
 
 /** The embedded database could not start: its folder is in use by another process, or PGlite failed. */
@@ -260,12 +259,12 @@ export const urlSecrets = (url: Redacted.Redacted<string>): ReadonlyArray<string
 
 /** Adds the database password to the Redactor for everything built on top. */
 export const redactorLayer = Layer.effect(
-  Redactor,
+  Redactor.Redactor,
   Effect.gen(function*() {
     const settings = yield* DatabaseSettings
-    const current = yield* Redactor
+    const current = yield* Redactor.Redactor
     const secrets = Option.match(settings.url, { onNone: () => [], onSome: urlSecrets })
-    return RedactorModule.extend(current, secrets)
+    return Redactor.extend(current, secrets)
   })
 )
 

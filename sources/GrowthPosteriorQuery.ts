@@ -1,7 +1,7 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Data, Effect, Schema } from "effect"
-import type { KpiWeeks } from "../stages/kpi/KpiWeeks.ts"
+import type { KpiWeeks } from "./WeeklyKpiQuery.ts"
 
 /** METRICS_USE_BAYESIAN=true, but the growth model has not produced a posterior to read P and sigma from. */
 export class GrowthPosteriorUnavailable extends Data.TaggedError("GrowthPosteriorUnavailable")<{

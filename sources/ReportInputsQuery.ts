@@ -1,8 +1,21 @@
 import { SqlClient, SqlSchema, type Statement } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import * as Resource from "../engine/Resource.ts"
-import type { ReportWeek } from "../stages/report/ReportWeek.ts"
 import { attemptIdsUnique, attempts } from "./AttemptRelation.ts"
+
+/** Which week a report describes and which model outputs it may use. Dates are `YYYY-MM-DD` (UTC). */
+export interface ReportWeek {
+  /** Monday of the reported week: the last complete week on or before the as-of day. */
+  readonly weekStart: string
+  /** Monday of the week before, for the week-over-week change. */
+  readonly previousWeek: string
+  /** Monday of the first week of the charts' history. */
+  readonly historyFrom: string
+  /** The day after the reported week (exclusive end of the attempts read). */
+  readonly weekEnd: string
+  /** Monday of the as-of day's week: model outputs stored for a later week are not used. */
+  readonly modelWeek: string
+}
 
 /** Everything the weekly report reads, table by table (model outputs are decoded later, section by section). */
 export const reportReads: ReadonlyArray<Resource.Resource> = [

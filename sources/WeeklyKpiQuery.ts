@@ -1,13 +1,24 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import { generated } from "../engine/Relation.ts"
-import type { KpiWeeks } from "../stages/kpi/KpiWeeks.ts"
 import { attemptIdsUnique, attempts } from "./AttemptRelation.ts"
 
 /** Response times outside (0, 30 min] are not timings (clock skew, a tab left open): excluded from medians. */
 export const MAX_RESPONSE_TIME_MS = 1_800_000
 /** Session lengths outside (0, 4 h] (no end, end before start, never closed) are excluded from the mean length. */
 export const MAX_SESSION_SECONDS = 14_400
+
+/** Which weeks a KPI run computes and which attempts it needs. Dates are `YYYY-MM-DD` (UTC). */
+export interface KpiWeeks {
+  /** Monday of the first week in the lookback. */
+  readonly firstWeek: string
+  /** Monday of the week containing `asOf`. */
+  readonly lastWeek: string
+  /** Monday seven weeks before `firstWeek`: the start of the widest window (two 28-day windows). */
+  readonly scanFrom: string
+  /** The day after `asOf`: nothing at or after it is read. */
+  readonly scanTo: string
+}
 
 /** One row of the window statistics: a student and a week, with the counters of the input checks. */
 export const WeeklyWindowRow = Schema.Struct({

@@ -1,16 +1,6 @@
-const DAY = 86_400_000
+import type { KpiWeeks } from "../../sources/WeeklyKpiQuery.ts"
 
-/** Which weeks a KPI run computes and which attempts it needs. Dates are `YYYY-MM-DD` (UTC). */
-export interface KpiWeeks {
-  /** Monday of the first week in the lookback. */
-  readonly firstWeek: string
-  /** Monday of the week containing `asOf`. */
-  readonly lastWeek: string
-  /** Monday seven weeks before `firstWeek`: the start of the widest window (two 28-day windows). */
-  readonly scanFrom: string
-  /** The day after `asOf`: nothing at or after it is read. */
-  readonly scanTo: string
-}
+const DAY = 86_400_000
 
 const toMs = (date: string) => Date.parse(`${date}T00:00:00Z`)
 const toDate = (ms: number) => new Date(ms).toISOString().slice(0, 10)

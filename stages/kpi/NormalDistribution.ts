@@ -1,4 +1,4 @@
-const LOG_SQRT_2PI = 0.91893853320467274178
+const LOG_SQRT_2PI = 0.9189385332046728
 
 /**
  * The standard normal cumulative distribution Φ(x), to about 1e-15 absolute (Marsaglia 2004, "Evaluating the Normal

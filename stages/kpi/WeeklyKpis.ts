@@ -1,3 +1,4 @@
+import type { WeeklyKpis } from "../../sinks/WeeklyKpiSink.ts"
 import { churnHeuristic } from "./ChurnHeuristic.ts"
 import { efficiency } from "./Efficiency.ts"
 import { engagement } from "./Engagement.ts"
@@ -35,12 +36,6 @@ export interface WeeklyWindows {
   readonly trend_sum_xx: number
   readonly trend_sum_kx: number
 }
-
-/** The keys of `weekly_kpi.kpis` that the KPI pipeline owns. */
-export const kpiKeys = ["I_t", "E_t", "R_t", "A_t", "P", "sigma", "sessions", "mean_gap", "churn_heuristic"] as const
-
-/** The KPI pipeline's keys of `weekly_kpi.kpis`: null where a value is undefined, never NaN or Infinity. */
-export type WeeklyKpis = { readonly [K in (typeof kpiKeys)[number]]: number | null }
 
 /** How P is evaluated. */
 export interface GoalSettings {

@@ -1,27 +1,13 @@
-import { Data, Duration, Effect, Either } from "effect"
+import { Duration, Effect, Either } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { fileStep } from "../../sinks/ReportFileError.ts"
 import { cohortIndexPage, cohortOverview, type OverviewCharts } from "./CohortOverview.ts"
 import { churnRows, forecastRows, growthRows, make as makeCharts, probabilityRows, type ReportCharts, segmentRows } from "./ReportCharts.ts"
 import { fixed, percent, type RenderedChart, reportFileName, reportPage } from "./ReportPage.ts"
 import { launch } from "./ReportPrinter.ts"
 import { type ReportText, segmentText } from "./ReportText.ts"
 import type { Churn, Forecast, Growth, Section, StudentReport } from "./StudentReport.ts"
-
-/** A report file could not be written, moved or removed. */
-export class ReportFileError extends Data.TaggedError("ReportFileError")<{
-  readonly reason: "Write" | "Move" | "Remove"
-  readonly path: string
-  readonly cause: unknown
-}> {
-  override get message(): string {
-    return `Report file ${this.reason.toLowerCase()} failed for ${this.path}: ${String((this.cause as Error | undefined)?.message ?? this.cause)}`
-  }
-}
-
-/** A file system step, as an Effect failing with ReportFileError. */
-export const fileStep = <A>(reason: ReportFileError["reason"], target: string, run: () => Promise<A>) =>
-  Effect.tryPromise({ try: run, catch: (cause) => new ReportFileError({ reason, path: target, cause }) })
 
 /** One rendered file of one student. */
 export interface RenderedFile {

@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { fileStep } from "./ReportFiles.ts"
+import { fileStep } from "../../sinks/ReportFileError.ts"
 
 /** What a sweep of the reports folder did: folders removed, and folders kept for a person to look at (and why). */
 export interface SweptLeftovers {

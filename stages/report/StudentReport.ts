@@ -1,9 +1,14 @@
 import { Either, Option, ParseResult, Schema } from "effect"
-import type { KpiHistoryRow, PosteriorRow, ReportInputs, WeeklyAccuracyPoint } from "../../sources/ReportInputsQuery.ts"
+import type {
+  KpiHistoryRow,
+  PosteriorRow,
+  ReportInputs,
+  ReportWeek,
+  WeeklyAccuracyPoint
+} from "../../sources/ReportInputsQuery.ts"
 import { addDays } from "../kpi/KpiWeeks.ts"
 import { clamp } from "../kpi/Numbers.ts"
 import { GrowthCoefficients } from "../models/schemas/Growth.ts"
-import type { ReportWeek } from "./ReportWeek.ts"
 
 /**
  * Why a section has nothing to show: the model never ran, ran without this student, declined, its latest fit failed

@@ -471,6 +471,7 @@ describe("Runner without sinks", () => {
       run: () => 3
     })
     base.transform("ok", { description: "", inputs: ["count"], run: ({ count }: { readonly count: number }) => count + 1 })
+    // biome-ignore format: the type error must stay on the line below its @ts-expect-error
     // @ts-expect-error — "count" is a number, not a string
     base.transform("bad", { description: "", inputs: ["count"], run: ({ count }: { readonly count: string }) => count.length })
     // @ts-expect-error — no stage named "missing"

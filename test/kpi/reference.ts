@@ -44,7 +44,7 @@ const median = (values: Array<number>): number | null => {
 }
 
 const within = (ms: number, from: number, to: number) => ms >= from && ms < to
-const cap01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x)
+const cap01 = (x: number) => Math.min(1, Math.max(0, x))
 
 /** The reference KPIs by `user_id|week_start`. */
 export const referenceKpis = (

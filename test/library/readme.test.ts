@@ -1,10 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { assert, layer } from "@effect/vitest"
 import { Duration, Effect, Redacted } from "effect"
-import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { postgres, TestDatabaseUrl } from "../support/TestDatabase.ts"
+import { exec } from "../support/ChildProcess.ts"
 
 /** The TypeScript block of README.md's "As a library" section, exactly as a reader copies it. */
 const readmeExample = (): string => {
@@ -18,11 +18,7 @@ const readmeExample = (): string => {
 // inside the package (so Node resolves `seedtest-pipelines` to its own `exports`, as for a consumer) but ignored by git
 const folder = path.resolve("test-artifacts", "readme-library")
 
-const node = (args: ReadonlyArray<string>) =>
-  Effect.async<{ code: number; stdout: string; stderr: string }>((resume) => {
-    execFile(process.execPath, args, { timeout: 120_000 }, (error, stdout, stderr) =>
-      resume(Effect.succeed({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })))
-  })
+const node = (args: ReadonlyArray<string>) => exec(process.execPath, args)
 
 layer(postgres, { timeout: Duration.minutes(2) })("README.md's library example", (it) => {
   it.effect("runs as written against the package entry, in a Node process of its own", () =>
@@ -45,7 +41,9 @@ layer(postgres, { timeout: Duration.minutes(2) })("README.md's library example",
         (3, 's1', 'i', 't', false, now() - interval '2 days'), (4, 's2', 'i', 't', true, now() - interval '3 days'),
         (5, 's3', 'i', 't', true, now() - interval '30 days')`
       const url = yield* TestDatabaseUrl
-      const ran = yield* node(["--import", "tsx", path.join(folder, "main.ts"), Redacted.value(url)])
+      // the package's sources (the `seedtest-source` condition of its exports), not a compiled dist/lib that may be stale
+      const sources = "--conditions=seedtest-source"
+      const ran = yield* node([sources, "--import", "tsx", path.join(folder, "main.ts"), Redacted.value(url)])
       assert.strictEqual(ran.code, 0, ran.stderr)
       const rows = yield* sql<{ user_id: string; score: number }>`SELECT user_id, score FROM my_scores ORDER BY user_id`
       // days=14: s3's only attempt is older; s1 has the most correct answers (2), s2 half as many
