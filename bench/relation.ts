@@ -11,6 +11,7 @@
 import { SqlClient } from "@effect/sql"
 import { Config, Effect, Layer, Schema } from "effect"
 import { FeatureSettings } from "../config/KpiSettings.ts"
+import { addDays } from "../engine/Calendar.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Relation from "../engine/Relation.ts"
 import { RunStore } from "../engine/RunStore.ts"
@@ -18,7 +19,6 @@ import * as Runner from "../engine/Runner.ts"
 import { aggregateFeaturesDaily } from "../pipelines/aggregateFeaturesDaily.ts"
 import { FeaturesTopicDailySink } from "../sinks/FeaturesTopicDailySink.ts"
 import { topicDays } from "../sources/TopicFeaturesQuery.ts"
-import { addDays } from "../stages/kpi/KpiWeeks.ts"
 import { serverDatabase } from "./BenchDatabase.ts"
 
 const args = process.argv.slice(2)

@@ -1,4 +1,4 @@
-import { addDays, lastCompleteWeek, mondayOf } from "../kpi/KpiWeeks.ts"
+import { addDays, lastCompleteWeek, mondayOf } from "../../engine/Calendar.ts"
 
 /** Weeks of history the report charts show (weekly accuracy, I_t). */
 export const HISTORY_WEEKS = 12

@@ -1,6 +1,6 @@
 import { Either, Option, ParseResult, Schema } from "effect"
+import { addDays } from "../../engine/Calendar.ts"
 import type { KpiHistoryRow, PosteriorRow, ReportInputs, WeeklyAccuracyPoint } from "../../sources/ReportInputsQuery.ts"
-import { addDays } from "../kpi/KpiWeeks.ts"
 import { clamp } from "../kpi/Numbers.ts"
 import { GrowthCoefficients } from "../models/schemas/Growth.ts"
 import type { ReportWeek } from "./ReportWeek.ts"
