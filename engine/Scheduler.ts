@@ -1,12 +1,14 @@
 import type { SqlClient } from "@effect/sql/SqlClient"
-import { Cause, Clock, Duration, Effect, Exit, Fiber, Option, Ref, Schedule } from "effect"
+import { Clock, Duration, Effect, Fiber, Option, Ref, Schedule } from "effect"
+import { catchUp } from "./CatchUp.ts"
 import { describe } from "./Errors.ts"
 import type * as Pipeline from "./Pipeline.ts"
 import type { Registry } from "./Registry.ts"
 import type { RunStore } from "./RunStore.ts"
 import * as Runner from "./Runner.ts"
-import { fireTimes, nextFire, periodOf, sameDayUpstreamFires, type ScheduledPipeline, slotParams } from "./ScheduledPipeline.ts"
+import { fireTimes, nextFire, periodOf, sameDayUpstreamFires, type ScheduledPipeline } from "./ScheduledPipeline.ts"
 import { SchedulerObserver } from "./SchedulerEvent.ts"
+import { runSlot } from "./SlotRun.ts"
 import { type Slot, SlotStore } from "./SlotStore.ts"
 
 /** How the scheduler behaves; `defaults` are what the CLI uses. */
@@ -78,30 +80,8 @@ export const run = (
 
     yield* emit({ _tag: "Started", owner: options.owner, pipelines: enabled.length })
 
-    // catch-up: from the latest recorded slot (bounded by the window), the newest missed fire runs, older ones are
-    // recorded as skipped; a pipeline never scheduled before starts from now
     const start = yield* nowDate
-    const windowStart = new Date(start.getTime() - toMillis(options.catchUpWindow))
-    yield* Effect.forEach(enabled, (entry) =>
-      Effect.gen(function*() {
-        const from = Option.match(yield* slots.latest(entry.pipeline), {
-          onNone: () => start,
-          onSome: ({ slot }) => (slot.getTime() < windowStart.getTime() ? windowStart : slot)
-        })
-        const missed = fireTimes(entry, from, start)
-        const [skipped, latest] = [missed.slice(0, -1), missed.at(-1)]
-        if (skipped.length > 0) {
-          const detail = "missed while no scheduler was running (catch-up runs only the latest); use backfill to run it"
-          yield* slots.register(
-            skipped.map((slot) => ({ pipeline: entry.pipeline, slot, status: "skipped" as const, detail })),
-            start
-          )
-          yield* emit({ _tag: "Missed", pipeline: entry.pipeline, slots: skipped })
-        }
-        if (latest !== undefined) {
-          yield* slots.register([{ pipeline: entry.pipeline, slot: latest, status: "pending", detail: null }], start)
-        }
-      }), { discard: true })
+    yield* catchUp(enabled, start, options.catchUpWindow)
 
     // how far each pipeline's fire times have been registered
     const scannedUntil = yield* Ref.make<ReadonlyMap<string, Date>>(new Map(enabled.map((e) => [e.pipeline, start])))
@@ -141,44 +121,6 @@ export const run = (
         return { waiting: [...new Set(waiting)], blocked: null as string | null }
       })
 
-    const runSlot = (pipeline: Pipeline.Any, slot: Date, runId: string, attempt: number) => {
-      const key = { pipeline: pipeline.name, slot }
-      const entry = entryOf.get(pipeline.name)!
-      // runs even when the run is interrupted at the end of a grace period: the slot becomes retryable
-      const finish = (exit: Exit.Exit<unknown, unknown>) =>
-        Effect.gen(function*() {
-          const now = yield* nowDate
-          const failed = Exit.isFailure(exit)
-          const retryAt = failed && attempt < options.maxAttempts
-            ? new Date(now.getTime() + toMillis(options.retryBase) * 2 ** (attempt - 1))
-            : null
-          const reason = Exit.isFailure(exit)
-            ? Cause.isInterruptedOnly(exit.cause)
-              ? "interrupted (the scheduler stopped before it finished; nothing was committed)"
-              : describe(Option.getOrElse(Cause.failureOption(exit.cause), () => Cause.squash(exit.cause)))
-            : null
-          const detail = failed && retryAt === null ? `${reason} (gave up after ${attempt} attempts)` : reason
-          const status = failed ? "failed" : "succeeded"
-          yield* slots.finish(key, { owner: options.owner, status, now, detail, nextAttemptAt: retryAt })
-          yield* emit({ _tag: "Done", pipeline: pipeline.name, slot, runId, status, detail, retryAt })
-        }).pipe(Effect.ignore)
-      return Effect.gen(function*() {
-        yield* Effect.flatMap(nowDate, (now) => slots.heartbeat(key, options.owner, now)).pipe(
-          Effect.ignore,
-          Effect.repeat(Schedule.spaced(options.heartbeat)),
-          Effect.delay(options.heartbeat),
-          Effect.forkScoped
-        )
-        yield* Runner.run(pipeline, {
-          params: slotParams(pipeline, entry, slot),
-          trigger: "schedule",
-          slot: slot.toISOString(),
-          runId,
-          heartbeat: options.heartbeat
-        })
-      }).pipe(Effect.scoped, Effect.asVoid, Effect.onExit(finish), Effect.ignore)
-    }
-
     /** Runs the first slot that can run now, if any, and waits for it; whether one ran. */
     const runNext = (now: Date) =>
       Effect.gen(function*() {
@@ -206,11 +148,8 @@ export const run = (
           const startedAt = yield* nowDate
           const lag = Duration.millis(Math.max(0, startedAt.getTime() - candidate.slot.getTime()))
           yield* emit({ _tag: "Claimed", pipeline: candidate.pipeline, slot: candidate.slot, attempt, runId, lag })
-          const fiber = yield* Effect.forkDaemon(
-            runSlot(pipeline, candidate.slot, runId, attempt).pipe(
-              Effect.annotateLogs({ pipeline: candidate.pipeline, runId })
-            )
-          )
+          const entry = entryOf.get(candidate.pipeline)!
+          const fiber = yield* Effect.forkDaemon(runSlot({ pipeline, entry, slot: candidate.slot, runId, attempt }, options))
           yield* Ref.set(current, Option.some({ fiber, name: candidate.pipeline }))
           yield* Fiber.join(fiber)
           yield* Ref.set(current, Option.none())
