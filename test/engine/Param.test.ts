@@ -45,6 +45,8 @@ describe("parameters", () => {
       const scheduled = Param.check("p", { asOf: KpiSettings.asOf }, { asOf: "2026-04-31" }, "schedule value")
       assert.strictEqual(scheduled._tag, "Left")
       if (scheduled._tag === "Left") assert.include(scheduled.left.message, "April 2026 has 30 days")
+      // a schedule entry may leave it empty (= the slot's day, or today)
+      assert.strictEqual(Param.check("p", { asOf: KpiSettings.asOf }, { asOf: "" }, "schedule value")._tag, "Right")
       const fixed = Param.date({ description: "a day", default: "2026-01-05" })
       assert.include(yield* failure({ day: fixed }, { day: "2026-02-29" }), "February 2026 has 28 days")
       assert.strictEqual((yield* Param.resolve("p", { day: fixed }, { day: "2024-02-29" })).day, "2024-02-29")
