@@ -126,13 +126,12 @@ export const date = (options: Options<string> & { readonly emptyIsToday?: boolea
     options.emptyIsToday === true ? (value) => (value === "" ? '"" (today)' : value) : String
   )
 
-const invalidValue = (pipeline: string, key: string, raw: string, origin: string) => (issue: ParseResult.ParseError) =>
-  new ParamError({
-    reason: "InvalidValue",
-    pipeline,
-    param: key,
-    detail: `${origin} "${raw}": ${ParseResult.TreeFormatter.formatErrorSync(issue).split("\n").pop()?.trim() ?? "invalid"}`
-  })
+const invalidValue = (pipeline: string, key: string, raw: string, origin: string) =>
+  (issue: ParseResult.ParseError): ParamError => {
+    // the tree's last line is its innermost message ("February 2026 has 28 days")
+    const message = ParseResult.TreeFormatter.formatErrorSync(issue).split("\n").pop()?.trim() ?? "invalid"
+    return new ParamError({ reason: "InvalidValue", pipeline, param: key, detail: `${origin} "${raw}": ${message}` })
+  }
 
 // checks without running anything (a schedule file); "today" then reads the live clock, which only its validity needs
 const decodeParam = <A>(pipeline: string, key: string, param: Param<A>, raw: string, origin: string) =>

@@ -58,7 +58,7 @@ export const sameDayUpstreamFires = (
   })
 }
 
-/** The parameters a scheduled run gets: the entry's, plus `asOf` = the slot's local date when the pipeline takes one. */
+/** A scheduled run's parameters: the entry's, plus `asOf` = the slot's local date when the pipeline takes one. */
 export const slotParams = (pipeline: Pipeline.Any, entry: ScheduledPipeline, slot: Date): Record<string, string> =>
   "asOf" in (pipeline.params as object) && !("asOf" in entry.params)
     ? { ...entry.params, asOf: Calendar.dateOf(slot, entry.timezone) }

@@ -138,18 +138,21 @@ export const run = (
             continue
           }
           if (state.waiting.length > 0) {
-            yield* emit({ _tag: "Waiting", pipeline: candidate.pipeline, slot: candidate.slot, upstream: state.waiting })
+            const { pipeline, slot } = candidate
+            yield* emit({ _tag: "Waiting", pipeline, slot, upstream: state.waiting })
             continue
           }
           const runId = Runner.makeRunId(now)
-          const attempt = yield* slots.claim(key, { owner: options.owner, runId, now, maxAttempts: options.maxAttempts })
+          const { maxAttempts, owner } = options
+          const attempt = yield* slots.claim(key, { owner, runId, now, maxAttempts })
           if (attempt === undefined) continue // another replica took it
           const pipeline = yield* registry.get(candidate.pipeline)
           const startedAt = yield* nowDate
           const lag = Duration.millis(Math.max(0, startedAt.getTime() - candidate.slot.getTime()))
           yield* emit({ _tag: "Claimed", pipeline: candidate.pipeline, slot: candidate.slot, attempt, runId, lag })
           const entry = entryOf.get(candidate.pipeline)!
-          const fiber = yield* Effect.forkDaemon(runSlot({ pipeline, entry, slot: candidate.slot, runId, attempt }, options))
+          const claimed = { pipeline, entry, slot: candidate.slot, runId, attempt }
+          const fiber = yield* Effect.forkDaemon(runSlot(claimed, options))
           yield* Ref.set(current, Option.some({ fiber, name: candidate.pipeline }))
           yield* Fiber.join(fiber)
           yield* Ref.set(current, Option.none())

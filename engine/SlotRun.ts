@@ -3,7 +3,7 @@ import { describe } from "./Errors.ts"
 import type * as Pipeline from "./Pipeline.ts"
 import * as Runner from "./Runner.ts"
 import { type ScheduledPipeline, slotParams } from "./ScheduledPipeline.ts"
-import { type SchedulerEvent, SchedulerObserver } from "./SchedulerEvent.ts"
+import { SchedulerObserver } from "./SchedulerEvent.ts"
 import { SlotStore } from "./SlotStore.ts"
 
 /** What the run of one claimed slot needs from the scheduler's options. */
@@ -23,7 +23,7 @@ export interface ClaimedSlot {
   readonly attempt: number
 }
 
-/** When a failed attempt is tried again: `retryBase` after the first, doubling for each further one; none at the end. */
+/** When a failed attempt is retried: `retryBase` after the first, doubling each time; never after the last one. */
 export const retryAt = (now: Date, attempt: number, options: SlotRunOptions): Date | null =>
   attempt < options.maxAttempts
     ? new Date(now.getTime() + Duration.toMillis(Duration.decode(options.retryBase)) * 2 ** (attempt - 1))
@@ -54,8 +54,7 @@ export const runSlot = (claimed: ClaimedSlot, options: SlotRunOptions) =>
         const detail = failed && next === null ? `${reason} (gave up after ${attempt} attempts)` : reason
         const status = failed ? "failed" : "succeeded"
         yield* slots.finish(key, { owner: options.owner, status, now, detail, nextAttemptAt: next })
-        const done: SchedulerEvent = { _tag: "Done", pipeline: pipeline.name, slot, runId, status, detail, retryAt: next }
-        yield* emit(done)
+        yield* emit({ _tag: "Done", pipeline: pipeline.name, slot, runId, status, detail, retryAt: next })
       }).pipe(Effect.ignore)
     return yield* Effect.gen(function*() {
       yield* Effect.flatMap(Clock.currentTimeMillis, (now) => slots.heartbeat(key, options.owner, new Date(now))).pipe(

@@ -20,7 +20,9 @@ export interface Result {
  */
 export const childEnv = (env: Record<string, string | undefined>): Record<string, string> => {
   const result: Record<string, string> = {}
-  for (const [k, v] of Object.entries({ ...process.env, SEEDTEST_CLI: "bundle", ...env })) if (v !== undefined) result[k] = v
+  for (const [k, v] of Object.entries({ ...process.env, SEEDTEST_CLI: "bundle", ...env })) {
+    if (v !== undefined) result[k] = v
+  }
   return result
 }
 

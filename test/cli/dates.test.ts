@@ -24,7 +24,7 @@ describe("dates on the command line", { timeout: 300_000 }, () => {
     assert.deepStrictEqual(JSON.parse(runs.stdout), [])
   })
 
-  it("a backfill from a day the month does not have is a user error (exit 2), not the Monday it rolls over to", async () => {
+  it("a backfill from a day the month does not have is a user error (exit 2), not the Monday after", async () => {
     // 2026-02-30 would roll over to 2026-03-02, a Monday
     const from = await seedtest(["backfill", "compute-daily-kpis", "--from", "2026-02-30", "--to", "2026-03-09"], env)
     assert.strictEqual(from.code, 2, from.stderr)

@@ -7,11 +7,19 @@ import { bin, build, childEnv } from "./bundle.ts"
 
 build()
 
+interface JsonLine {
+  readonly message: unknown
+  readonly logLevel: string
+  readonly timestamp: string
+  readonly annotations: Record<string, unknown>
+}
+
 /** Starts `seedtest scheduler --verbose` on an empty schedule, stops it with SIGTERM once idle; its stderr and exit. */
 const daemonOnce = (env: Record<string, string | undefined>) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-daemon-logs-"))
   const file = path.join(dir, "schedule.json")
-  fs.writeFileSync(file, JSON.stringify({ schedules: [{ pipeline: "compute-daily-kpis", cron: "10 2 * * *", enabled: false }] }))
+  const off = { pipeline: "compute-daily-kpis", cron: "10 2 * * *", enabled: false }
+  fs.writeFileSync(file, JSON.stringify({ schedules: [off] }))
   const daemon = spawn(process.execPath, [bin, "scheduler", "--verbose", "--owner", "replica-7"], {
     env: childEnv({ SEEDTEST_DATA_DIR: dir, SEEDTEST_SCHEDULE_FILE: file, DATABASE_URL: undefined, ...env }),
     stdio: ["ignore", "ignore", "pipe"]
@@ -34,7 +42,7 @@ describe("the scheduler's log", { timeout: 300_000 }, () => {
     const lines = stderr.split("\n").filter((line) => line.trim() !== "")
     const entries = lines.map((line) => {
       try {
-        return JSON.parse(line) as { message: unknown; logLevel: string; timestamp: string; annotations: Record<string, unknown> }
+        return JSON.parse(line) as JsonLine
       } catch {
         return assert.fail(`not a JSON line: ${line}`)
       }

@@ -29,7 +29,9 @@ layer(postgres, { timeout: Duration.minutes(3) })("scheduler logs and metrics", 
       yield* TestClock.setTime(at(2, 0))
       // the KPI run takes 30 minutes, so the features slot due at 02:25 can start only at 02:40: 15 minutes late
       const registry = Either.getOrThrow(Registry.make(stubPipelines({ "compute-daily-kpis": Duration.minutes(30) })))
-      const schedule = defaultSchedule.filter((e) => ["compute-daily-kpis", "aggregate-features-daily"].includes(e.pipeline))
+      const schedule = defaultSchedule.filter((e) =>
+        e.pipeline === "compute-daily-kpis" || e.pipeline === "aggregate-features-daily"
+      )
       assert.deepStrictEqual(schedule.map((e) => e.cron).sort(), ["10 2 * * *", "25 2 * * *"])
       const before = { kpis: yield* lagOf("compute-daily-kpis"), features: yield* lagOf("aggregate-features-daily") }
 
@@ -47,7 +49,10 @@ layer(postgres, { timeout: Duration.minutes(3) })("scheduler logs and metrics", 
       const log = yield* logOf
       assert.deepStrictEqual(
         Object.fromEntries(log.map((r) => [r.pipeline, r.at.toISOString()])),
-        { "compute-daily-kpis": new Date(at(2, 40)).toISOString(), "aggregate-features-daily": new Date(at(2, 40)).toISOString() }
+        {
+          "compute-daily-kpis": new Date(at(2, 40)).toISOString(),
+          "aggregate-features-daily": new Date(at(2, 40)).toISOString()
+        }
       )
 
       const parsed = lines.map((line) => JSON.parse(line) as JsonLine)
@@ -62,7 +67,9 @@ layer(postgres, { timeout: Duration.minutes(3) })("scheduler logs and metrics", 
         const claimed = events.find((e) => e._tag === "Claimed" && e.pipeline === pipeline)
         assert.isDefined(claimed)
         const runId = claimed?._tag === "Claimed" ? claimed.runId : ""
-        const claimLine = parsed.find((l) => l.annotations["event"] === "Claimed" && l.annotations["pipeline"] === pipeline)
+        const claimLine = parsed.find((l) =>
+          l.annotations["event"] === "Claimed" && l.annotations["pipeline"] === pipeline
+        )
         assert.isDefined(claimLine, `a claim line for ${pipeline}`)
         assert.strictEqual(claimLine!.logLevel, "INFO")
         assert.strictEqual(claimLine!.annotations["runId"], runId)

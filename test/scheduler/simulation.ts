@@ -9,9 +9,7 @@ import { type SchedulerEvent, SchedulerObserver } from "../../engine/SchedulerEv
 import { SlotStore } from "../../engine/SlotStore.ts"
 import { createLog, missionResources } from "./stubPipelines.ts"
 
-/**
- * Running scheduler replicas against a real database on a simulated clock: what the scheduler suites share.
- */
+// Running scheduler replicas against a real database on a simulated clock: what the scheduler suites share.
 
 export const MONDAY = Date.parse("2026-11-30T00:00:00Z") // a Monday
 export const known = missionResources.map((p) => p.name)
@@ -19,7 +17,10 @@ export const defaultSchedule = Either.getOrThrow(
   Effect.runSync(Effect.either(Schedule.load(Schedule.defaultFile, known)))
 )
 
-export const options = (owner: string, overrides: Partial<Scheduler.SchedulerOptions> = {}): Scheduler.SchedulerOptions => ({
+export const options = (
+  owner: string,
+  overrides: Partial<Scheduler.SchedulerOptions> = {}
+): Scheduler.SchedulerOptions => ({
   ...Scheduler.defaults,
   owner,
   pollInterval: Duration.hours(1),
@@ -46,7 +47,8 @@ export const startReplica = (
 ) =>
   Effect.gen(function*() {
     const events = yield* Ref.make<ReadonlyArray<SchedulerEvent>>([])
-    const services = yield* Layer.build(Layer.mergeAll(SlotStore.Default, RunStore.Default).pipe(Layer.provideMerge(db)))
+    const stores = Layer.mergeAll(SlotStore.Default, RunStore.Default)
+    const services = yield* Layer.build(stores.pipe(Layer.provideMerge(db)))
     const fiber = yield* Scheduler.run(registry, schedule, opts).pipe(
       Effect.provide(services),
       Effect.provideService(SchedulerObserver, {
@@ -71,7 +73,10 @@ export const asleepUntil = (replica: Replica, now: number) =>
  */
 export const simulateUntil = (replicas: ReadonlyArray<Replica>, end: number) =>
   Effect.gen(function*() {
-    const eventCount = Effect.map(Effect.forEach(replicas, (r) => Ref.get(r.events)), (all) => all.reduce((n, e) => n + e.length, 0))
+    const eventCount = Effect.map(
+      Effect.forEach(replicas, (r) => Ref.get(r.events)),
+      (all) => all.reduce((n, e) => n + e.length, 0)
+    )
     for (;;) {
       const now = yield* TestClock.currentTimeMillis
       if (now >= end) return
