@@ -10,6 +10,7 @@ import * as Registry from "../engine/Registry.ts"
 import { RunObserver } from "../engine/RunObserver.ts"
 import { RunStore } from "../engine/RunStore.ts"
 import * as Scheduler from "../engine/Scheduler.ts"
+import { SchedulerObserver } from "../engine/SchedulerEvent.ts"
 import { SlotStore } from "../engine/SlotStore.ts"
 import * as Database from "../sources/Database.ts"
 
@@ -29,7 +30,7 @@ const main = Effect.gen(function*() {
     ...Scheduler.defaults,
     owner: "bench"
   }).pipe(
-    Effect.provideService(Scheduler.SchedulerObserver, {
+    Effect.provideService(SchedulerObserver, {
       onEvent: (e) => Effect.sync(() => {
         if (e._tag === "Claimed") slots.set(e.runId, e.slot.getTime())
       })

@@ -1,3 +1,4 @@
+import * as Calendar from "../engine/Calendar.ts"
 import * as Random from "./Random.ts"
 
 /** What to generate: how many students over how many weeks, ending on `endDate` (inclusive, UTC). */
@@ -89,18 +90,15 @@ const ITEMS_PER_TOPIC = 40
 /** Attempt ids are `student number × ID_STRIDE + n`, unique without coordination between students. */
 const ID_STRIDE = 100_000
 
-const isoDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
-const mondayOf = (ms: number): number => {
-  const day = Math.floor(ms / DAY)
-  // 1970-01-01 was a Thursday: day 4 (1970-01-05) is the first Monday
-  return (day - ((day - 4) % 7 + 7) % 7) * DAY
-}
+const isoDate = (ms: number): string => Calendar.dateOf(ms, "UTC")
+const utcMidnight = (date: string): number => Calendar.dayRange(date, "UTC").start.getTime()
+const mondayOf = (ms: number): number => utcMidnight(Calendar.mondayOf(isoDate(ms)))
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x))
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x))
 
 /** The shared part of a cohort, from its options alone. */
 export const plan = (options: CohortOptions): CohortPlan => {
-  const endMs = Date.parse(`${options.endDate}T00:00:00Z`) + DAY
+  const endMs = utcMidnight(options.endDate) + DAY
   const startMs = endMs - options.weeks * WEEK
   const random = Random.make(options.seed, -1)
   const items = TOPICS.flatMap((topic, t) =>
@@ -155,7 +153,7 @@ export const generateStudent = (cohort: CohortPlan, index: number): GeneratedStu
     ? cohort.startMs + (28 + random.int(Math.floor(totalDays) - 48)) * DAY
     : undefined
   const focus = [random.int(TOPICS.length), random.int(TOPICS.length), random.int(TOPICS.length)]
-  const anomalyStart = Date.parse(`${cohort.anomalyWeekStart}T00:00:00Z`)
+  const anomalyStart = utcMidnight(cohort.anomalyWeekStart)
 
   const sessions: Array<SessionRow> = []
   const attempts: Array<AttemptRow> = []

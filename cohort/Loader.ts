@@ -1,7 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Data, Effect } from "effect"
+import { Data, Effect, Either } from "effect"
 import { demoTableComment } from "../db/migrations/0003_demo_inputs.ts"
+import * as Calendar from "../engine/Calendar.ts"
 import * as Generator from "./Generator.ts"
 
 /** Seeding was refused: the input tables belong to a host database, or the options make no cohort. */
@@ -76,8 +77,7 @@ const validate = (options: Generator.CohortOptions) => {
     "students must be an integer from 1 to 1,000,000",
     !(Number.isInteger(options.weeks) && options.weeks >= 1 && options.weeks <= 260) && "weeks must be an integer from 1 to 260",
     !Number.isInteger(options.seed) && "seed must be an integer",
-    (!/^\d{4}-\d{2}-\d{2}$/.test(options.endDate) || Number.isNaN(Date.parse(`${options.endDate}T00:00:00Z`))) &&
-    "endDate must be a date YYYY-MM-DD"
+    Either.match(Calendar.parse(options.endDate), { onLeft: (e) => `endDate: ${e.message}`, onRight: () => false })
   ].filter((p): p is string => typeof p === "string")
   return problems.length === 0
     ? Effect.void
@@ -126,7 +126,7 @@ export const seedCohort = Effect.fn("Cohort.seed")(function*(options: Generator.
       INSERT INTO cohort_meta (id, seed, students, weeks, start_date, end_date, anomaly_week_start,
                                anomaly_logit_shift, attempts, sessions)
       VALUES (1, ${options.seed}, ${options.students}, ${options.weeks},
-              ${new Date(cohort.startMs).toISOString().slice(0, 10)}::date, ${options.endDate}::date,
+              ${Calendar.dateOf(cohort.startMs, "UTC")}::date, ${options.endDate}::date,
               ${cohort.anomalyWeekStart}::date, ${cohort.anomalyLogitShift}, ${attempts}, ${sessions})`
     yield* sql`ANALYZE attempt`
     yield* sql`ANALYZE session`
@@ -138,7 +138,7 @@ export const seedCohort = Effect.fn("Cohort.seed")(function*(options: Generator.
     students: options.students,
     weeks: options.weeks,
     seed: options.seed,
-    startDate: new Date(cohort.startMs).toISOString().slice(0, 10),
+    startDate: Calendar.dateOf(cohort.startMs, "UTC"),
     endDate: options.endDate,
     anomalyWeekStart: cohort.anomalyWeekStart,
     sessions,

@@ -1,4 +1,5 @@
-import { Clock, Effect } from "effect"
+import { Effect } from "effect"
+import * as Calendar from "../engine/Calendar.ts"
 import { seedCohort, type SeedResult } from "./Loader.ts"
 
 /** The flags of `seedtest seed`, decoded. */
@@ -27,8 +28,7 @@ export const seedSummary = (result: SeedResult): string =>
 
 /** The `seed` command: generates the cohort into the demo tables (refusing host tables) and logs a summary. */
 export const seedCommand = Effect.fn("Cohort.seedCommand")(function*(flags: SeedFlags) {
-  const now = yield* Clock.currentTimeMillis
-  const endDate = flags.endDate ?? new Date(now - 86_400_000).toISOString().slice(0, 10)
+  const endDate = flags.endDate ?? Calendar.addDays(yield* Calendar.today(), -1)
   const result = yield* seedCohort({ students: flags.students, weeks: flags.weeks, seed: flags.seed, endDate })
   yield* Effect.log(seedSummary(result))
   return result

@@ -1,26 +1,15 @@
-import { ParseResult, Schema } from "effect"
 import * as Param from "../engine/Param.ts"
-
-const CalendarDate = Param.date({ description: "", default: "" }).schema
-
-// "" becomes today's date (UTC) when the run's parameters are resolved, so the run record names the real day
-const DateOrToday: Schema.Schema<string, string> = Schema.transformOrFail(Schema.String, Schema.String, {
-  strict: true,
-  decode: (s) => (s.trim() === "" ? ParseResult.succeed(new Date().toISOString().slice(0, 10)) : ParseResult.decodeUnknown(CalendarDate)(s)),
-  encode: ParseResult.succeed
-})
 
 /**
  * The as-of day shared by the daily pipelines: `SEEDTEST_AS_OF`, empty = today (UTC, resolved when a run starts).
  * Runs are deterministic for an explicit day; tests and backfills pass one.
  */
-export const asOf: Param.Param<string> = {
+export const asOf: Param.Param<string> = Param.date({
   env: "SEEDTEST_AS_OF",
   description: "the last day whose data is read (YYYY-MM-DD); empty = today (UTC)",
-  schema: DateOrToday,
   default: "",
-  show: (value) => (value === "" ? '"" (today)' : value)
-}
+  emptyIsToday: true
+})
 
 /** `METRICS_DEFAULT_TARGET`: the goal accuracy P is about, shared by the KPI and growth pipelines. */
 export const goalTarget: Param.Param<number> = Param.number({

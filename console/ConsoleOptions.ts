@@ -2,7 +2,7 @@ import { Context, Data, type Effect, type Option, type Redacted } from "effect"
 import type * as Pipeline from "../engine/Pipeline.ts"
 import type { Registry } from "../engine/Registry.ts"
 import type { DryRunReport, RunResult } from "../engine/Runner.ts"
-import type { ScheduledPipeline } from "../engine/Scheduler.ts"
+import type { ScheduledPipeline } from "../engine/ScheduledPipeline.ts"
 
 /** How the console runs a pipeline: the host provides the runner with its own layers (the CLI, or a library user). */
 export interface ConsoleRunner {

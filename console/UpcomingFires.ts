@@ -1,6 +1,6 @@
 import { Clock, Effect } from "effect"
 import type { Registry } from "../engine/Registry.ts"
-import type { ScheduledPipeline } from "../engine/Scheduler.ts"
+import type { ScheduledPipeline } from "../engine/ScheduledPipeline.ts"
 import { type UpcomingFire, upcomingFires } from "../engine/Upcoming.ts"
 
 /** How many upcoming fires the console keeps: the schedule page shows 20; the graph takes each pipeline's first. */

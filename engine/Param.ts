@@ -1,4 +1,5 @@
 import { Config, Effect, Either, Option, ParseResult, Schema } from "effect"
+import * as Calendar from "./Calendar.ts"
 import { ParamError } from "./Errors.ts"
 
 /**
@@ -106,28 +107,39 @@ export const optionalInt = (options: Options<Option.Option<number>> & { readonly
     (o) => Option.match(o, { onNone: () => '"" (automatic)', onSome: String })
   )
 
-/** A calendar date `YYYY-MM-DD`, kept as that string. */
-export const date = (options: Options<string>): Param<string> =>
+/**
+ * A calendar date `YYYY-MM-DD`, kept as that string and checked strictly (2026-02-31 is an error, not March 3rd).
+ * With `emptyIsToday`, the empty string is today's date (UTC, from effect's `Clock`) when the run's parameters are
+ * resolved, so the run record names the real day.
+ */
+export const date = (options: Options<string> & { readonly emptyIsToday?: boolean }): Param<string> =>
   make(
-    Schema.String.pipe(
-      Schema.pattern(/^\d{4}-\d{2}-\d{2}$/, { message: () => "expected a date YYYY-MM-DD" }),
-      Schema.filter((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) || "expected a real calendar date")
-    ),
+    options.emptyIsToday === true
+      ? Schema.transformOrFail(Schema.String, Schema.String, {
+        strict: true,
+        decode: (s) =>
+          s.trim() === "" ? Calendar.today() : ParseResult.decodeUnknown(Calendar.IsoDate)(s),
+        encode: ParseResult.succeed
+      })
+      : Calendar.IsoDate,
     options,
-    String
+    options.emptyIsToday === true ? (value) => (value === "" ? '"" (today)' : value) : String
   )
 
+const invalidValue = (pipeline: string, key: string, raw: string, origin: string) =>
+  (issue: ParseResult.ParseError): ParamError => {
+    // the tree's last line is its innermost message ("February 2026 has 28 days")
+    const message = ParseResult.TreeFormatter.formatErrorSync(issue).split("\n").pop()?.trim() ?? "invalid"
+    return new ParamError({ reason: "InvalidValue", pipeline, param: key, detail: `${origin} "${raw}": ${message}` })
+  }
+
+// checks without running anything (a schedule file); "today" then reads the live clock, which only its validity needs
 const decodeParam = <A>(pipeline: string, key: string, param: Param<A>, raw: string, origin: string) =>
-  Either.mapLeft(
-    Schema.decodeEither(param.schema)(raw),
-    (issue) =>
-      new ParamError({
-        reason: "InvalidValue",
-        pipeline,
-        param: key,
-        detail: `${origin} "${raw}": ${ParseResult.TreeFormatter.formatErrorSync(issue).split("\n").pop()?.trim() ?? "invalid"}`
-      })
-  )
+  Either.mapLeft(Schema.decodeEither(param.schema)(raw), invalidValue(pipeline, key, raw, origin))
+
+// resolves for a run: a default of "today" is decoded in the running fiber, so it reads its Clock (TestClock in tests)
+const decodeParamEffect = <A>(pipeline: string, key: string, param: Param<A>, raw: string, origin: string) =>
+  Effect.mapError(Schema.decode(param.schema)(raw), invalidValue(pipeline, key, raw, origin))
 
 /** Every override names a parameter of the pipeline, or the first that does not, with the known ones. */
 const knownNames = (pipeline: string, fields: Fields, overrides: Readonly<Record<string, string>>): Either.Either<void, ParamError> => {
@@ -178,7 +190,7 @@ export const resolve = <F extends Fields>(
     for (const [key, param] of Object.entries(fields)) {
       const override = overrides[key]
       if (override !== undefined) {
-        values[key] = yield* decodeParam(pipeline, key, param, override, "--param value")
+        values[key] = yield* decodeParamEffect(pipeline, key, param, override, "--param value")
         continue
       }
       const fromEnv = param.env === undefined
@@ -186,10 +198,10 @@ export const resolve = <F extends Fields>(
         : yield* Config.option(Config.string(param.env)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
       // a default goes through the same decoding as a user's value, so a default like "" (= today) is resolved too
       values[key] = Option.isSome(fromEnv)
-        ? yield* decodeParam(pipeline, key, param, fromEnv.value, `environment variable ${param.env}`)
+        ? yield* decodeParamEffect(pipeline, key, param, fromEnv.value, `environment variable ${param.env}`)
         : yield* Either.match(Schema.encodeEither(param.schema)(param.default), {
-          onLeft: () => Either.right(param.default),
-          onRight: (raw) => decodeParam(pipeline, key, param, raw, "default")
+          onLeft: () => Effect.succeed(param.default),
+          onRight: (raw) => decodeParamEffect(pipeline, key, param, raw, "default")
         })
     }
     return values as Values<F>

@@ -1,5 +1,5 @@
 import type { Registry } from "./Registry.ts"
-import * as Scheduler from "./Scheduler.ts"
+import * as ScheduledPipeline from "./ScheduledPipeline.ts"
 
 /** A scheduled fire and when it can start: not before the same-day fires of the pipelines it reads from. */
 export interface UpcomingFire {
@@ -15,7 +15,7 @@ export interface UpcomingFire {
  */
 export const upcomingFires = (
   registry: Registry,
-  schedule: ReadonlyArray<Scheduler.ScheduledPipeline>,
+  schedule: ReadonlyArray<ScheduledPipeline.ScheduledPipeline>,
   now: Date,
   count: number
 ): ReadonlyArray<UpcomingFire> => {
@@ -23,16 +23,16 @@ export const upcomingFires = (
   const horizon = new Date(now.getTime() + 400 * 86_400_000)
   const fires = enabled.flatMap((entry) => {
     const result: Array<{ pipeline: string; fire: Date }> = []
-    let at: Date | null = Scheduler.nextFire(entry, now)
+    let at: Date | null = ScheduledPipeline.nextFire(entry, now)
     while (at !== null && result.length < count && at < horizon) {
       result.push({ pipeline: entry.pipeline, fire: at })
-      at = Scheduler.nextFire(entry, at)
+      at = ScheduledPipeline.nextFire(entry, at)
     }
     return result
   })
   const rank = new Map(registry.order.map((n, i) => [n, i] as const))
   return fires.map(({ fire, pipeline }) => {
-    const after = Scheduler.sameDayUpstreamFires(registry, enabled, pipeline, fire)
+    const after = ScheduledPipeline.sameDayUpstreamFires(registry, enabled, pipeline, fire)
     const startsAfter = new Date(Math.max(fire.getTime(), ...after.map((a) => a.fire.getTime())))
     return { pipeline, fire, startsAfter, after: [...new Set(after.map((a) => a.pipeline))] }
   })

@@ -1,9 +1,9 @@
 import { FeatureSettings } from "../config/KpiSettings.ts"
+import { addDays } from "../engine/Calendar.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
 import { FeaturesTopicDailySink } from "../sinks/FeaturesTopicDailySink.ts"
 import { topicDays } from "../sources/TopicFeaturesQuery.ts"
-import { addDays } from "../stages/kpi/KpiWeeks.ts"
 
 /**
  * `aggregate-features-daily`: per student, topic and day, practice volume, accuracy, timing, hints and short-term

@@ -1,6 +1,6 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { Effect, Schema } from "effect"
-import { addDays, mondayOf } from "../stages/kpi/KpiWeeks.ts"
+import { addDays, mondayOf } from "../engine/Calendar.ts"
 
 /** A series needs at least this many non-null weeks to be forecast (the service answers insufficient_data below). */
 export const MIN_SERIES_POINTS = 4

@@ -1,6 +1,6 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { Effect, Schema } from "effect"
-import { addDays, lastCompleteWeek } from "../stages/kpi/KpiWeeks.ts"
+import { addDays, lastCompleteWeek } from "../engine/Calendar.ts"
 import { attemptIdsUnique, attempts } from "./AttemptRelation.ts"
 
 /**

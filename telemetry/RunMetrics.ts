@@ -1,5 +1,6 @@
-import { Effect, Layer, Metric, MetricBoundaries } from "effect"
+import { Duration, Effect, Layer, Metric, MetricBoundaries } from "effect"
 import { type RunEvent, RunObserver } from "../engine/RunObserver.ts"
+import type { SchedulerEvent } from "../engine/SchedulerEvent.ts"
 
 /** How long runs take, per pipeline and outcome (seconds). */
 export const runDuration = Metric.histogram(
@@ -13,6 +14,16 @@ export const runFailures = Metric.counter("seedtest_run_failures_total", { descr
 
 /** Rows handed to sinks, per pipeline and sink stage. */
 export const rowsWritten = Metric.counter("seedtest_rows_written_total", { description: "rows the sink stages of runs wrote", incremental: true })
+
+/**
+ * How late scheduled runs start, per pipeline (seconds): from a slot's due time to the start of its run — waiting for
+ * the upstream pipelines of the same day, for the run before it, or for a retry.
+ */
+export const slotLag = Metric.histogram(
+  "seedtest_slot_lag_seconds",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 16 }),
+  "seconds between a scheduled slot's due time and the start of its run"
+)
 
 /** What a run's events add to the metrics; `pipelines` remembers which pipeline each run id belongs to. */
 const record = (pipelines: Map<string, string>, event: RunEvent): Effect.Effect<void> => {
@@ -53,3 +64,16 @@ export const observing = <E, R>(inner: Layer.Layer<RunObserver, E, R>): Layer.La
       return { onEvent: (event: RunEvent) => Effect.zipRight(observer.onEvent(event), record(pipelines, event)) }
     })
   ).pipe(Layer.provide(inner))
+
+/** The slot lag the scheduler measured when it claimed a slot. */
+export const recordSlotLag = (event: SchedulerEvent): Effect.Effect<void> =>
+  event._tag === "Claimed"
+    ? Metric.update(slotLag.pipe(Metric.tagged("pipeline", event.pipeline)), Duration.toMillis(event.lag) / 1000)
+    : Effect.void
+
+/** A scheduler observer that also records the slot lag, around `inner` (the CLI's log lines). */
+export const observingScheduler = (
+  inner: { readonly onEvent: (event: SchedulerEvent) => Effect.Effect<void> }
+): { readonly onEvent: (event: SchedulerEvent) => Effect.Effect<void> } => ({
+  onEvent: (event) => Effect.zipRight(inner.onEvent(event), recordSlotLag(event))
+})

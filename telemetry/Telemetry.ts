@@ -7,7 +7,11 @@ import { TelemetrySettings } from "../config/TelemetrySettings.ts"
  * command's output (`--json`).
  */
 export const loggerLayer = (format: TelemetrySettings["logFormat"]): Layer.Layer<never> =>
-  Logger.replace(Logger.defaultLogger, Logger.withConsoleError(format === "json" ? Logger.jsonLogger : Logger.prettyLoggerDefault))
+  Logger.replace(
+    Logger.defaultLogger,
+    // the pretty logger writes to the console itself (its result is void, so it is not wrapped like the JSON one)
+    format === "json" ? Logger.withConsoleError(Logger.jsonLogger) : Logger.prettyLogger({ stderr: true })
+  )
 
 /**
  * Traces (and Effect metrics and logs) exported over OTLP/HTTP with JSON bodies to `<endpoint>/v1/traces` …, by

@@ -1,5 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Data, Effect, Option } from "effect"
+import { Console, Data, Effect, Either, Option } from "effect"
+import * as Calendar from "../../engine/Calendar.ts"
 import { RunStore } from "../../engine/RunStore.ts"
 import { DataLayer } from "../Environment.ts"
 import { registry, runPipeline } from "../Registry.ts"
@@ -11,20 +12,17 @@ export class UsageError extends Data.TaggedError("UsageError")<{ readonly detail
   }
 }
 
-const DAY = 86_400_000
-
+/** A week given on the command line: a real calendar date, and a Monday (weeks start on Monday). */
 const monday = (flag: string, value: string) =>
-  Effect.gen(function*() {
-    const t = Date.parse(`${value}T00:00:00Z`)
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(t)) {
-      return yield* new UsageError({ detail: `${flag} must be a week's Monday as YYYY-MM-DD, got "${value}".` })
-    }
-    const weekday = (new Date(t).getUTCDay() + 6) % 7 // 0 = Monday
-    if (weekday !== 0) {
-      const previous = new Date(t - weekday * DAY).toISOString().slice(0, 10)
-      return yield* new UsageError({ detail: `${flag} ${value} is not a Monday; weeks start on Monday (did you mean ${previous}?).` })
-    }
-    return t
+  Either.match(Calendar.parse(value), {
+    onLeft: (invalid) =>
+      Effect.fail(new UsageError({ detail: `${flag} must be a week's Monday as YYYY-MM-DD: ${invalid.message}.` })),
+    onRight: (date) =>
+      Calendar.isMonday(date)
+        ? Effect.succeed(date)
+        : Effect.fail(new UsageError({
+          detail: `${flag} ${value} is not a Monday; weeks start on Monday (did you mean ${Calendar.mondayOf(date)}?).`
+        }))
   })
 
 /** `seedtest backfill <pipeline> --from <week> --to <week> [--force]`: one run per week, oldest first. */
@@ -45,15 +43,15 @@ export const backfill = Command.make(
       const start = yield* monday("--from", from)
       const end = yield* monday("--to", to)
       if (end < start) return yield* new UsageError({ detail: `--to ${to} is before --from ${from}.` })
-      const weeks = Array.from({ length: (end - start) / (7 * DAY) + 1 }, (_, i) => start + i * 7 * DAY)
+      const weeks = Calendar.weeksBetween(start, end)
       return yield* Effect.gen(function*() {
         const store = yield* RunStore
         let ran = 0
         let skipped = 0
         for (const [i, week] of weeks.entries()) {
           // a week's run reads everything up to its Sunday (as_of = week_start + 6 days)
-          const asOf = new Date(week + 6 * DAY).toISOString().slice(0, 10)
-          const label = `week ${new Date(week).toISOString().slice(0, 10)} (${i + 1}/${weeks.length}, asOf ${asOf})`
+          const asOf = Calendar.sundayOf(week)
+          const label = `week ${week} (${i + 1}/${weeks.length}, asOf ${asOf})`
           const done = force ? Option.none() : yield* store.succeededWith(p.name, "asOf", asOf)
           if (Option.isSome(done)) {
             skipped++

@@ -1,5 +1,5 @@
 import { Command, Options } from "@effect/cli"
-import { Console, Effect } from "effect"
+import { Console, DateTime, Effect } from "effect"
 import { upcomingFires } from "../../engine/Upcoming.ts"
 import { registry } from "../Registry.ts"
 import { loadSchedule } from "../Schedule.ts"
@@ -15,7 +15,7 @@ export const next = Command.make(
     Effect.gen(function*() {
       const reg = yield* registry
       const { entries } = yield* loadSchedule(reg)
-      const upcoming = upcomingFires(reg, entries, new Date(), count)
+      const upcoming = upcomingFires(reg, entries, yield* DateTime.nowAsDate, count)
       if (json) return yield* Console.log(JSON.stringify(upcoming, null, 2))
       for (const u of upcoming) {
         const wait = u.after.length === 0 ? "" : `  after ${u.after.join(", ")}${u.startsAfter > u.fire ? ` (not before ${u.startsAfter.toISOString()})` : ""}`

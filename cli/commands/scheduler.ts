@@ -1,44 +1,15 @@
 import { Command, Options } from "@effect/cli"
-import { Duration, Effect, Layer, Option, Schedule } from "effect"
+import { DateTime, Duration, Effect, Layer, Logger, LogLevel, Option, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as Scheduler from "../../engine/Scheduler.ts"
+import { SchedulerObserver } from "../../engine/SchedulerEvent.ts"
+import * as SchedulerLog from "../../engine/SchedulerLog.ts"
 import { SlotStore } from "../../engine/SlotStore.ts"
+import * as RunMetrics from "../../telemetry/RunMetrics.ts"
 import { DataLayer } from "../Environment.ts"
 import { registry, runScheduler } from "../Registry.ts"
 import { loadSchedule } from "../Schedule.ts"
-
-const time = (d: Date) => d.toISOString().replace(".000Z", "Z")
-
-/** One log line per scheduler decision. */
-export const formatSchedulerEvent = (event: Scheduler.SchedulerEvent): string => {
-  switch (event._tag) {
-    case "Started":
-      return `scheduler ${event.owner} started: ${event.pipelines} scheduled pipelines`
-    case "Due":
-      return `due       ${event.pipeline} @ ${time(event.slot)}`
-    case "Missed":
-      return `missed    ${event.pipeline}: ${event.slots.length} slot(s) while no scheduler ran (${event.slots.map(time).join(", ")}); recorded as skipped, the latest runs`
-    case "Waiting":
-      return `waiting   ${event.pipeline} @ ${time(event.slot)} for ${event.upstream.join(", ")}`
-    case "Claimed":
-      return `claimed   ${event.pipeline} @ ${time(event.slot)} (attempt ${event.attempt}, ${event.runId})`
-    case "Done":
-      return event.status === "succeeded"
-        ? `done      ${event.pipeline} @ ${time(event.slot)} succeeded (${event.runId})`
-        : `failed    ${event.pipeline} @ ${time(event.slot)}: ${event.detail ?? "?"}${event.retryAt === null ? "" : `; retry at ${time(event.retryAt)}`}`
-    case "Skipped":
-      return `skipped   ${event.pipeline} @ ${time(event.slot)}: ${event.detail}`
-    case "Stale":
-      return `stale     ${event.pipeline} @ ${time(event.slot)}: ${event.owner ?? "?"} stopped sending heartbeats; failed, will retry`
-    case "Idle":
-      return `idle      until ${time(event.until)}`
-    case "Trouble":
-      return `trouble   ${event.detail} (failure ${event.failures} in a row); trying again at ${time(event.retryAt)}`
-    case "Stopping":
-      return event.waitingFor === null ? "stopping: no run in progress" : `stopping: letting ${event.waitingFor} finish within the grace period`
-  }
-}
 
 /**
  * Touches `file` now and every 10 s while the daemon lives: its probes (deploy/) read it. It exists once the schedule
@@ -46,7 +17,7 @@ export const formatSchedulerEvent = (event: Scheduler.SchedulerEvent): string =>
  * its own fiber, not from the scheduler's passes, because a pass waits for the run it started, which may take an hour.
  */
 const healthBeat = (file: string) =>
-  Effect.try(() => fs.writeFileSync(file, `${new Date().toISOString()}\n`)).pipe(
+  Effect.flatMap(DateTime.nowAsDate, (now) => Effect.try(() => fs.writeFileSync(file, `${now.toISOString()}\n`))).pipe(
     Effect.catchAll((e) => Effect.logWarning(`could not write the health file ${file}: ${String(e.error)}`)),
     Effect.repeat(Schedule.spaced(Duration.seconds(10))),
     Effect.fork
@@ -78,7 +49,6 @@ export const scheduler = Command.make(
       if (schedule.notYetAvailable.length > 0) {
         yield* Effect.logWarning(`not scheduling pipelines that are not available yet: ${schedule.notYetAvailable.join(", ")}`)
       }
-      const log = (line: string) => Effect.sync(() => process.stderr.write(`${new Date().toISOString()} ${line}\n`))
       if (Option.isSome(healthFile)) yield* healthBeat(healthFile.value)
       yield* runScheduler(reg, schedule.entries, {
         ...Scheduler.defaults,
@@ -86,9 +56,9 @@ export const scheduler = Command.make(
         grace: Duration.seconds(grace),
         pollInterval: Duration.seconds(poll)
       }).pipe(
-        Effect.provideService(Scheduler.SchedulerObserver, {
-          onEvent: (event) => (event._tag === "Idle" && !verbose ? Effect.void : log(formatSchedulerEvent(event)))
-        })
+        // each decision is a log line (JSON with LOG_FORMAT=json); idle periods are debug lines, shown with --verbose
+        Effect.provideService(SchedulerObserver, RunMetrics.observingScheduler(SchedulerLog.observer)),
+        Logger.withMinimumLogLevel(verbose ? LogLevel.Debug : LogLevel.Info)
       )
     }).pipe(Effect.provide(SlotStore.Default.pipe(Layer.provideMerge(DataLayer))))
 ).pipe(Command.withDescription(

@@ -1,5 +1,5 @@
+import { addDays, lastCompleteWeek, mondayOf } from "../../engine/Calendar.ts"
 import type { ReportWeek } from "../../sources/ReportInputsQuery.ts"
-import { addDays, lastCompleteWeek, mondayOf } from "../kpi/KpiWeeks.ts"
 
 /** Weeks of history the report charts show (weekly accuracy, I_t). */
 export const HISTORY_WEEKS = 12

@@ -1,4 +1,5 @@
 import { Either, Option, ParseResult, Schema } from "effect"
+import { addDays } from "../../engine/Calendar.ts"
 import type {
   KpiHistoryRow,
   PosteriorRow,
@@ -6,7 +7,6 @@ import type {
   ReportWeek,
   WeeklyAccuracyPoint
 } from "../../sources/ReportInputsQuery.ts"
-import { addDays } from "../kpi/KpiWeeks.ts"
 import { clamp } from "../kpi/Numbers.ts"
 import { GrowthCoefficients } from "../models/schemas/Growth.ts"
 
