@@ -5,7 +5,7 @@ import * as Resource from "../engine/Resource.ts"
 import { WeeklyKpiSink, type WeeklyKpiRow } from "../sinks/WeeklyKpiSink.ts"
 import { growthPosterior, GrowthPosteriorRow } from "../sources/GrowthPosteriorQuery.ts"
 import { OutOfRange, outOfRange, WeeklyWindows, weeklyWindows } from "../sources/WeeklyKpiQuery.ts"
-import { kpiWeeks } from "../stages/kpi/KpiWeeks.ts"
+import { daysBetween, kpiWeeks } from "../stages/kpi/KpiWeeks.ts"
 import { closedFormGoal, kpiKeys, weeklyKpis } from "../stages/kpi/WeeklyKpis.ts"
 
 const attemptColumns = Resource.columns("attempt", [
@@ -20,7 +20,20 @@ const sessionColumns = Resource.columns("session", ["id", "user_id", "started_at
 export const computeDailyKpis = Pipeline.make({
   name: "compute-daily-kpis",
   description: "Weekly learning KPIs per student (improvement, efficiency, recovery, engagement, goal attainment, churn heuristic) into weekly_kpi.",
-  params: KpiSettings
+  params: KpiSettings,
+  // a week counts as computed when its row holds this pipeline's keys (survival may have written only S)
+  partitions: {
+    table: "weekly_kpi",
+    column: "week_start",
+    unit: "week",
+    since: { table: "attempt", column: "started_at" },
+    present: "kpis ? 'A_t'",
+    window: ({ asOf, lookbackDays }) => {
+      const weeks = kpiWeeks(asOf, lookbackDays)
+      return { first: weeks.firstWeek, last: weeks.lastWeek }
+    },
+    startingAt: (params, firstWeek) => ({ ...params, lookbackDays: daysBetween(firstWeek, params.asOf) })
+  }
 })
   .source("windows", {
     description: "Window statistics per student and week (14/28/56-day windows) in one set-based pass over attempt and session.",

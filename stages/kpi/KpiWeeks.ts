@@ -22,6 +22,9 @@ export const mondayOf = (date: string): string => {
   return toDate(ms - weekday * DAY)
 }
 
+/** Whole days from `from` to `to` (negative when `to` is earlier). */
+export const daysBetween = (from: string, to: string): number => Math.round((toMs(to) - toMs(from)) / DAY)
+
 /** Adds days to a date. */
 export const addDays = (date: string, days: number): string => toDate(toMs(date) + days * DAY)
 
