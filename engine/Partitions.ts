@@ -94,11 +94,11 @@ export const gap = (options: {
   return { missing, window: { first: missing[0]!, last: window.last }, readers, beyondBound }
 }
 
-/** `filled 6 missing weeks of weekly_kpi for cluster-segments (needs 12 weeks), …` */
+/** `filled 6 missing weeks of weekly_kpi for cluster-segments (needs 12 weeks), …: 2026-09-14 … 2026-10-19` */
 export const describeGap = (table: string, unit: Need.Unit, g: Gap): string => {
   const forWhom = g.readers.map((r) => `${r.pipeline} (needs ${Need.formatCount(unit, r.count)})`).join(", ")
-  const filled = `filled ${g.missing.length} missing ${unit}${g.missing.length === 1 ? "" : "s"} of ${table} ` +
-    `(${g.missing[0]}${g.missing.length > 1 ? ` … ${g.missing[g.missing.length - 1]}` : ""})`
+  const which = `${g.missing[0]}${g.missing.length > 1 ? ` … ${g.missing[g.missing.length - 1]}` : ""}`
   const bounded = g.beyondBound > 0 ? `; ${Need.formatCount(unit, g.beyondBound)} more are beyond the fill bound` : ""
-  return `${filled} for ${forWhom}${bounded}`
+  return `filled ${Need.formatCount(unit, g.missing.length).replace(/^(\d+) /, "$1 missing ")} of ${table} for ${forWhom}: ` +
+    `${which}${bounded}`
 }
