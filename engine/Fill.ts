@@ -32,7 +32,7 @@ export interface Filled extends Partitions.Gap {
 const maxWeeks = (pipeline: string) =>
   Config.integer(MAX_WEEKS_ENV).pipe(
     Config.withDefault(DEFAULT_MAX_WEEKS),
-    Effect.flatMap((n) => (n >= 0 ? Effect.succeed(n) : Effect.fail(`expected a whole number of weeks ≥ 0, got ${n}`))),
+    Effect.flatMap((n) => (n >= 0 ? Effect.succeed(n) : Effect.fail(`expected whole weeks ≥ 0, got ${n}`))),
     Effect.mapError((e) =>
       new ParamError({
         reason: "InvalidValue",
@@ -76,12 +76,14 @@ export const storedPartitions = Effect.fn("Fill.storedPartitions")(function*(
   last: string
 ) {
   if (!identifier.test(partitions.table) || !identifier.test(partitions.column)) {
-    return yield* Effect.dieMessage(`partitions of "${partitions.table}.${partitions.column}": not plain SQL identifiers`)
+    const named = `${partitions.table}.${partitions.column}`
+    return yield* Effect.dieMessage(`partitions of "${named}": not plain SQL identifiers`)
   }
   const sql = yield* SqlClient.SqlClient
+  const present = partitions.present === undefined ? "" : ` AND (${partitions.present})`
   const rows = yield* sql.unsafe<{ partition: string }>(
     `SELECT DISTINCT to_char(${partitions.column}, 'YYYY-MM-DD') AS partition FROM ${partitions.table}
-     WHERE ${partitions.column} BETWEEN $1::date AND $2::date${partitions.present === undefined ? "" : ` AND (${partitions.present})`}`,
+     WHERE ${partitions.column} BETWEEN $1::date AND $2::date${present}`,
     [first, last]
   )
   return new Set(rows.map((r) => r.partition))
@@ -96,7 +98,8 @@ export const earliestPartition = Effect.fn("Fill.earliestPartition")(function*(
     return yield* Effect.dieMessage(`history of "${since.table}.${since.column}": not plain SQL identifiers`)
   }
   const sql = yield* SqlClient.SqlClient
-  const truncated = unit === "week" ? `date_trunc('week', min(${since.column}) AT TIME ZONE 'UTC')` : `min(${since.column}) AT TIME ZONE 'UTC'`
+  const first = `min(${since.column}) AT TIME ZONE 'UTC'`
+  const truncated = unit === "week" ? `date_trunc('week', ${first})` : first
   const [row] = yield* sql.unsafe<{ first: string | null }>(
     `SELECT to_char(${truncated}, 'YYYY-MM-DD') AS first FROM ${since.table}`
   )
@@ -120,10 +123,13 @@ export const widen = <P>(
     const needs = yield* readerNeeds(pipeline, partitions.table, partitions.unit, pipelines)
     const window = partitions.window(params)
     const deepest = needs.reduce((m, n) => Math.max(m, n.count), 0)
-    if (Partitions.shift(partitions.unit, window.last, 1 - deepest) >= window.first) return { params, filled: undefined }
+    const needed = Partitions.shift(partitions.unit, window.last, 1 - deepest)
+    if (needed >= window.first) return { params, filled: undefined }
     const weeks = yield* maxWeeks(pipeline.name)
     const bound = partitions.unit === "week" ? weeks : 7 * weeks
-    const earliest = partitions.since === undefined ? undefined : yield* earliestPartition(partitions.since, partitions.unit)
+    const earliest = partitions.since === undefined
+      ? undefined
+      : yield* earliestPartition(partitions.since, partitions.unit)
     if (partitions.since !== undefined && earliest === undefined) return { params, filled: undefined }
     const reach = Math.min(deepest, bound)
     const from = Partitions.shift(partitions.unit, window.last, 1 - reach)

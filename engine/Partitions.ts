@@ -88,7 +88,8 @@ export const gap = (options: {
   const beyondBound = deepest - reach
   const from = shift(unit, window.last, 1 - reach)
   const missing = reach > 0 && from < window.first
-    ? range(unit, from, shift(unit, window.first, -1)).filter((p) => !present.has(p) && (earliest === undefined || p >= earliest))
+    ? range(unit, from, shift(unit, window.first, -1))
+      .filter((p) => !present.has(p) && (earliest === undefined || p >= earliest))
     : []
   if (missing.length === 0) return undefined
   return { missing, window: { first: missing[0]!, last: window.last }, readers, beyondBound }
@@ -99,6 +100,6 @@ export const describeGap = (table: string, unit: Need.Unit, g: Gap): string => {
   const forWhom = g.readers.map((r) => `${r.pipeline} (needs ${Need.formatCount(unit, r.count)})`).join(", ")
   const which = `${g.missing[0]}${g.missing.length > 1 ? ` … ${g.missing[g.missing.length - 1]}` : ""}`
   const bounded = g.beyondBound > 0 ? `; ${Need.formatCount(unit, g.beyondBound)} more are beyond the fill bound` : ""
-  return `filled ${Need.formatCount(unit, g.missing.length).replace(/^(\d+) /, "$1 missing ")} of ${table} for ${forWhom}: ` +
-    `${which}${bounded}`
+  const count = `${g.missing.length} missing ${unit}${g.missing.length === 1 ? "" : "s"}`
+  return `filled ${count} of ${table} for ${forWhom}: ${which}${bounded}`
 }

@@ -268,7 +268,8 @@ export const validate = <P extends Any>(pipeline: P): Either.Either<P, PipelineD
     }
     const unread = (stage.needs ?? []).find((n) => !stage.reads.some((r) => Resource.overlaps(r, n.resource)))
     if (unread !== undefined) {
-      return fail("InvalidNeed", `stage "${stage.name}" declares a need of ${Resource.format(unread.resource)}, which it does not read.`)
+      const what = Resource.format(unread.resource)
+      return fail("InvalidNeed", `stage "${stage.name}" declares a need of ${what}, which it does not read.`)
     }
   }
   const partitioned = pipeline.partitions?.table

@@ -128,7 +128,12 @@ const announceFill = (prepared: Prepared, tracker: Tracker) =>
       if (stage.writes.some((w) => w.table === filled.table)) tracker.records.get(stage.name)!.notes.filled = filled
     }
     const observer = yield* RunObserver
-    yield* observer.onEvent({ _tag: "PartitionsFilled", runId: prepared.runId, table: filled.table, message: filled.message })
+    yield* observer.onEvent({
+      _tag: "PartitionsFilled",
+      runId: prepared.runId,
+      table: filled.table,
+      message: filled.message
+    })
   })
 
 /** Runs one stage: waits for its inputs, applies its timeout per attempt and its retry policy, records it. */
