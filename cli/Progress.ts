@@ -16,6 +16,8 @@ export const formatEvent = (event: RunEvent): string | undefined => {
       return `  ✓ ${event.kind.padEnd(9)} ${event.stage}  ${seconds(event.millis)}${event.rows === undefined ? "" : `  ${event.rows.toLocaleString("en")} rows`}`
     case "StageFailed":
       return `  ✗ ${event.stage}: ${event.detail}`
+    case "PartitionsFilled":
+      return `  ⇡ ${event.message}`
     case "Committing":
       return `  ⇢ committing ${event.sinks} sink${event.sinks === 1 ? "" : "s"} in one transaction`
     case "RunFinished":

@@ -6,7 +6,9 @@ import { Schema } from "effect"
 export class PipelineDefinitionError extends Schema.TaggedError<PipelineDefinitionError>(
   "@seedtest/engine/PipelineDefinitionError"
 )("PipelineDefinitionError", {
-  reason: Schema.Literal("DuplicateStage", "UnknownInput", "Cycle", "WriterConflict", "DuplicatePipeline", "InvalidSink"),
+  reason: Schema.Literal(
+    "DuplicateStage", "UnknownInput", "Cycle", "WriterConflict", "DuplicatePipeline", "InvalidSink", "InvalidNeed"
+  ),
   pipeline: Schema.String,
   detail: Schema.String
 }) {

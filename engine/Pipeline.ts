@@ -4,7 +4,9 @@ import type { Schema } from "effect"
 import type { Duration } from "effect"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import { PipelineDefinitionError } from "./Errors.ts"
+import type * as Need from "./Need.ts"
 import type * as Param from "./Param.ts"
+import type { Partitions } from "./Partitions.ts"
 import * as Relation from "./Relation.ts"
 import * as Resource from "./Resource.ts"
 import type { RelationWriter, SinkWriter } from "./Sink.ts"
@@ -25,6 +27,8 @@ interface Common {
 /** A SQL read: declares the tables and columns it reads; its rows are decoded with `output`. */
 export interface SourceSpec<P, A, E, R> extends Common {
   readonly reads: ReadonlyArray<Resource.Resource>
+  /** What this read needs of the history of what other pipelines write: their runs fill what is missing. */
+  readonly needs?: ReadonlyArray<Need.Need<P>>
   readonly output: Schema.Schema<A, any, never>
   readonly run: (context: StageContext<P>) => Effect.Effect<A, E, R>
 }
@@ -36,6 +40,8 @@ export interface SourceSpec<P, A, E, R> extends Common {
  */
 export interface RelationSpec<P, Row, E, R> extends Common {
   readonly reads: ReadonlyArray<Resource.Resource>
+  /** What this read needs of the history of what other pipelines write: their runs fill what is missing. */
+  readonly needs?: ReadonlyArray<Need.Need<P>>
   readonly run: (context: StageContext<P>) => Effect.Effect<Relation.Relation<Row>, E, R>
 }
 
@@ -52,6 +58,8 @@ export interface ModelSpec<P, Outs, I extends keyof Outs, A, E, R> extends Commo
   readonly inputs: ReadonlyArray<I>
   readonly output: Schema.Schema<A, any, never>
   readonly reads?: ReadonlyArray<Resource.Resource>
+  /** What this read needs of the history of what other pipelines write: their runs fill what is missing. */
+  readonly needs?: ReadonlyArray<Need.Need<P>>
   readonly run: (inputs: InputsOf<Outs, I>, context: StageContext<P>) => Effect.Effect<A, E, R>
 }
 
@@ -76,6 +84,11 @@ export interface Definition<F extends Param.Fields> {
   readonly name: string
   readonly description: string
   readonly params: F
+  /**
+   * For a writer of date-partitioned history (`weekly_kpi` by week, …): how its output is partitioned and its window
+   * moved, so that a run also computes the partitions its readers need that are missing (see `Fill`).
+   */
+  readonly partitions?: Partitions<Param.Values<F>> | undefined
 }
 
 const TypeId: unique symbol = Symbol.for("@seedtest/engine/Pipeline")
@@ -90,6 +103,7 @@ export interface Pipeline<F extends Param.Fields, Outs, E, R> extends Pipeable {
   readonly description: string
   readonly params: F
   readonly stages: ReadonlyArray<Stage>
+  readonly partitions: Partitions<any> | undefined
   /** Adds a SQL read. */
   source<const N extends string, A, E1 = never, R1 = never>(
     name: FreshName<N, Outs>,
@@ -145,6 +159,7 @@ const proto = {
       output: spec.output,
       reads: spec.reads,
       writes: [],
+      needs: spec.needs ?? [],
       timeout: spec.timeout,
       retry: spec.retry,
       run: (_, context) => spec.run(context),
@@ -185,6 +200,7 @@ const proto = {
       output: spec.output,
       reads: spec.reads ?? [],
       writes: [],
+      needs: spec.needs ?? [],
       timeout: spec.timeout,
       retry: spec.retry,
       run: spec.run,
@@ -215,6 +231,7 @@ const build = (definition: Definition<any>, stages: ReadonlyArray<Stage>): Any =
   self.description = definition.description
   self.params = definition.params
   self.stages = stages
+  self.partitions = definition.partitions
   return self
 }
 
@@ -251,6 +268,15 @@ export const validate = <P extends Any>(pipeline: P): Either.Either<P, PipelineD
     if (stage.kind === "sink" && stage.writer === undefined) {
       return fail("InvalidSink", `sink "${stage.name}" has no writer.`)
     }
+    const unread = (stage.needs ?? []).find((n) => !stage.reads.some((r) => Resource.overlaps(r, n.resource)))
+    if (unread !== undefined) {
+      const what = Resource.format(unread.resource)
+      return fail("InvalidNeed", `stage "${stage.name}" declares a need of ${what}, which it does not read.`)
+    }
+  }
+  const partitioned = pipeline.partitions?.table
+  if (partitioned !== undefined && !writes(pipeline).some((w) => w.table === partitioned)) {
+    return fail("InvalidNeed", `its partitions are of ${partitioned}, which none of its sinks writes.`)
   }
   const cycle = findCycle(pipeline.stages)
   return cycle === undefined ? Either.right(pipeline) : fail("Cycle", `stages form a cycle: ${cycle.join(" → ")}.`)

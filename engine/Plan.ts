@@ -1,4 +1,6 @@
 import { Cron } from "croner"
+import { DEFAULT_MAX_WEEKS, MAX_WEEKS_ENV } from "./Fill.ts"
+import * as Need from "./Need.ts"
 import type * as Param from "./Param.ts"
 import * as Pipeline from "./Pipeline.ts"
 import type { Registry } from "./Registry.ts"
@@ -12,6 +14,8 @@ export interface StagePlan {
   readonly inputs: ReadonlyArray<string>
   readonly reads: ReadonlyArray<string>
   readonly writes: ReadonlyArray<string>
+  /** What its reads need of other pipelines' history, with the defaults (`12 weeks of weekly_kpi`). */
+  readonly needs: ReadonlyArray<string>
 }
 
 /** A pipeline's stage DAG in execution levels (a level's stages run at once; sinks commit together last). */
@@ -21,6 +25,8 @@ export interface PipelinePlan {
   readonly params: ReadonlyArray<{ readonly name: string; readonly env: string | null; readonly default: string; readonly description: string }>
   readonly reads: ReadonlyArray<string>
   readonly writes: ReadonlyArray<string>
+  /** A writer of partitioned history: what its runs fill for their readers. */
+  readonly fills: string | null
   readonly levels: ReadonlyArray<ReadonlyArray<StagePlan>>
 }
 
@@ -36,6 +42,10 @@ export const ofPipeline = (pipeline: Pipeline.Any): PipelinePlan => ({
   })),
   reads: Pipeline.reads(pipeline).map(Resource.format),
   writes: Pipeline.writes(pipeline).map(Resource.format),
+  fills: pipeline.partitions === undefined
+    ? null
+    : `the missing ${pipeline.partitions.unit}s of ${pipeline.partitions.table} its readers need, ` +
+      `at most ${MAX_WEEKS_ENV} (default ${DEFAULT_MAX_WEEKS}) weeks back`,
   levels: Pipeline.levels(pipeline).map((level) =>
     level.map((s) => ({
       name: s.name,
@@ -43,7 +53,8 @@ export const ofPipeline = (pipeline: Pipeline.Any): PipelinePlan => ({
       description: s.description,
       inputs: s.inputs,
       reads: s.reads.map(Resource.format),
-      writes: s.writes.map(Resource.format)
+      writes: s.writes.map(Resource.format),
+      needs: (s.needs ?? []).map((n) => Need.format(n, pipeline.params as Param.Fields))
     }))
   )
 })
@@ -96,12 +107,18 @@ export const renderPipeline = (plan: PipelinePlan): string => {
     for (const p of plan.params) lines.push(`  ${p.name} = ${p.default}${p.env === null ? "" : `  (env ${p.env})`}  ${p.description}`)
     lines.push("")
   }
-  lines.push(`reads:  ${plan.reads.join(", ") || "—"}`, `writes: ${plan.writes.join(", ") || "—"}`, "", "stages (each level runs after the one above; stages of a level run concurrently):")
+  lines.push(`reads:  ${plan.reads.join(", ") || "—"}`, `writes: ${plan.writes.join(", ") || "—"}`)
+  if (plan.fills !== null) lines.push(`fills:  ${plan.fills}`)
+  lines.push("", "stages (each level runs after the one above; stages of a level run concurrently):")
   plan.levels.forEach((level, i) => {
     lines.push(`  ${i + 1}.`)
     for (const s of level) {
       const from = s.inputs.length === 0 ? "" : ` ← ${s.inputs.join(", ")}`
-      const io = [s.reads.length > 0 ? `reads ${s.reads.join(", ")}` : "", s.writes.length > 0 ? `writes ${s.writes.join(", ")}` : ""]
+      const io = [
+        s.reads.length > 0 ? `reads ${s.reads.join(", ")}` : "",
+        s.writes.length > 0 ? `writes ${s.writes.join(", ")}` : "",
+        s.needs.length > 0 ? `needs ${s.needs.join(", ")}` : ""
+      ]
         .filter((x) => x.length > 0).join("; ")
       lines.push(`     ${s.kind.padEnd(9)} ${s.name}${from}${io.length > 0 ? `  [${io}]` : ""}`)
       if (s.description.length > 0) lines.push(`               ${s.description}`)

@@ -15,6 +15,7 @@ export type RunEvent =
     readonly rows: number | undefined
   }
   | { readonly _tag: "StageFailed"; readonly runId: string; readonly stage: string; readonly detail: string }
+  | { readonly _tag: "PartitionsFilled"; readonly runId: string; readonly table: string; readonly message: string }
   | { readonly _tag: "Committing"; readonly runId: string; readonly sinks: number }
   | { readonly _tag: "RunFinished"; readonly runId: string; readonly status: "succeeded" | "failed"; readonly millis: number }
 

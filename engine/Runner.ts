@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import { Cause, Deferred, Duration, Effect, Exit, Fiber, Option, Schedule } from "effect"
 import { describe, type RunError, StageFailed } from "./Errors.ts"
+import * as Fill from "./Fill.ts"
 import * as Param from "./Param.ts"
 import * as Pipeline from "./Pipeline.ts"
 import { Redactor } from "./Redactor.ts"
@@ -53,17 +54,21 @@ interface Prepared {
   readonly runId: string
   readonly params: unknown
   readonly encodedParams: Record<string, string>
+  /** The missing partitions its readers need that this run computes too (its params are widened to them). */
+  readonly filled: Fill.Filled | undefined
 }
 
 const prepare = (pipeline: Pipeline.Any, options: RunOptions) =>
   Effect.gen(function*() {
     const valid = yield* Pipeline.validate(pipeline)
-    const params = yield* Param.resolve(valid.name, valid.params, options.params ?? {})
+    const resolved = yield* Param.resolve(valid.name, valid.params, options.params ?? {})
+    const { filled, params } = yield* Fill.widen(valid, resolved)
     return {
       pipeline: valid,
       runId: options.runId ?? makeRunId(),
       params,
-      encodedParams: Param.encode(valid.params, params)
+      encodedParams: Param.encode(valid.params, params),
+      filled
     } satisfies Prepared
   })
 
@@ -113,6 +118,23 @@ const contextFor = (prepared: Prepared, record: MutableRecord, dryRun: boolean):
     record.notes[key] = value
   }
 })
+
+/** What the run fills for its readers: in the notes of the sinks that write it, and as a progress event. */
+const announceFill = (prepared: Prepared, tracker: Tracker) =>
+  Effect.gen(function*() {
+    const filled = prepared.filled
+    if (filled === undefined) return
+    for (const stage of prepared.pipeline.stages) {
+      if (stage.writes.some((w) => w.table === filled.table)) tracker.records.get(stage.name)!.notes.filled = filled
+    }
+    const observer = yield* RunObserver
+    yield* observer.onEvent({
+      _tag: "PartitionsFilled",
+      runId: prepared.runId,
+      table: filled.table,
+      message: filled.message
+    })
+  })
 
 /** Runs one stage: waits for its inputs, applies its timeout per attempt and its retry policy, records it. */
 const runStage = (
@@ -320,6 +342,7 @@ export const run = <P extends Pipeline.Any>(
       dryRun: false,
       stages: prepared.pipeline.stages.length
     })
+    yield* announceFill(prepared, tracker)
     const heartbeat = yield* store.heartbeat(prepared.runId).pipe(
       Effect.ignore,
       Effect.repeat(Schedule.spaced(options.heartbeat ?? Duration.seconds(15))),
@@ -443,6 +466,7 @@ export const dryRun = <P extends Pipeline.Any>(
       dryRun: true,
       stages: prepared.pipeline.stages.length
     })
+    yield* announceFill(prepared, tracker)
     const body = Effect.gen(function*() {
       const outputs = yield* computeStages(prepared, tracker, true)
       const sinks = yield* sinkRows(prepared, tracker, outputs)

@@ -1,4 +1,5 @@
 import type { Duration, Effect, Schema } from "effect"
+import type { Need } from "./Need.ts"
 import type { Resource } from "./Resource.ts"
 import type { SinkWriter } from "./Sink.ts"
 
@@ -37,6 +38,8 @@ export interface Stage {
   readonly output: Schema.Schema<any, any, never> | undefined
   readonly reads: ReadonlyArray<Resource>
   readonly writes: ReadonlyArray<Resource>
+  /** What its reads need of the history of resources other pipelines write (see `Need`); none when absent. */
+  readonly needs?: ReadonlyArray<Need>
   readonly timeout: Duration.DurationInput | undefined
   readonly retry: RetryPolicy | undefined
   /** Computes the output (for sinks: the rows to write) from the upstream outputs. */

@@ -1,5 +1,5 @@
 import { FeatureSettings } from "../config/KpiSettings.ts"
-import { addDays } from "../engine/Calendar.ts"
+import { addDays, daysBetween } from "../engine/Calendar.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
 import { FeaturesTopicDailySink } from "../sinks/FeaturesTopicDailySink.ts"
@@ -12,7 +12,15 @@ import { topicDays } from "../sources/TopicFeaturesQuery.ts"
 export const aggregateFeaturesDaily = Pipeline.make({
   name: "aggregate-features-daily",
   description: "Daily per-topic practice features per student into features_topic_daily.",
-  params: FeatureSettings
+  params: FeatureSettings,
+  partitions: {
+    table: "features_topic_daily",
+    column: "date",
+    unit: "day",
+    since: { table: "attempt", column: "started_at" },
+    window: ({ asOf, lookbackDays }) => ({ first: addDays(asOf, -lookbackDays), last: asOf }),
+    startingAt: (params, firstDay) => ({ ...params, lookbackDays: daysBetween(firstDay, params.asOf) })
+  }
 })
   .relation("topicDays", {
     description: "Attempts aggregated per student, topic and UTC day over the lookback, set-based, with a 28-day " +

@@ -1,6 +1,7 @@
 import { Data, Effect, Option, Schema } from "effect"
 import { SegmentSettings } from "../config/SegmentSettings.ts"
 import { addDays, mondayOf } from "../engine/Calendar.ts"
+import * as Need from "../engine/Need.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
 import { SegmentMetaSink, type SegmentMetaRow } from "../sinks/SegmentMetaSink.ts"
@@ -55,6 +56,11 @@ export const clusterSegments = Pipeline.make({
     reads: [
       ...Resource.columns("weekly_kpi", ["A_t", "R_t", "sessions", "mean_gap"]),
       ...Resource.columns("features_topic_daily", ["user_id", "date", "attempts", "correct", "hints", "avg_time_ms"])
+    ],
+    // the lookback's weeks of KPIs and days of features, ending with the as-of week and day
+    needs: [
+      Need.weeks("weekly_kpi", (p) => p.lookbackWeeks),
+      Need.days("features_topic_daily", (p) => 7 * p.lookbackWeeks)
     ],
     output: Schema.Array(SegmentFeatureSourceRow),
     run: ({ params, record }) => {

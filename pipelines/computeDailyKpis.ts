@@ -1,5 +1,6 @@
 import { Effect, Schema } from "effect"
 import { KpiSettings } from "../config/KpiSettings.ts"
+import { daysBetween } from "../engine/Calendar.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
 import { kpiKeys, WeeklyKpiSink, type WeeklyKpiRow } from "../sinks/WeeklyKpiSink.ts"
@@ -20,7 +21,20 @@ const sessionColumns = Resource.columns("session", ["id", "user_id", "started_at
 export const computeDailyKpis = Pipeline.make({
   name: "compute-daily-kpis",
   description: "Weekly learning KPIs per student (improvement, efficiency, recovery, engagement, goal attainment, churn heuristic) into weekly_kpi.",
-  params: KpiSettings
+  params: KpiSettings,
+  // a week counts as computed when its row holds this pipeline's keys (survival may have written only S)
+  partitions: {
+    table: "weekly_kpi",
+    column: "week_start",
+    unit: "week",
+    since: { table: "attempt", column: "started_at" },
+    present: "kpis ? 'A_t'",
+    window: ({ asOf, lookbackDays }) => {
+      const weeks = kpiWeeks(asOf, lookbackDays)
+      return { first: weeks.firstWeek, last: weeks.lastWeek }
+    },
+    startingAt: (params, firstWeek) => ({ ...params, lookbackDays: daysBetween(firstWeek, params.asOf) })
+  }
 })
   .source("windows", {
     description: "Window statistics per student and week (14/28/56-day windows) in one set-based pass over attempt and session.",

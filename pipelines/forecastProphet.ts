@@ -1,5 +1,6 @@
 import { Chunk, Duration, Effect, Option, Schema } from "effect"
 import { ForecastSettings } from "../config/ForecastSettings.ts"
+import * as Need from "../engine/Need.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
 import { ProphetForecastSink } from "../sinks/ProphetForecastSink.ts"
@@ -32,6 +33,7 @@ export const forecastProphet = Pipeline.make({
   .source("series", {
     description: "weekly_kpi.I_t over PROPHET_LOOKBACK_WEEKS: students with ≥ 4 weeks (the others are counted) and the cohort mean per week.",
     reads: Resource.many("weekly_kpi.I_t"),
+    needs: [Need.weeks("weekly_kpi.I_t", (p) => p.lookbackWeeks)],
     output: KpiSeries,
     run: ({ params, record }) => {
       const weeks = seriesWeeks(params.asOf, params.lookbackWeeks)

@@ -3,6 +3,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { defaultReportsRoot, ReportSettings } from "../config/ReportSettings.ts"
+import * as Need from "../engine/Need.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import { sweepReportLeftovers } from "../stages/report/ReportLeftovers.ts"
 import { ReportArtifactsSink, type StagedReport } from "../sinks/ReportArtifactsSink.ts"
@@ -10,7 +11,7 @@ import { fileStep } from "../sinks/ReportFileError.ts"
 import { ReportInputs, reportInputs, reportReads } from "../sources/ReportInputsQuery.ts"
 import { renderReports } from "../stages/report/ReportFiles.ts"
 import { reportText } from "../stages/report/ReportText.ts"
-import { reportWeek } from "../stages/report/ReportWeek.ts"
+import { HISTORY_WEEKS, reportWeek } from "../stages/report/ReportWeek.ts"
 import { cohortForecast, type StudentReport, studentReports } from "../stages/report/StudentReport.ts"
 
 /** What the render stage produced: the files, in the run's staging folder, and where they go on commit. */
@@ -36,6 +37,8 @@ export const generateWeeklyReport = Pipeline.make({
   .source("inputs", {
     description: "The week's active students (weekly_kpi), their KPI history, weekly accuracy and the latest output of every model, set-based.",
     reads: reportReads,
+    // the charts' weeks end with the last complete week, one before the as-of week the KPI run ends with
+    needs: [Need.weeks("weekly_kpi", () => HISTORY_WEEKS + 1)],
     output: ReportInputs,
     run: ({ params, record }) => {
       const week = reportWeek(params.asOf)
