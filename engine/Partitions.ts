@@ -1,3 +1,4 @@
+import { addDays } from "./Calendar.ts"
 import * as Need from "./Need.ts"
 
 /**
@@ -51,18 +52,15 @@ export interface Gap {
   readonly beyondBound: number
 }
 
-const DAY = 86_400_000
-const toMs = (date: string) => Date.parse(`${date}T00:00:00Z`)
-const toDate = (ms: number) => new Date(ms).toISOString().slice(0, 10)
-const step = (unit: Need.Unit) => (unit === "week" ? 7 * DAY : DAY)
+const days = (unit: Need.Unit) => (unit === "week" ? 7 : 1)
 
 /** `date` moved by `n` partitions. */
-export const shift = (unit: Need.Unit, date: string, n: number): string => toDate(toMs(date) + n * step(unit))
+export const shift = (unit: Need.Unit, date: string, n: number): string => addDays(date, n * days(unit))
 
 /** The partitions from `first` to `last`, both included. */
 export const range = (unit: Need.Unit, first: string, last: string): ReadonlyArray<string> => {
   const out: Array<string> = []
-  for (let ms = toMs(first); ms <= toMs(last); ms += step(unit)) out.push(toDate(ms))
+  for (let date = first; date <= last; date = shift(unit, date, 1)) out.push(date)
   return out
 }
 
