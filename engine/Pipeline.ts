@@ -3,6 +3,7 @@ import { Effect, Either } from "effect"
 import type { Schema } from "effect"
 import type { Duration } from "effect"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import type { Check } from "./Check.ts"
 import { PipelineDefinitionError } from "./Errors.ts"
 import type * as Param from "./Param.ts"
 import * as Relation from "./Relation.ts"
@@ -61,6 +62,8 @@ export interface SinkSpec<P, Outs, I extends keyof Outs, Row, R> {
   readonly inputs: ReadonlyArray<I>
   readonly writer: SinkWriter<Row, R>
   readonly rows: (inputs: InputsOf<Outs, I>, context: StageContext<P>) => ReadonlyArray<Row>
+  /** Data checks on the rows, evaluated in the run's transaction before it commits (see `Check.ts`). */
+  readonly checks?: ReadonlyArray<Check<Row>>
 }
 
 /** A write of a relation: its writer executes it in the database at commit, so the rows never reach Node. */
@@ -69,6 +72,8 @@ export interface RelationSinkSpec<P, Outs, I extends keyof Outs, Row, R> {
   readonly inputs: ReadonlyArray<I>
   readonly writer: RelationWriter<Row, R>
   readonly relation: (inputs: InputsOf<Outs, I>, context: StageContext<P>) => Relation.Relation<Row>
+  /** Data checks on the rows, evaluated in the run's transaction before it commits (see `Check.ts`). */
+  readonly checks?: ReadonlyArray<Check<Row>>
 }
 
 /** The identity of a pipeline: name, description and parameters. */
@@ -204,7 +209,8 @@ const proto = {
       retry: undefined,
       run: (inputs, context) =>
         Effect.sync(() => ("relation" in spec ? spec.relation(inputs, context) : spec.rows(inputs, context))),
-      writer: spec.writer
+      writer: spec.writer,
+      checks: spec.checks ?? []
     })
   }
 }
@@ -248,6 +254,12 @@ export const validate = <P extends Any>(pipeline: P): Either.Either<P, PipelineD
     }
     if (stage.kind === "sink" && stage.writer === undefined) {
       return fail("InvalidSink", `sink "${stage.name}" has no writer.`)
+    }
+    for (const check of stage.checks ?? []) {
+      const missing = check.inputs.find((input) => !stage.inputs.includes(input))
+      if (missing !== undefined) {
+        return fail("InvalidSink", `check "${check.name}" of sink "${stage.name}" compares with "${missing}", which the sink does not consume.`)
+      }
     }
   }
   const cycle = findCycle(pipeline.stages)
