@@ -173,3 +173,16 @@ export const subsetOf = <Row, In = any>(
     params: [JSON.stringify([...new Set(keysOf(inputs[input] as In))])]
   })
 })
+
+/**
+ * A rule no built-in says: `violation` is a SQL predicate over the row `r` (jsonb) that holds for a bad row, e.g.
+ * `EXISTS (SELECT 1 FROM jsonb_array_elements(r -> 'forecast') p WHERE jsonb_typeof(p -> 'yhat') <> 'number')`.
+ */
+export const where = <Row>(name: string, violation: string, options: Options & { readonly description?: string } = {}) =>
+  ({
+    name,
+    severity: options.severity ?? "error",
+    description: `${options.description ?? name}${label(options.severity ?? "error")}`,
+    inputs: [],
+    query: () => ({ sql: `SELECT r AS sample FROM check_rows WHERE ${violation}`, params: [] })
+  }) satisfies Check<Row>

@@ -1,5 +1,6 @@
 import { Data, Effect, Option, Schema } from "effect"
 import { SegmentSettings } from "../config/SegmentSettings.ts"
+import * as Check from "../engine/Check.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
 import { SegmentMetaSink, type SegmentMetaRow } from "../sinks/SegmentMetaSink.ts"
@@ -120,7 +121,12 @@ export const clusterSegments = Pipeline.make({
           features_snapshot: { features: values, cluster: s.cluster, distance: s.distance, run_id: runId, as_of: params.asOf }
         }
       })
-    }
+    },
+    checks: [
+      Check.uniqueKey<UserSegmentRow>(["user_id"]),
+      // a segment for a user that was never sent to the model is a wrong answer, not a user to store
+      Check.subsetOf<UserSegmentRow, ReturnType<typeof segmentFeatures>>("user_id", "features", (f) => f.features.map((u) => u.user_id))
+    ]
   })
   .sink("segmentMeta", {
     description: "Centres, labels, traits and quality metrics into segment_meta, replacing a segmentation for the same as-of day.",
