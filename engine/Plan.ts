@@ -12,6 +12,8 @@ export interface StagePlan {
   readonly inputs: ReadonlyArray<string>
   readonly reads: ReadonlyArray<string>
   readonly writes: ReadonlyArray<string>
+  /** Sinks: the data checks on their rows, evaluated before the run commits. */
+  readonly checks: ReadonlyArray<{ readonly name: string; readonly severity: string; readonly description: string }>
 }
 
 /** A pipeline's stage DAG in execution levels (a level's stages run at once; sinks commit together last). */
@@ -43,7 +45,8 @@ export const ofPipeline = (pipeline: Pipeline.Any): PipelinePlan => ({
       description: s.description,
       inputs: s.inputs,
       reads: s.reads.map(Resource.format),
-      writes: s.writes.map(Resource.format)
+      writes: s.writes.map(Resource.format),
+      checks: (s.checks ?? []).map((c) => ({ name: c.name, severity: c.severity, description: c.description }))
     }))
   )
 })
@@ -105,6 +108,7 @@ export const renderPipeline = (plan: PipelinePlan): string => {
         .filter((x) => x.length > 0).join("; ")
       lines.push(`     ${s.kind.padEnd(9)} ${s.name}${from}${io.length > 0 ? `  [${io}]` : ""}`)
       if (s.description.length > 0) lines.push(`               ${s.description}`)
+      for (const c of s.checks) lines.push(`               check (${c.severity}): ${c.name}`)
     }
   })
   return lines.join("\n")
