@@ -23,8 +23,14 @@ interface Explained {
 export const explain = (cause: Cause.Cause<unknown>): Explained | undefined => {
   const failure = Cause.failureOption(cause)
   if (Option.isNone(failure)) {
-    if (Cause.isInterruptedOnly(cause)) return { code: 130, message: "interrupted; nothing was committed by an unfinished run", hint: undefined }
-    return { code: ExitCode.runFailed, message: `internal error: ${describe(Cause.squash(cause))}`, hint: "This is a bug; please report it with the command you ran." }
+    if (Cause.isInterruptedOnly(cause)) {
+      return { code: 130, message: "interrupted; nothing was committed by an unfinished run", hint: undefined }
+    }
+    return {
+      code: ExitCode.runFailed,
+      message: `internal error: ${describe(Cause.squash(cause))}`,
+      hint: "This is a bug; please report it with the command you ran."
+    }
   }
   const error = failure.value
   if (ValidationError.isValidationError(error)) return undefined // @effect/cli already printed it with the usage

@@ -62,7 +62,8 @@ ${run.sinks.length === 0 ? html`<p class="muted">Nothing was written.</p>` : htm
 ${run.checks.length === 0 ? "" : html`<h2>Checks</h2><div class="scroll"><table id="checks"><thead><tr><th>sink</th>
 <th>check</th><th>severity</th><th>result</th><th class="hide-narrow">sample rows</th></tr></thead><tbody>${
       run.checks.map((c) =>
-        html`<tr class="check-${c.status}"><td class="mono">${c.sink}</td><td class="mono">${c.check}</td><td>${c.severity}</td>
+        html`<tr class="check-${c.status}"><td class="mono">${c.sink}</td><td class="mono">${c.check}</td>
+<td>${c.severity}</td>
 <td>${c.status === "passed" ? "passed" : `failed: ${c.failing} of ${c.rows} rows`}</td>
 <td class="hide-narrow mono">${c.samples.map((x) => html`<div>${JSON.stringify(x).slice(0, 200)}</div>`)}</td></tr>`
       )

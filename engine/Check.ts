@@ -90,7 +90,8 @@ export const inRange = <Row>(path: Path<Row>, lo: number, hi: number, options: O
   query: () => ({
     sql: `SELECT r AS sample FROM check_rows
           WHERE ${at(path)} IS NOT NULL AND jsonb_typeof(${at(path)}) <> 'null'
-            AND (${number(path)} IS NULL OR ${number(path)} = 'NaN'::float8 OR ${number(path)} < $1 OR ${number(path)} > $2)`,
+            AND (${number(path)} IS NULL OR ${number(path)} = 'NaN'::float8
+                 OR ${number(path)} < $1 OR ${number(path)} > $2)`,
     params: [lo, hi]
   })
 })
@@ -142,7 +143,8 @@ export const uniqueKey = <Row>(key: ReadonlyArray<Path<Row>>, options: Options =
 export const rowCountNearPrevious = <Row>(factor: number, options: Options = {}): Check<Row> => ({
   name: `row count within ×${factor} of the previous run`,
   severity: options.severity ?? "warn",
-  description: `the row count is within ×${factor} of the previous successful run's${label(options.severity ?? "warn")}`,
+  description: `the row count is within ×${factor} of the previous successful run's` +
+    label(options.severity ?? "warn"),
   inputs: [],
   query: ({ previousRows }) => ({
     sql: `SELECT jsonb_build_object('rows', n, 'previousRows', $1::float8) AS sample
@@ -178,7 +180,11 @@ export const subsetOf = <Row, In = any>(
  * A rule no built-in says: `violation` is a SQL predicate over the row `r` (jsonb) that holds for a bad row, e.g.
  * `EXISTS (SELECT 1 FROM jsonb_array_elements(r -> 'forecast') p WHERE jsonb_typeof(p -> 'yhat') <> 'number')`.
  */
-export const where = <Row>(name: string, violation: string, options: Options & { readonly description?: string } = {}) =>
+export const where = <Row>(
+  name: string,
+  violation: string,
+  options: Options & { readonly description?: string } = {}
+) =>
   ({
     name,
     severity: options.severity ?? "error",

@@ -78,8 +78,8 @@ export class CheckFailed extends Schema.TaggedError<CheckFailed>("@seedtest/engi
 }) {
   override get message(): string {
     const sample = this.samples.length === 0 ? "" : `; e.g. ${JSON.stringify(this.samples[0])}`.slice(0, 300)
-    return `Check "${this.check}" on sink "${this.sink}" of pipeline "${this.pipeline}" failed for ${this.failing} of ` +
-      `${this.rows} row(s), so nothing was written${sample}`
+    return `Check "${this.check}" on sink "${this.sink}" of pipeline "${this.pipeline}" failed for ` +
+      `${this.failing} of ${this.rows} row(s), so nothing was written${sample}`
   }
 }
 

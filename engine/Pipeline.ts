@@ -258,7 +258,8 @@ export const validate = <P extends Any>(pipeline: P): Either.Either<P, PipelineD
     for (const check of stage.checks ?? []) {
       const missing = check.inputs.find((input) => !stage.inputs.includes(input))
       if (missing !== undefined) {
-        return fail("InvalidSink", `check "${check.name}" of sink "${stage.name}" compares with "${missing}", which the sink does not consume.`)
+        const detail = `compares with "${missing}", which the sink does not consume.`
+        return fail("InvalidSink", `check "${check.name}" of sink "${stage.name}" ${detail}`)
       }
     }
   }

@@ -120,7 +120,8 @@ export const staleAfter = Duration.minutes(2)
 export class RunStore extends Effect.Service<RunStore>()("@seedtest/engine/RunStore", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const columns = sql`id, pipeline, params, trigger, slot, status, started_at, finished_at, heartbeat_at, stages, sinks, checks, error`
+    const columns = sql`id, pipeline, params, trigger, slot, status, started_at, finished_at, heartbeat_at, stages, sinks,
+                        checks, error`
 
     const findMany = SqlSchema.findAll({
       Request: Schema.Struct({ limit: Schema.Number, pipeline: Schema.NullOr(Schema.String) }),

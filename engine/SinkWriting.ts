@@ -116,7 +116,7 @@ export const commitSinks = <R>(
         const { input, record, sink } = pending
         return runChecks(prepared, pending, checks).pipe(
           Effect.zipRight(writeSink(writerOf<R>(sink), input, context)),
-          // the sink's time includes its checks and write; a relation's rows are only known once the database wrote them
+          // the sink's time includes its checks and write; a relation's rows are known once the database wrote them
           Effect.timed,
           Effect.map(([elapsed, result]) => {
             record.millis = (record.millis ?? 0) + Duration.toMillis(elapsed)

@@ -12,7 +12,10 @@ import type { StageTracker, TrackedStage } from "./StageTracker.ts"
  * the typed builder recorded them in the pipeline's `R`, which the runner's signature carries as `R` here.
  */
 export const body = <R>(stage: Stage) =>
-  stage.run as (inputs: Record<string, unknown>, context: ReturnType<typeof stageContext>) => Effect.Effect<unknown, unknown, R>
+  stage.run as (
+    inputs: Record<string, unknown>,
+    context: ReturnType<typeof stageContext>
+  ) => Effect.Effect<unknown, unknown, R>
 
 /**
  * Runs one stage on its inputs under its timeout and retry policy, recording it (status, time, rows, attempts) and

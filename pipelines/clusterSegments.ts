@@ -125,7 +125,11 @@ export const clusterSegments = Pipeline.make({
     checks: [
       Check.uniqueKey<UserSegmentRow>(["user_id"]),
       // a segment for a user that was never sent to the model is a wrong answer, not a user to store
-      Check.subsetOf<UserSegmentRow, ReturnType<typeof segmentFeatures>>("user_id", "features", (f) => f.features.map((u) => u.user_id))
+      Check.subsetOf<UserSegmentRow, ReturnType<typeof segmentFeatures>>(
+        "user_id",
+        "features",
+        (f) => f.features.map((u) => u.user_id)
+      )
     ]
   })
   .sink("segmentMeta", {

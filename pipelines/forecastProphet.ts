@@ -112,11 +112,15 @@ export const forecastProphet = Pipeline.make({
       }),
     checks: [
       Check.uniqueKey<ProphetSeriesRow>(["metric", "user_id"]),
-      Check.where<ProphetSeriesRow>("forecast points are numbers", numbersIn("forecast", ["yhat", "yhat_lower", "yhat_upper"]), {
-        description: "every forecast point has a numeric yhat, yhat_lower and yhat_upper (no NaN, no null)"
-      }),
-      Check.where<ProphetSeriesRow>("anomalies are numbers", numbersIn("anomalies", ["value", "expected", "anomaly_score"]), {
-        description: "every anomaly has a numeric value, expected value and score"
-      })
+      Check.where<ProphetSeriesRow>(
+        "forecast points are numbers",
+        numbersIn("forecast", ["yhat", "yhat_lower", "yhat_upper"]),
+        { description: "every forecast point has a numeric yhat, yhat_lower and yhat_upper (no NaN, no null)" }
+      ),
+      Check.where<ProphetSeriesRow>(
+        "anomalies are numbers",
+        numbersIn("anomalies", ["value", "expected", "anomaly_score"]),
+        { description: "every anomaly has a numeric value, expected value and score" }
+      )
     ]
   })

@@ -96,7 +96,8 @@ const execute = (p: Pipeline.Any, overrides: Record<string, string>, dryRun: boo
         for (const c of report.checks) {
           const outcome = c.status === "passed"
             ? "passed"
-            : `FAILED for ${c.failing} of ${c.rows} rows${c.severity === "error" ? " (a real run would write nothing)" : ""}`
+            : `FAILED for ${c.failing} of ${c.rows} rows` +
+              (c.severity === "error" ? " (a real run would write nothing)" : "")
           yield* Console.log(`  ${c.severity.padEnd(5)} ${c.sink}: ${c.check} — ${outcome}`)
           for (const sample of c.samples.slice(0, 3)) yield* Console.log(`      ${sampleText(sample)}`)
         }
@@ -107,5 +108,7 @@ const execute = (p: Pipeline.Any, overrides: Record<string, string>, dryRun: boo
       yield* Console.log(`\nrun ${result.runId} of ${result.pipeline} committed:`)
       for (const s of result.sinks) yield* Console.log(`  ${s.target}: ${s.inserted} inserted, ${s.updated} updated${s.deleted > 0 ? `, ${s.deleted} deleted` : ""}`)
       const warned = result.checks.filter((c) => c.status === "failed")
-      for (const c of warned) yield* Console.log(`  warning: check ${c.check} on ${c.sink} failed for ${c.failing} of ${c.rows} rows`)
+      for (const c of warned) {
+        yield* Console.log(`  warning: check ${c.check} on ${c.sink} failed for ${c.failing} of ${c.rows} rows`)
+      }
     })

@@ -32,7 +32,10 @@ const setup = Effect.gen(function*() {
   yield* sql`TRUNCATE check_score, pipeline_run`
 })
 
-const stored = Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM check_score`)
+const stored = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM check_score`
+)
 
 /** The users sent to a "model", the rows it answered with, and the checks on the sink that writes them. */
 const scoring = (options: {
@@ -61,7 +64,11 @@ const scoring = (options: {
       checks: options.checks
     })
 
-const row = (user_id: string, P: number | null, week = "2026-11-23"): Score => ({ user_id, week, scores: { P, sigma: 0.1 } })
+const row = (user_id: string, P: number | null, week = "2026-11-23"): Score => ({
+  user_id,
+  week,
+  scores: { P, sigma: 0.1 }
+})
 
 const probability = Check.inRange<Score>("scores.P", 0, 1)
 const noNaN = Check.notNaN<Score>("scores.P")
@@ -88,14 +95,21 @@ for (const [name, db] of databases) {
         assert.deepStrictEqual(result.checks.map((c) => [c.check, c.status]), all.map((c) => [c.name, "passed"]))
         assert.strictEqual((yield* stored)[0]!.n, 2)
         const record = yield* recordOf(result.runId)
-        assert.deepStrictEqual(record.checks.map((c) => [c.check, c.status, c.rows]), all.map((c) => [c.name, "passed", 2]))
+        assert.deepStrictEqual(
+          record.checks.map((c) => [c.check, c.status, c.rows]),
+          all.map((c) => [c.name, "passed", 2])
+        )
       }))
 
     it.effect("a probability of 1.0000000000000002 fails an error check: nothing written, the record names it", () =>
       Effect.gen(function*() {
         yield* setup
         const exit = yield* Runner.run(
-          scoring({ sent: ["a", "b", "c"], answer: [row("a", 0.5), row("b", 1.0000000000000002), row("c", -4.4e-16)], checks: all })
+          scoring({
+            sent: ["a", "b", "c"],
+            answer: [row("a", 0.5), row("b", 1.0000000000000002), row("c", -4.4e-16)],
+            checks: all
+          })
         ).pipe(Effect.exit)
         assert.isTrue(exit._tag === "Failure")
         const error = Cause.failureOption((exit as { cause: Cause.Cause<unknown> }).cause).pipe(Option.getOrThrow)
@@ -140,7 +154,8 @@ for (const [name, db] of databases) {
       Effect.gen(function*() {
         yield* setup
         const soft = Check.inRange<Score>("scores.P", 0, 0.5, { severity: "warn" })
-        const result = yield* Runner.run(scoring({ sent: ["a", "b"], answer: [row("a", 0.2), row("b", 0.9)], checks: [soft] }))
+        const answer = [row("a", 0.2), row("b", 0.9)]
+        const result = yield* Runner.run(scoring({ sent: ["a", "b"], answer, checks: [soft] }))
         assert.strictEqual((yield* stored)[0]!.n, 2)
         const record = yield* recordOf(result.runId)
         assert.strictEqual(record.status, "succeeded")
@@ -157,10 +172,11 @@ for (const [name, db] of databases) {
         const users = ["a", "b", "c", "d", "e", "f"]
         const first = yield* Runner.run(scoring({ sent: users, answer: users.map((u) => row(u, 0.5)), checks: [band] }))
         assert.strictEqual(first.checks[0]!.status, "passed", "no previous run: passes")
-        const second = yield* Runner.run(scoring({ sent: users, answer: [row("a", 0.5), row("b", 0.5)], checks: [band] }))
+        const rowsOf = (n: number) => users.slice(0, n).map((u) => row(u, 0.5))
+        const second = yield* Runner.run(scoring({ sent: users, answer: rowsOf(2), checks: [band] }))
         assert.strictEqual(second.checks[0]!.status, "failed", "2 rows after 6 is outside ×2")
         assert.deepStrictEqual(second.checks[0]!.samples, [{ rows: 2, previousRows: 6 }])
-        const third = yield* Runner.run(scoring({ sent: users, answer: users.slice(0, 3).map((u) => row(u, 0.5)), checks: [band] }))
+        const third = yield* Runner.run(scoring({ sent: users, answer: rowsOf(3), checks: [band] }))
         assert.strictEqual(third.checks[0]!.status, "passed", "3 rows after 2 is within ×2")
       }))
 

@@ -50,7 +50,8 @@ layer(Layer.provideMerge(RunStore.Default, embedded), { timeout: Duration.minute
         const messages = lines.map((l) => String(l.message)).sort()
         assert.deepStrictEqual(messages, ["left branch", "reading numbers", "right branch"], mode)
         for (const line of lines) {
-          assert.deepStrictEqual(line.annotations, { runId, pipeline: "kernel-logs" }, `${mode}: ${String(line.message)}`)
+          const what = `${mode}: ${String(line.message)}`
+          assert.deepStrictEqual(line.annotations, { runId, pipeline: "kernel-logs" }, what)
         }
       }
     }))
