@@ -59,6 +59,15 @@ ${run.error === null ? "" : html`<div class="refused" id="run-error"><strong>${r
 ${run.sinks.length === 0 ? html`<p class="muted">Nothing was written.</p>` : html`<div class="scroll"><table id="sinks"><thead><tr><th>target</th><th>inserted</th><th>updated</th><th>deleted</th></tr></thead><tbody>${
       run.sinks.map((s) => html`<tr><td class="mono">${s.target}</td><td class="num">${s.inserted}</td><td class="num">${s.updated}</td><td class="num">${s.deleted}</td></tr>`)
     }</tbody></table></div>`}
+${run.checks.length === 0 ? "" : html`<h2>Checks</h2><div class="scroll"><table id="checks"><thead><tr><th>sink</th>
+<th>check</th><th>severity</th><th>result</th><th class="hide-narrow">sample rows</th></tr></thead><tbody>${
+      run.checks.map((c) =>
+        html`<tr class="check-${c.status}"><td class="mono">${c.sink}</td><td class="mono">${c.check}</td>
+<td>${c.severity}</td>
+<td>${c.status === "passed" ? "passed" : `failed: ${c.failing} of ${c.rows} rows`}</td>
+<td class="hide-narrow mono">${c.samples.map((x) => html`<div>${JSON.stringify(x).slice(0, 200)}</div>`)}</td></tr>`
+      )
+    }</tbody></table></div>`}
 ${others.length === 0 ? "" : html`<h2>Other attempts at this slot</h2>${runsTable(others, now)}`}`
     return page({
       title: `Run ${run.id}`,

@@ -9,6 +9,7 @@ import scheduleSlot from "./migrations/0010_schedule_slot.ts"
 import modelMetaAsOf from "./migrations/0013_model_meta_as_of.ts"
 import prophetAsOf from "./migrations/0014_prophet_as_of.ts"
 import pipelineRunRecent from "./migrations/0050_pipeline_run_recent.ts"
+import pipelineRunChecks from "./migrations/0060_pipeline_run_checks.ts"
 
 /**
  * Every migration, in order. Ids are the numeric prefixes; a new migration is a new file here, never an edit of
@@ -21,7 +22,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
   "0010_schedule_slot": scheduleSlot,
   "0013_model_meta_as_of": modelMetaAsOf,
   "0014_prophet_as_of": prophetAsOf,
-  "0050_pipeline_run_recent": pipelineRunRecent
+  "0050_pipeline_run_recent": pipelineRunRecent,
+  "0060_pipeline_run_checks": pipelineRunChecks
 }
 
 /** Applies the pending migrations of `record` in one transaction under a lock on `table` (idempotent). */

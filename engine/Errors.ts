@@ -66,8 +66,27 @@ export class StageFailed extends Schema.TaggedError<StageFailed>("@seedtest/engi
   }
 }
 
+/**
+ * A data check of severity `error` found rows that break it: the run was rolled back, nothing was written. The data
+ * (or the model that produced it) is at fault, not the code or the environment.
+ */
+export class CheckFailed extends Schema.TaggedError<CheckFailed>("@seedtest/engine/CheckFailed")("CheckFailed", {
+  pipeline: Schema.String,
+  sink: Schema.String,
+  check: Schema.String,
+  failing: Schema.Number,
+  rows: Schema.Number,
+  samples: Schema.Array(Schema.Unknown)
+}) {
+  override get message(): string {
+    const sample = this.samples.length === 0 ? "" : `; e.g. ${JSON.stringify(this.samples[0])}`.slice(0, 300)
+    return `Check "${this.check}" on sink "${this.sink}" of pipeline "${this.pipeline}" failed for ` +
+      `${this.failing} of ${this.rows} row(s), so nothing was written${sample}`
+  }
+}
+
 /** Every error a run can end with. */
-export type RunError = StageFailed | ParamError | PipelineDefinitionError
+export type RunError = StageFailed | CheckFailed | ParamError | PipelineDefinitionError
 
 /** Errors whose message is generic, so that what went wrong is in their cause. */
 const genericMessage = new Set(["SqlError", "MigrationError"])

@@ -3,6 +3,7 @@ import { Effect, Either } from "effect"
 import type { Schema } from "effect"
 import type { Duration } from "effect"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import type { Check } from "./Check.ts"
 import { PipelineDefinitionError } from "./Errors.ts"
 import type * as Need from "./Need.ts"
 import type * as Param from "./Param.ts"
@@ -69,6 +70,8 @@ export interface SinkSpec<P, Outs, I extends keyof Outs, Row, R> {
   readonly inputs: ReadonlyArray<I>
   readonly writer: SinkWriter<Row, R>
   readonly rows: (inputs: InputsOf<Outs, I>, context: StageContext<P>) => ReadonlyArray<Row>
+  /** Data checks on the rows, evaluated in the run's transaction before it commits (see `Check.ts`). */
+  readonly checks?: ReadonlyArray<Check<Row>>
 }
 
 /** A write of a relation: its writer executes it in the database at commit, so the rows never reach Node. */
@@ -77,6 +80,8 @@ export interface RelationSinkSpec<P, Outs, I extends keyof Outs, Row, R> {
   readonly inputs: ReadonlyArray<I>
   readonly writer: RelationWriter<Row, R>
   readonly relation: (inputs: InputsOf<Outs, I>, context: StageContext<P>) => Relation.Relation<Row>
+  /** Data checks on the rows, evaluated in the run's transaction before it commits (see `Check.ts`). */
+  readonly checks?: ReadonlyArray<Check<Row>>
 }
 
 /** The identity of a pipeline: name, description and parameters. */
@@ -220,7 +225,8 @@ const proto = {
       retry: undefined,
       run: (inputs, context) =>
         Effect.sync(() => ("relation" in spec ? spec.relation(inputs, context) : spec.rows(inputs, context))),
-      writer: spec.writer
+      writer: spec.writer,
+      checks: spec.checks ?? []
     })
   }
 }
@@ -267,6 +273,13 @@ export const validate = <P extends Any>(pipeline: P): Either.Either<P, PipelineD
     }
     if (stage.kind === "sink" && stage.writer === undefined) {
       return fail("InvalidSink", `sink "${stage.name}" has no writer.`)
+    }
+    for (const check of stage.checks ?? []) {
+      const missing = check.inputs.find((input) => !stage.inputs.includes(input))
+      if (missing !== undefined) {
+        const detail = `compares with "${missing}", which the sink does not consume.`
+        return fail("InvalidSink", `check "${check.name}" of sink "${stage.name}" ${detail}`)
+      }
     }
     const unread = (stage.needs ?? []).find((n) => !stage.reads.some((r) => Resource.overlaps(r, n.resource)))
     if (unread !== undefined) {

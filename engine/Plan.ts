@@ -16,6 +16,8 @@ export interface StagePlan {
   readonly writes: ReadonlyArray<string>
   /** What its reads need of other pipelines' history, with the defaults (`12 weeks of weekly_kpi`). */
   readonly needs: ReadonlyArray<string>
+  /** Sinks: the data checks on their rows, evaluated before the run commits. */
+  readonly checks: ReadonlyArray<{ readonly name: string; readonly severity: string; readonly description: string }>
 }
 
 /** A pipeline's stage DAG in execution levels (a level's stages run at once; sinks commit together last). */
@@ -54,7 +56,8 @@ export const ofPipeline = (pipeline: Pipeline.Any): PipelinePlan => ({
       inputs: s.inputs,
       reads: s.reads.map(Resource.format),
       writes: s.writes.map(Resource.format),
-      needs: (s.needs ?? []).map((n) => Need.format(n, pipeline.params as Param.Fields))
+      needs: (s.needs ?? []).map((n) => Need.format(n, pipeline.params as Param.Fields)),
+      checks: (s.checks ?? []).map((c) => ({ name: c.name, severity: c.severity, description: c.description }))
     }))
   )
 })
@@ -122,6 +125,7 @@ export const renderPipeline = (plan: PipelinePlan): string => {
         .filter((x) => x.length > 0).join("; ")
       lines.push(`     ${s.kind.padEnd(9)} ${s.name}${from}${io.length > 0 ? `  [${io}]` : ""}`)
       if (s.description.length > 0) lines.push(`               ${s.description}`)
+      for (const c of s.checks) lines.push(`               check (${c.severity}): ${c.name}`)
     }
   })
   return lines.join("\n")

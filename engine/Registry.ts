@@ -11,12 +11,12 @@ export interface Edge {
 }
 
 /** A validated set of pipelines and the graph between them, derived from declared reads and writes. */
-export interface Registry {
-  readonly pipelines: ReadonlyArray<Pipeline.Any>
+export interface Registry<P extends Pipeline.Any = Pipeline.Any> {
+  readonly pipelines: ReadonlyArray<P>
   readonly edges: ReadonlyArray<Edge>
   /** Pipeline names, every pipeline after the pipelines it reads from. */
   readonly order: ReadonlyArray<string>
-  readonly get: (name: string) => Effect.Effect<Pipeline.Any, UnknownPipeline>
+  readonly get: (name: string) => Effect.Effect<P, UnknownPipeline>
   /** The pipelines that `name` reads from, directly or through others (nearest last). */
   readonly upstreamOf: (name: string) => ReadonlyArray<string>
 }
@@ -25,7 +25,9 @@ export interface Registry {
  * Validates every pipeline and the set: unique names, one writer per resource (two pipelines writing the same table
  * or column is an error naming both), no cycle between pipelines.
  */
-export const make = (pipelines: ReadonlyArray<Pipeline.Any>): Either.Either<Registry, PipelineDefinitionError> => {
+export const make = <P extends Pipeline.Any>(
+  pipelines: ReadonlyArray<P>
+): Either.Either<Registry<P>, PipelineDefinitionError> => {
   const names = new Set<string>()
   for (const p of pipelines) {
     if (names.has(p.name)) {

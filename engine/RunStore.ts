@@ -1,6 +1,7 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import * as os from "node:os"
 import { Duration, Effect, Option, Schema } from "effect"
+import { CheckResult } from "./Check.ts"
 import { Redactor } from "./Redactor.ts"
 
 /** How a run was started. */
@@ -49,6 +50,8 @@ export class RunRecord extends Schema.Class<RunRecord>("RunRecord")({
   heartbeatAt: Schema.DateFromSelf,
   stages: Schema.Array(StageRecord),
   sinks: Schema.Array(SinkRecord),
+  /** The data checks evaluated before the commit (also for a run that a failed check rolled back). */
+  checks: Schema.Array(CheckResult),
   error: Schema.NullOr(RunErrorRecord)
 }) {}
 
@@ -64,6 +67,7 @@ const RunRow = Schema.Struct({
   heartbeat_at: Schema.DateFromSelf,
   stages: Schema.Array(StageRecord),
   sinks: Schema.Array(SinkRecord),
+  checks: Schema.Array(CheckResult),
   error: Schema.NullOr(RunErrorRecord)
 })
 
@@ -80,6 +84,7 @@ const toRecord = (row: typeof RunRow.Type): RunRecord =>
     heartbeatAt: row.heartbeat_at,
     stages: row.stages,
     sinks: row.sinks,
+    checks: row.checks,
     error: row.error
   })
 
@@ -97,6 +102,7 @@ export interface RunFinish {
   readonly status: "succeeded" | "failed"
   readonly stages: ReadonlyArray<StageRecord>
   readonly sinks: ReadonlyArray<typeof SinkRecord.Type>
+  readonly checks: ReadonlyArray<CheckResult>
   readonly error: typeof RunErrorRecord.Type | null
 }
 
@@ -114,7 +120,8 @@ export const staleAfter = Duration.minutes(2)
 export class RunStore extends Effect.Service<RunStore>()("@seedtest/engine/RunStore", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const columns = sql`id, pipeline, params, trigger, slot, status, started_at, finished_at, heartbeat_at, stages, sinks, error`
+    const columns = sql`id, pipeline, params, trigger, slot, status, started_at, finished_at, heartbeat_at, stages, sinks,
+                        checks, error`
 
     const findMany = SqlSchema.findAll({
       Request: Schema.Struct({ limit: Schema.Number, pipeline: Schema.NullOr(Schema.String) }),
@@ -178,6 +185,7 @@ export class RunStore extends Effect.Service<RunStore>()("@seedtest/engine/RunSt
         yield* sql`UPDATE pipeline_run
                    SET status = ${finish.status}, finished_at = now(), heartbeat_at = now(),
                        stages = ${redactor.scrub(json(stages))}::jsonb, sinks = ${json(finish.sinks)}::jsonb,
+                       checks = ${redactor.scrub(json(finish.checks))}::jsonb,
                        error = ${error === null ? null : json(error)}::jsonb
                    WHERE id = ${id}`
       }),

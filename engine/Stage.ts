@@ -1,5 +1,6 @@
 import type { Duration, Effect, Schema } from "effect"
 import type { Need } from "./Need.ts"
+import type { Check } from "./Check.ts"
 import type { Resource } from "./Resource.ts"
 import type { SinkWriter } from "./Sink.ts"
 
@@ -46,6 +47,8 @@ export interface Stage {
   readonly run: (inputs: Record<string, unknown>, context: StageContext<any>) => Effect.Effect<unknown, unknown, unknown>
   /** Sinks only: how their rows are written. */
   readonly writer: SinkWriter<any, any> | undefined
+  /** Sinks only: the data checks on their rows, evaluated before the run commits. */
+  readonly checks?: ReadonlyArray<Check> | undefined
 }
 
 /** How many rows a stage output holds, for progress and run records. */

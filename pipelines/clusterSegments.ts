@@ -1,6 +1,7 @@
 import { Data, Effect, Option, Schema } from "effect"
 import { SegmentSettings } from "../config/SegmentSettings.ts"
 import { addDays, mondayOf } from "../engine/Calendar.ts"
+import * as Check from "../engine/Check.ts"
 import * as Need from "../engine/Need.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
@@ -126,7 +127,16 @@ export const clusterSegments = Pipeline.make({
           features_snapshot: { features: values, cluster: s.cluster, distance: s.distance, run_id: runId, as_of: params.asOf }
         }
       })
-    }
+    },
+    checks: [
+      Check.uniqueKey<UserSegmentRow>(["user_id"]),
+      // a segment for a user that was never sent to the model is a wrong answer, not a user to store
+      Check.subsetOf<UserSegmentRow, ReturnType<typeof segmentFeatures>>(
+        "user_id",
+        "features",
+        (f) => f.features.map((u) => u.user_id)
+      )
+    ]
   })
   .sink("segmentMeta", {
     description: "Centres, labels, traits and quality metrics into segment_meta, replacing a segmentation for the same as-of day.",

@@ -1,6 +1,7 @@
 import { Effect, Schema } from "effect"
 import { KpiSettings } from "../config/KpiSettings.ts"
 import { daysBetween } from "../engine/Calendar.ts"
+import * as Check from "../engine/Check.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
 import { kpiKeys, WeeklyKpiSink, type WeeklyKpiRow } from "../sinks/WeeklyKpiSink.ts"
@@ -87,5 +88,12 @@ export const computeDailyKpis = Pipeline.make({
     description: "Merge the KPI keys into weekly_kpi.kpis by (user_id, week_start).",
     inputs: ["kpis"],
     writer: WeeklyKpiSink,
-    rows: ({ kpis }) => kpis
+    rows: ({ kpis }) => kpis,
+    checks: [
+      Check.inRange<WeeklyKpiRow>("kpis.P", 0, 1),
+      Check.inRange<WeeklyKpiRow>("kpis.I_t", -1, 1),
+      Check.inRange<WeeklyKpiRow>("kpis.churn_heuristic", 0, 1),
+      Check.uniqueKey<WeeklyKpiRow>(["user_id", "week_start"]),
+      Check.rowCountNearPrevious<WeeklyKpiRow>(3)
+    ]
   })

@@ -1,9 +1,10 @@
 import { Data, Duration, Effect, Option } from "effect"
 import { GrowthSettings } from "../config/GrowthSettings.ts"
+import * as Check from "../engine/Check.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
 import { GrowthBrmsMetaSink } from "../sinks/GrowthBrmsMetaSink.ts"
-import { GrowthPosteriorSink } from "../sinks/GrowthPosteriorSink.ts"
+import { GrowthPosteriorSink, type GrowthPosteriorRow } from "../sinks/GrowthPosteriorSink.ts"
 import { growthWeeks, WeeklyAccuracy, weeklyAccuracy } from "../sources/WeeklyAccuracyQuery.ts"
 import { fitAcceptance } from "../stages/growth/FitAcceptance.ts"
 import { growthMetaRow, growthPosteriorRows } from "../stages/growth/GrowthRows.ts"
@@ -130,5 +131,11 @@ export const fitBayesianGrowth = Pipeline.make({
     inputs: ["growthFit", "acceptance"],
     writer: GrowthPosteriorSink,
     rows: ({ acceptance, growthFit }, { params, runId }) =>
-      growthPosteriorRows(growthFit, acceptance, { runId, weekStart: growthWeeks(params.asOf, params.lookbackWeeks).lastWeek })
+      growthPosteriorRows(growthFit, acceptance, { runId, weekStart: growthWeeks(params.asOf, params.lookbackWeeks).lastWeek }),
+    checks: [
+      Check.inRange<GrowthPosteriorRow>("p_goal", 0, 1),
+      Check.notNaN<GrowthPosteriorRow>("p_goal"),
+      Check.notNaN<GrowthPosteriorRow>("sigma"),
+      Check.uniqueKey<GrowthPosteriorRow>(["user_id", "week_start"])
+    ]
   })

@@ -1,6 +1,7 @@
 import { Effect, Schema } from "effect"
 import { SurvivalSettings } from "../config/SurvivalSettings.ts"
 import { addDays, mondayOf } from "../engine/Calendar.ts"
+import * as Check from "../engine/Check.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
 import { ChurnRiskSink, type ChurnRiskRow } from "../sinks/ChurnRiskSink.ts"
@@ -125,5 +126,10 @@ export const fitSurvivalChurn = Pipeline.make({
           kpis: { S: r.churn_probability01 }
         }))
         : []
-    }
+    },
+    checks: [
+      Check.inRange<ChurnRiskRow>("kpis.S", 0, 1),
+      Check.notNaN<ChurnRiskRow>("kpis.S"),
+      Check.uniqueKey<ChurnRiskRow>(["user_id", "week_start"])
+    ]
   })

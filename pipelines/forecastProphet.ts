@@ -1,9 +1,10 @@
 import { Chunk, Duration, Effect, Option, Schema } from "effect"
 import { ForecastSettings } from "../config/ForecastSettings.ts"
+import * as Check from "../engine/Check.ts"
 import * as Need from "../engine/Need.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
-import { ProphetForecastSink } from "../sinks/ProphetForecastSink.ts"
+import { ProphetForecastSink, type ProphetSeriesRow } from "../sinks/ProphetForecastSink.ts"
 import { KpiSeries, kpiSeries, seriesWeeks } from "../sources/KpiSeriesQuery.ts"
 import { forecastSeries, seriesRows, statusCounts } from "../stages/forecast/KpiForecastSeries.ts"
 import { ForecastClient } from "../stages/models/ForecastClient.ts"
@@ -12,6 +13,13 @@ import { SeriesForecast } from "../stages/models/schemas/Forecast.ts"
 
 /** The KPI key forecast, as stored in `prophet_fit_meta.metric` and `prophet_anomalies.metric`. */
 const METRIC = "I_t"
+
+/** A check's SQL predicate: the array at `field` of a row is not an array, or one of its elements lacks a number. */
+const numbersIn = (field: string, keys: ReadonlyArray<string>) =>
+  `CASE WHEN jsonb_typeof(r -> '${field}') = 'array'
+        THEN EXISTS (SELECT 1 FROM jsonb_array_elements(r -> '${field}') e
+                     WHERE ${keys.map((k) => `jsonb_typeof(e -> '${k}') IS DISTINCT FROM 'number'`).join(" OR ")})
+        ELSE true END`
 
 /** What the Prophet service answered for every series, with the service's own time for the benchmark. */
 const Forecasts = Schema.Struct({
@@ -95,5 +103,18 @@ export const forecastProphet = Pipeline.make({
         lookbackWeeks: params.lookbackWeeks,
         horizonWeeks: params.forecastWeeks,
         anomalyThreshold: params.anomalyThreshold
-      })
+      }),
+    checks: [
+      Check.uniqueKey<ProphetSeriesRow>(["metric", "user_id"]),
+      Check.where<ProphetSeriesRow>(
+        "forecast points are numbers",
+        numbersIn("forecast", ["yhat", "yhat_lower", "yhat_upper"]),
+        { description: "every forecast point has a numeric yhat, yhat_lower and yhat_upper (no NaN, no null)" }
+      ),
+      Check.where<ProphetSeriesRow>(
+        "anomalies are numbers",
+        numbersIn("anomalies", ["value", "expected", "anomaly_score"]),
+        { description: "every anomaly has a numeric value, expected value and score" }
+      )
+    ]
   })

@@ -13,7 +13,10 @@ const all = [computeDailyKpis, aggregateFeaturesDaily, fitSurvivalChurn, cluster
  * Every pipeline of the project. The scheduler, `plan`, `list` and `run` read this list; the cross-pipeline order
  * comes from what each pipeline declares it reads and writes, never from the order here.
  */
-export const pipelines: ReadonlyArray<Pipeline.Any> = all
+export const pipelines: ReadonlyArray<Registered> = all
 
 /** What running any of the pipelines needs (database, R service clients, …), for the layers at the edge. */
 export type Requirements = Pipeline.Requirements<(typeof all)[number]>
+
+/** A pipeline of the project, with the joint requirements of all of them. */
+export type Registered = Pipeline.Pipeline<any, any, any, Requirements>

@@ -92,10 +92,23 @@ const execute = (p: Pipeline.Any, overrides: Record<string, string>, dryRun: boo
             yield* Console.log(`      ${sampleText(c.key)}  ${what.slice(0, 4).join("; ")}${what.length > 4 ? `; … ${what.length - 4} more` : ""}`)
           }
         }
+        if (report.checks.length > 0) yield* Console.log("checks on the rows it would write:")
+        for (const c of report.checks) {
+          const outcome = c.status === "passed"
+            ? "passed"
+            : `FAILED for ${c.failing} of ${c.rows} rows` +
+              (c.severity === "error" ? " (a real run would write nothing)" : "")
+          yield* Console.log(`  ${c.severity.padEnd(5)} ${c.sink}: ${c.check} — ${outcome}`)
+          for (const sample of c.samples.slice(0, 3)) yield* Console.log(`      ${sampleText(sample)}`)
+        }
         return
       }
       const result = yield* runPipeline(p, { params: overrides, trigger: "manual" })
       if (json) return yield* Console.log(yield* scrub(JSON.stringify(result, null, 2)))
       yield* Console.log(`\nrun ${result.runId} of ${result.pipeline} committed:`)
       for (const s of result.sinks) yield* Console.log(`  ${s.target}: ${s.inserted} inserted, ${s.updated} updated${s.deleted > 0 ? `, ${s.deleted} deleted` : ""}`)
+      const warned = result.checks.filter((c) => c.status === "failed")
+      for (const c of warned) {
+        yield* Console.log(`  warning: check ${c.check} on ${c.sink} failed for ${c.failing} of ${c.rows} rows`)
+      }
     })

@@ -42,10 +42,21 @@ const show = Command.make(
         lines.push("", "written:")
         for (const s of run.sinks) lines.push(`  ${s.target}: ${s.inserted} inserted, ${s.updated} updated, ${s.deleted} deleted`)
       }
+      if (run.checks.length > 0) {
+        lines.push("", "checks:")
+        for (const c of run.checks) {
+          const mark = c.status === "passed" ? "✓" : c.severity === "warn" ? "!" : "✗"
+          const failing = c.status === "passed" ? "" : `  ${c.failing} of ${c.rows} rows`
+          lines.push(`  ${mark} ${c.severity.padEnd(5)} ${c.sink.padEnd(20)} ${c.check}${failing}`)
+          for (const sample of c.samples) lines.push(`      ${JSON.stringify(sample).slice(0, 200)}`)
+        }
+      }
       if (run.error !== null) lines.push("", `error: ${run.error.message}`)
       yield* Console.log(lines.join("\n"))
     }).pipe(Effect.provide(DataLayer))
-).pipe(Command.withDescription("Show one run: parameters, per-stage status, timings, row counts, what it wrote, its error."))
+).pipe(Command.withDescription(
+  "Show one run: parameters, per-stage status, timings, row counts, what it wrote, its data checks, its error."
+))
 
 /** `seedtest runs`: the run history, newest first. */
 export const runs = Command.make(

@@ -147,6 +147,11 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
     const report = JSON.parse(dry.stdout) as { sinks: ReadonlyArray<{ target: string; inserts: number }> }
     assert.strictEqual(report.sinks[0]!.target, "weekly_kpi")
     assert.isAbove(report.sinks[0]!.inserts, 0)
+    // the dry run evaluates the sink's declared checks on the rows it would write
+    const dryChecks = (JSON.parse(dry.stdout) as { checks: ReadonlyArray<{ check: string; status: string }> }).checks
+    assert.deepInclude(dryChecks.map((c) => [c.check, c.status]), ["kpis.P in [0, 1]", "passed"])
+    const planned = await seedtest(["plan", "compute-daily-kpis"], env)
+    assert.include(planned.stdout, "check (error): kpis.P in [0, 1]")
     assert.include(dry.stderr, "✓ source") // progress, stage by stage, on stderr
     const none = await seedtest(["runs", "--json"], env)
     assert.deepStrictEqual(JSON.parse(none.stdout), []) // a dry run records nothing
@@ -169,6 +174,7 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
     const shown = await seedtest(["runs", "show", history[0]!.id], env)
     assert.strictEqual(shown.code, 0)
     assert.include(shown.stdout, "weekly_kpi:")
+    assert.match(shown.stdout, /✓ error +weeklyKpi +kpis\.P in \[0, 1\]/)
   }, 600_000)
 
   it("starts the local R services and prints PDF reports from the bundle", async () => {
