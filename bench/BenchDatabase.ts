@@ -8,9 +8,10 @@ import * as Database from "../sources/Database.ts"
  */
 export const serverDatabase = (url: Redacted.Redacted, name: string, reuse: boolean) =>
   Layer.unwrapScoped(
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const admin = Context.get(yield* Layer.build(Database.layerUrl(url)), PgClient.PgClient)
-      const exists = (yield* admin<{ n: number }>`SELECT count(*)::int4 AS n FROM pg_database WHERE datname = ${name}`)[0]!.n > 0
+      const exists =
+        (yield* admin<{ n: number }>`SELECT count(*)::int4 AS n FROM pg_database WHERE datname = ${name}`)[0]!.n > 0
       if (!reuse || !exists) {
         yield* admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
         yield* admin.unsafe(`CREATE DATABASE ${name}`)

@@ -10,8 +10,8 @@ import { SqlClient } from "@effect/sql"
 import { Config, Effect, Layer, Schema } from "effect"
 import * as Check from "../engine/Check.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
-import { RunStore } from "../engine/RunStore.ts"
 import * as Runner from "../engine/Runner.ts"
+import { RunStore } from "../engine/RunStore.ts"
 import * as TableWriter from "../sinks/TableWriter.ts"
 import { serverDatabase } from "./BenchDatabase.ts"
 
@@ -65,7 +65,7 @@ const pipeline = (checks: ReadonlyArray<Check.Check<KpiRow>>) =>
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-const main = Effect.gen(function*() {
+const main = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`CREATE TABLE IF NOT EXISTS bench_check_kpi (user_id text, week_start date, kpis jsonb NOT NULL,
                                                          PRIMARY KEY (user_id, week_start))`
@@ -81,16 +81,28 @@ const main = Effect.gen(function*() {
   }
   const w = median(times.with)
   const wo = median(times.without)
-  console.log(`\nmedian of ${rounds}: with checks ${(w / 1000).toFixed(2)} s, without ${(wo / 1000).toFixed(2)} s; ` +
-    `the checks add ${((w - wo) / 1000).toFixed(2)} s (${((w - wo) / rows * 1000).toFixed(1)} µs per row)`)
+  console.log(
+    `\nmedian of ${rounds}: with checks ${(w / 1000).toFixed(2)} s, without ${(wo / 1000).toFixed(2)} s; ` +
+      `the checks add ${((w - wo) / 1000).toFixed(2)} s (${(((w - wo) / rows) * 1000).toFixed(1)} µs per row)`
+  )
 })
 
-main.pipe(
-  Effect.provide(RunStore.Default.pipe(Layer.provideMerge(Layer.unwrapEffect(
-    Effect.map(Config.redacted("TEST_DATABASE_URL"), (url) => serverDatabase(url, "seedtest_bench_checks", false))
-  )))),
-  Effect.runPromise
-).catch((error) => {
-  console.error(error)
-  process.exitCode = 1
-})
+main
+  .pipe(
+    Effect.provide(
+      RunStore.Default.pipe(
+        Layer.provideMerge(
+          Layer.unwrapEffect(
+            Effect.map(Config.redacted("TEST_DATABASE_URL"), (url) =>
+              serverDatabase(url, "seedtest_bench_checks", false)
+            )
+          )
+        )
+      )
+    ),
+    Effect.runPromise
+  )
+  .catch((error) => {
+    console.error(error)
+    process.exitCode = 1
+  })

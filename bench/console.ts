@@ -4,13 +4,14 @@
  * times from the console served on a loopback port in this process. Prints median and p95 per page.
  * Against PostgreSQL with TEST_DATABASE_URL, else the embedded database. Run: `npx tsx bench/console.ts [runs=10000]`.
  */
+
+import { createServer } from "node:http"
+import * as os from "node:os"
+import * as path from "node:path"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { Console, Context, Effect, Either, Layer, Option, Redacted } from "effect"
-import { createServer } from "node:http"
-import * as os from "node:os"
-import * as path from "node:path"
 import * as Schedule from "../config/schedule.ts"
 import * as ConsoleApp from "../console/ConsoleApp.ts"
 import { ConsoleRunFailed } from "../console/ConsoleOptions.ts"
@@ -26,22 +27,27 @@ const REPEAT = 20
 
 const url = process.env.TEST_DATABASE_URL
 // on a server: a database of its own (dropped and made afresh), never the one the tests are given
-const db = url === undefined ? Database.migrated(Database.layerEmbedded(undefined)) : serverDatabase(Redacted.make(url), "seedtest_bench_console", false)
+const db =
+  url === undefined
+    ? Database.migrated(Database.layerEmbedded(undefined))
+    : serverDatabase(Redacted.make(url), "seedtest_bench_console", false)
 
 // a finished run's stages as the runner records them
-const stages = JSON.stringify(["windows", "outOfRange", "growthPosterior", "kpis", "weeklyKpi"].map((name, i) => ({
-  name,
-  kind: i === 4 ? "sink" : i === 3 ? "transform" : "source",
-  status: "succeeded",
-  startedAt: null,
-  millis: 100 * (i + 1),
-  rows: 240,
-  attempts: 1,
-  notes: { counts: { a: i, b: 2 * i } },
-  error: null
-})))
+const stages = JSON.stringify(
+  ["windows", "outOfRange", "growthPosterior", "kpis", "weeklyKpi"].map((name, i) => ({
+    name,
+    kind: i === 4 ? "sink" : i === 3 ? "transform" : "source",
+    status: "succeeded",
+    startedAt: null,
+    millis: 100 * (i + 1),
+    rows: 240,
+    attempts: 1,
+    notes: { counts: { a: i, b: 2 * i } },
+    error: null
+  }))
+)
 
-const fill = Effect.gen(function*() {
+const fill = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const names = pipelines.map((p) => p.name)
   yield* sql`DELETE FROM pipeline_run`
@@ -68,15 +74,19 @@ const fill = Effect.gen(function*() {
     FROM unnest(${`{${names.join(",")}}`}::text[]) AS p, generate_series(0, 13) AS d`
 })
 
-const percentile = (xs: ReadonlyArray<number>, q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!
+const percentile = (xs: ReadonlyArray<number>, q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!
 
-const main = Effect.gen(function*() {
+const main = Effect.gen(function* () {
   const registry = Either.getOrThrow(Registry.make(pipelines))
   const schedule = yield* Schedule.load(Schedule.defaultFile, registry.order)
-  yield* Console.log(`filling ${RUNS.toLocaleString("en")} runs (${url === undefined ? "embedded database" : "PostgreSQL"}) …`)
+  yield* Console.log(
+    `filling ${RUNS.toLocaleString("en")} runs (${url === undefined ? "embedded database" : "PostgreSQL"}) …`
+  )
   yield* fill
   const context = yield* Effect.context<SqlClient.SqlClient | RunStore>()
-  const refuse = (name: string) => Effect.fail(new ConsoleRunFailed({ pipeline: name, message: "the bench runs nothing" }))
+  const refuse = (name: string) =>
+    Effect.fail(new ConsoleRunFailed({ pipeline: name, message: "the bench runs nothing" }))
   const app = ConsoleApp.router({
     registry,
     schedule,
@@ -105,7 +115,9 @@ const main = Effect.gen(function*() {
     "/models",
     "/reports"
   ]
-  yield* Console.log(`page                                              median     p95   (${REPEAT} requests after 3 warm-ups)`)
+  yield* Console.log(
+    `page                                              median     p95   (${REPEAT} requests after 3 warm-ups)`
+  )
   for (const page of pages) {
     const times: Array<number> = []
     for (let i = 0; i < REPEAT + 3; i++) {
@@ -115,11 +127,16 @@ const main = Effect.gen(function*() {
       if (response.status !== 200) yield* Console.log(`${page}: HTTP ${response.status}`)
       if (i >= 3) times.push(performance.now() - started)
     }
-    yield* Console.log(`${page.padEnd(48)} ${percentile(times, 0.5).toFixed(1).padStart(7)} ms ${percentile(times, 0.95).toFixed(1).padStart(7)} ms`)
+    yield* Console.log(
+      `${page.padEnd(48)} ${percentile(times, 0.5).toFixed(1).padStart(7)} ms ${percentile(times, 0.95).toFixed(1).padStart(7)} ms`
+    )
   }
 }).pipe(Effect.scoped, Effect.provide(RunStore.Default.pipe(Layer.provideMerge(db))))
 
-Effect.runPromise(main).then(() => process.exit(0), (e) => {
-  console.error(e)
-  process.exit(1)
-})
+Effect.runPromise(main).then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e)
+    process.exit(1)
+  }
+)

@@ -5,8 +5,9 @@
  *  2. planning a 1,000-stage graph: validation (duplicates, inputs, cycle) + execution levels;
  *  3. cold `seedtest plan` from the shell.
  */
-import { Effect, Either } from "effect"
+
 import { execFileSync } from "node:child_process"
+import { Effect, Either } from "effect"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Plan from "../engine/Plan.ts"
 import * as Runner from "../engine/Runner.ts"
@@ -22,14 +23,18 @@ const work = (values: Record<string, unknown>): number =>
 const stages = Array.from({ length: STAGES }, (_, i) => Pipeline.transformStage(`s${i}`, inputsOf(i), work))
 const pipeline = Either.getOrThrow(Pipeline.fromStages({ name: "bench", description: "", params: {} }, stages))
 
-const bare = Effect.gen(function*() {
+const bare = Effect.gen(function* () {
   const outputs = new Map<string, number>()
-  yield* Effect.forEach(stages, (stage, i) =>
-    Effect.sync(() => {
-      const values: Record<string, unknown> = {}
-      for (const name of inputsOf(i)) values[name] = outputs.get(name)
-      outputs.set(stage.name, work(values))
-    }), { discard: true })
+  yield* Effect.forEach(
+    stages,
+    (stage, i) =>
+      Effect.sync(() => {
+        const values: Record<string, unknown> = {}
+        for (const name of inputsOf(i)) values[name] = outputs.get(name)
+        outputs.set(stage.name, work(values))
+      }),
+    { discard: true }
+  )
   return outputs.get(`s${STAGES - 1}`)
 })
 
@@ -61,8 +66,10 @@ const main = async () => {
   const b = median(bareTimes)
   const o = median(ourTimes)
   console.log(`1. ${STAGES}-stage DAG of trivial transforms (median of ${ROUNDS} interleaved rounds)`)
-  console.log(`   bare Effect.forEach: ${b.toFixed(1)} ms   Runner.dryRun: ${o.toFixed(1)} ms   ratio ${(o / b).toFixed(1)}×`)
-  console.log(`   framework overhead per stage: ${((o - b) / STAGES * 1000).toFixed(1)} µs (target < 1000 µs)`)
+  console.log(
+    `   bare Effect.forEach: ${b.toFixed(1)} ms   Runner.dryRun: ${o.toFixed(1)} ms   ratio ${(o / b).toFixed(1)}×`
+  )
+  console.log(`   framework overhead per stage: ${(((o - b) / STAGES) * 1000).toFixed(1)} µs (target < 1000 µs)`)
 
   const planTimes: Array<number> = []
   for (let i = 0; i < ROUNDS; i++) {
@@ -71,7 +78,9 @@ const main = async () => {
     Plan.ofPipeline(built)
     planTimes.push(performance.now() - start)
   }
-  console.log(`2. planning a ${STAGES}-stage graph (validate + levels): median ${median(planTimes).toFixed(2)} ms (target < 50 ms)`)
+  console.log(
+    `2. planning a ${STAGES}-stage graph (validate + levels): median ${median(planTimes).toFixed(2)} ms (target < 50 ms)`
+  )
 
   const coldTimes: Array<number> = []
   for (let i = 0; i < 5; i++) {
@@ -79,7 +88,9 @@ const main = async () => {
     execFileSync(process.execPath, ["bin/seedtest.mjs", "plan"], { stdio: "ignore" })
     coldTimes.push(performance.now() - start)
   }
-  console.log(`3. cold \`seedtest plan\` from the shell: median of 5 ${median(coldTimes).toFixed(0)} ms (target < 1500 ms)`)
+  console.log(
+    `3. cold \`seedtest plan\` from the shell: median of 5 ${median(coldTimes).toFixed(0)} ms (target < 1500 ms)`
+  )
 }
 
 void main()

@@ -10,12 +10,13 @@
  * workers) spent, which other load on a shared machine barely moves, unlike wall time. Prints; never asserts
  * (test/r-services/prophetPaths.test.ts asserts).
  */
+
+import { readdirSync, readFileSync } from "node:fs"
 import { SqlClient } from "@effect/sql"
 import { Config, Duration, Effect, Layer } from "effect"
-import { readdirSync, readFileSync } from "node:fs"
 import { seedCohort } from "../cohort/Loader.ts"
-import { RunStore } from "../engine/RunStore.ts"
 import * as Runner from "../engine/Runner.ts"
+import { RunStore } from "../engine/RunStore.ts"
 import { computeDailyKpis } from "../pipelines/computeDailyKpis.ts"
 import { forecastProphet } from "../pipelines/forecastProphet.ts"
 import { ForecastClient } from "../stages/models/ForecastClient.ts"
@@ -32,12 +33,14 @@ const END = "2026-05-31"
 const AS_OF = "2026-05-03"
 
 const database = Layer.unwrapEffect(
-  Effect.map(Config.redacted("TEST_DATABASE_URL"), (url) => serverDatabase(url, `seedtest_bench_forecast_${students}`, reuse))
+  Effect.map(Config.redacted("TEST_DATABASE_URL"), (url) =>
+    serverDatabase(url, `seedtest_bench_forecast_${students}`, reuse)
+  )
 )
 
 /** Mean forecast band width and share of the cohort's actual I_t inside it, over every forecast week of the run. */
 const intervals = (runId: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const [row] = yield* sql<{ points: number; width: number; covered: number }>`
       SELECT count(*)::int AS points, avg((f ->> 'yhat_upper')::float8 - (f ->> 'yhat_lower')::float8) AS width,
@@ -72,7 +75,7 @@ const groupCpuSeconds = (group: number) => {
 }
 
 const measure = (label: string, path: "direct" | "package") =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const service = yield* startRService("forecast", { args: ["--prophet-path", path] })
     const cpuBefore = groupCpuSeconds(service.pid)
     const started = performance.now()
@@ -87,14 +90,16 @@ const measure = (label: string, path: "direct" | "package") =>
     const statuses = JSON.stringify(notes?.["statuses"])
     const band = yield* intervals(result.runId)
     const series = Object.values((notes?.["statuses"] ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0)
-    console.log(`${label}: ${wallSeconds.toFixed(1)} s wall, R ${rSeconds.toFixed(1)} s (summed over batches), ` +
-      `R CPU ${cpuSeconds.toFixed(1)} s (${(1000 * cpuSeconds / series).toFixed(1)} ms a series), ` +
-      `statuses ${statuses}; forecast band width ${band.width.toFixed(4)}, ` +
-      `coverage of actual I_t ${(100 * band.covered).toFixed(1)}% (${band.points} points)`)
+    console.log(
+      `${label}: ${wallSeconds.toFixed(1)} s wall, R ${rSeconds.toFixed(1)} s (summed over batches), ` +
+        `R CPU ${cpuSeconds.toFixed(1)} s (${((1000 * cpuSeconds) / series).toFixed(1)} ms a series), ` +
+        `statuses ${statuses}; forecast band width ${band.width.toFixed(4)}, ` +
+        `coverage of actual I_t ${(100 * band.covered).toFixed(1)}% (${band.points} points)`
+    )
     return { wallSeconds, cpuSeconds, band }
   }).pipe(Effect.scoped)
 
-const main = Effect.gen(function*() {
+const main = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const [kpis] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM weekly_kpi`
   if (!reuse || kpis!.n === 0) {
@@ -106,17 +111,21 @@ const main = Effect.gen(function*() {
   const direct = yield* measure("direct path (default)", "direct")
   if (!withReference) return
   const reference = yield* measure("package path (prophet() + predict(), as before)", "package")
-  console.log(`direct / package: wall ${(direct.wallSeconds / reference.wallSeconds).toFixed(3)}, ` +
-    `R CPU ${(direct.cpuSeconds / reference.cpuSeconds).toFixed(3)}, ` +
-    `band width ${(direct.band.width / reference.band.width).toFixed(3)}, ` +
-    `coverage ${(100 * (direct.band.covered - reference.band.covered)).toFixed(1)} points`)
+  console.log(
+    `direct / package: wall ${(direct.wallSeconds / reference.wallSeconds).toFixed(3)}, ` +
+      `R CPU ${(direct.cpuSeconds / reference.cpuSeconds).toFixed(3)}, ` +
+      `band width ${(direct.band.width / reference.band.width).toFixed(3)}, ` +
+      `coverage ${(100 * (direct.band.covered - reference.band.covered)).toFixed(1)} points`
+  )
 })
 
-main.pipe(
-  Effect.provide(RunStore.Default.pipe(Layer.provideMerge(database))),
-  Effect.provide(platformLayer),
-  Effect.runPromise
-).catch((error) => {
-  console.error(error)
-  process.exitCode = 1
-})
+main
+  .pipe(
+    Effect.provide(RunStore.Default.pipe(Layer.provideMerge(database))),
+    Effect.provide(platformLayer),
+    Effect.runPromise
+  )
+  .catch((error) => {
+    console.error(error)
+    process.exitCode = 1
+  })

@@ -20,9 +20,8 @@ import { SqlClient } from "@effect/sql"
 import { Config, Effect, Layer, Option, Tracer } from "effect"
 import { RServicesLayer } from "../cli/RServices.ts"
 import { seedCohort } from "../cohort/Loader.ts"
-import { serverDatabase } from "./BenchDatabase.ts"
-import { RunStore } from "../engine/RunStore.ts"
 import * as Runner from "../engine/Runner.ts"
+import { RunStore } from "../engine/RunStore.ts"
 import { aggregateFeaturesDaily } from "../pipelines/aggregateFeaturesDaily.ts"
 import { clusterSegments } from "../pipelines/clusterSegments.ts"
 import { computeDailyKpis } from "../pipelines/computeDailyKpis.ts"
@@ -32,6 +31,7 @@ import { forecastProphet } from "../pipelines/forecastProphet.ts"
 import { BrmsClient } from "../stages/models/BrmsClient.ts"
 import { ClusterClient } from "../stages/models/ClusterClient.ts"
 import { ForecastClient } from "../stages/models/ForecastClient.ts"
+import { serverDatabase } from "./BenchDatabase.ts"
 
 const args = process.argv.slice(2)
 const sizes = args.filter((a, i) => /^\d+$/.test(a) && args[i - 1] !== "--db-prefix").map(Number)
@@ -68,7 +68,13 @@ const recordingTracer = (base: Tracer.Tracer, ended: Array<Ended>): Tracer.Trace
       const end = span.end.bind(span)
       return Object.assign(span, {
         end: (endTime: bigint, exit: Parameters<Tracer.Span["end"]>[1]) => {
-          ended.push({ name, ancestors: namesOf(parent), start: Number(startTime) / 1e6, end: Number(endTime) / 1e6, attributes: span.attributes })
+          ended.push({
+            name,
+            ancestors: namesOf(parent),
+            start: Number(startTime) / 1e6,
+            end: Number(endTime) / 1e6,
+            attributes: span.attributes
+          })
           end(endTime, exit)
         }
       })
@@ -95,7 +101,11 @@ const unionMs = (intervals: ReadonlyArray<readonly [number, number]>) => {
 const rSecondsOf = (notes: Readonly<Record<string, unknown>> | undefined): number => {
   const value = notes?.["rSeconds"]
   if (typeof value === "number") return value
-  if (typeof value === "object" && value !== null && typeof (value as { total_seconds?: unknown }).total_seconds === "number") {
+  if (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { total_seconds?: unknown }).total_seconds === "number"
+  ) {
     return (value as { total_seconds: number }).total_seconds
   }
   return 0
@@ -136,16 +146,23 @@ const ordered = [
 ]
 
 const measure = (entry: (typeof pipelines)[number]) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const ended: Array<Ended> = []
     const base = yield* Effect.tracer
-    const result = yield* (Runner.run(entry.pipeline, { params: entry.params, trigger: "test" }) as Effect.Effect<Runner.RunResult, unknown, never>)
-      .pipe(Effect.withTracer(recordingTracer(base, ended)))
+    const result = yield* (
+      Runner.run(entry.pipeline, { params: entry.params, trigger: "test" }) as Effect.Effect<
+        Runner.RunResult,
+        unknown,
+        never
+      >
+    ).pipe(Effect.withTracer(recordingTracer(base, ended)))
     const root = ended.find((s) => s.name === `pipeline ${entry.pipeline.name}`)!
     const sqlSpans = ended.filter((s) => s.name === "sql.execute")
     const runRecord = sqlSpans.filter((s) => String(s.attributes.get("db.query.text") ?? "").includes("pipeline_run"))
     const modelStages = ended.filter((s) => s.name.startsWith("stage ") && s.attributes.get("kind") === "model")
-    const fitMs = 1000 * result.stages.reduce((sum, stage) => sum + rSecondsOf(stage.notes as Record<string, unknown> | undefined), 0)
+    const fitMs =
+      1000 *
+      result.stages.reduce((sum, stage) => sum + rSecondsOf(stage.notes as Record<string, unknown> | undefined), 0)
     const serverMs = ended
       .filter((s) => s.name === "RServiceClient.call")
       .reduce((sum, s) => sum + Number(s.attributes.get("r.server_ms") ?? 0), 0)
@@ -171,57 +188,76 @@ const measure = (entry: (typeof pipelines)[number]) =>
   })
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
-const share = (part: number, whole: number) => `${(100 * part / whole).toFixed(1)}%`
+const share = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)}%`
 
 const printTable = (students: number, splits: ReadonlyArray<Split>, header = true) => {
   if (header) {
     console.log(`\n${students.toLocaleString()} students × ${WEEKS} weeks`)
-    console.log(["pipeline", "wall", "database", "(run record)", "R", "transport", "Node", "framework share", "dominant"].join(" | "))
+    console.log(
+      ["pipeline", "wall", "database", "(run record)", "R", "transport", "Node", "framework share", "dominant"].join(
+        " | "
+      )
+    )
   }
   for (const s of splits) {
     const parts = { database: s.dbMs, R: s.rMs, transport: s.transportMs, Node: s.nodeMs }
     const dominant = Object.entries(parts).sort((a, b) => b[1] - a[1])[0]![0]
-    console.log([
-      s.pipeline,
-      seconds(s.wallMs),
-      `${seconds(s.dbMs)} (${share(s.dbMs, s.wallMs)})`,
-      `${(s.runRecordMs).toFixed(0)} ms`,
-      `${seconds(s.rMs)} (${share(s.rMs, s.wallMs)}; fit ${seconds(s.fitMs)})`,
-      `${seconds(s.transportMs)} (${share(s.transportMs, s.wallMs)})`,
-      `${seconds(s.nodeMs)} (${share(s.nodeMs, s.wallMs)})`,
-      share(s.transportMs + s.nodeMs, s.wallMs),
-      dominant
-    ].join(" | "))
+    console.log(
+      [
+        s.pipeline,
+        seconds(s.wallMs),
+        `${seconds(s.dbMs)} (${share(s.dbMs, s.wallMs)})`,
+        `${(s.runRecordMs).toFixed(0)} ms`,
+        `${seconds(s.rMs)} (${share(s.rMs, s.wallMs)}; fit ${seconds(s.fitMs)})`,
+        `${seconds(s.transportMs)} (${share(s.transportMs, s.wallMs)})`,
+        `${seconds(s.nodeMs)} (${share(s.nodeMs, s.wallMs)})`,
+        share(s.transportMs + s.nodeMs, s.wallMs),
+        dominant
+      ].join(" | ")
+    )
     console.log(`    wrote: ${s.rows}`)
   }
 }
 
 /** log10 of the growth ratio over a tenfold cohort: 1 = linear, < 1 sub-linear. */
-const exponent = (small: number, large: number, factor: number) => (Math.log(large / small) / Math.log(factor)).toFixed(2)
+const exponent = (small: number, large: number, factor: number) =>
+  (Math.log(large / small) / Math.log(factor)).toFixed(2)
 
-const main = Effect.gen(function*() {
+const main = Effect.gen(function* () {
   // start the R services the selected pipelines call, and let brms load its compiled template before anything is timed
   const selected = (...names: Array<string>) => only === undefined || names.some((n) => only.includes(n))
-  yield* Effect.all([
-    selected(fitBayesianGrowth.name) ? Effect.flatMap(BrmsClient, (c) => c.health()) : Effect.void,
-    selected(forecastProphet.name, fitSurvivalChurn.name) ? Effect.flatMap(ForecastClient, (c) => c.health()) : Effect.void,
-    selected(clusterSegments.name) ? Effect.flatMap(ClusterClient, (c) => c.health()) : Effect.void
-  ], { concurrency: "unbounded" })
+  yield* Effect.all(
+    [
+      selected(fitBayesianGrowth.name) ? Effect.flatMap(BrmsClient, (c) => c.health()) : Effect.void,
+      selected(forecastProphet.name, fitSurvivalChurn.name)
+        ? Effect.flatMap(ForecastClient, (c) => c.health())
+        : Effect.void,
+      selected(clusterSegments.name) ? Effect.flatMap(ClusterClient, (c) => c.health()) : Effect.void
+    ],
+    { concurrency: "unbounded" }
+  )
   const results = new Map<number, ReadonlyArray<Split>>()
   for (const students of sizes.length > 0 ? sizes : [1000, 10_000]) {
-    const splits = yield* Effect.gen(function*() {
+    const splits = yield* Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const seeded = (yield* sql<{ n: number }>`SELECT count(*)::int4 AS n FROM cohort_meta`.pipe(Effect.orElseSucceed(() => [{ n: 0 }])))[0]!.n > 0
+      const seeded =
+        (yield* sql<{ n: number }>`SELECT count(*)::int4 AS n FROM cohort_meta`.pipe(
+          Effect.orElseSucceed(() => [{ n: 0 }])
+        ))[0]!.n > 0
       if (!reuse || !seeded) {
         const cohort = yield* seedCohort({ students, weeks: WEEKS, seed: 2026, endDate: AS_OF })
-        console.log(`seeded ${cohort.students} students, ${cohort.attempts.toLocaleString()} attempts in ${(cohort.millis / 1000).toFixed(1)} s`)
+        console.log(
+          `seeded ${cohort.students} students, ${cohort.attempts.toLocaleString()} attempts in ${(cohort.millis / 1000).toFixed(1)} s`
+        )
       }
       const out: Array<Split> = []
       for (const entry of ordered) {
         if (only !== undefined && !only.includes(entry.pipeline.name)) continue
         // a failed pipeline is reported and the others still measured (a 10,000-student fit takes an hour)
         const split = yield* measure(entry).pipe(
-          Effect.tapError((error) => Effect.sync(() => console.log(`  ${entry.pipeline.name}: FAILED ${String(error)}`))),
+          Effect.tapError((error) =>
+            Effect.sync(() => console.log(`  ${entry.pipeline.name}: FAILED ${String(error)}`))
+          ),
           Effect.option
         )
         if (split._tag === "None") continue
@@ -238,20 +274,20 @@ const main = Effect.gen(function*() {
     const small = measured[0]!
     const large = measured[measured.length - 1]!
     const factor = large / small
-    console.log(`\ngrowth from ${small.toLocaleString()} to ${large.toLocaleString()} students (exponent: 1 = linear, < 1 sub-linear, > 1 worse)`)
+    console.log(
+      `\ngrowth from ${small.toLocaleString()} to ${large.toLocaleString()} students (exponent: 1 = linear, < 1 sub-linear, > 1 worse)`
+    )
     for (const s of results.get(large)!) {
       const b = results.get(small)!.find((x) => x.pipeline === s.pipeline)
       if (b === undefined) continue
-      console.log(`  ${s.pipeline}: wall ×${(s.wallMs / b.wallMs).toFixed(1)} (exp ${exponent(b.wallMs, s.wallMs, factor)}), database ×${(s.dbMs / b.dbMs).toFixed(1)} (exp ${exponent(b.dbMs, s.dbMs, factor)}), R ×${b.rMs > 0 ? (s.rMs / b.rMs).toFixed(1) : "–"}${b.rMs > 0 ? ` (exp ${exponent(b.rMs, s.rMs, factor)})` : ""}, transport ×${b.transportMs > 0 ? (s.transportMs / b.transportMs).toFixed(1) : "–"}`)
+      console.log(
+        `  ${s.pipeline}: wall ×${(s.wallMs / b.wallMs).toFixed(1)} (exp ${exponent(b.wallMs, s.wallMs, factor)}), database ×${(s.dbMs / b.dbMs).toFixed(1)} (exp ${exponent(b.dbMs, s.dbMs, factor)}), R ×${b.rMs > 0 ? (s.rMs / b.rMs).toFixed(1) : "–"}${b.rMs > 0 ? ` (exp ${exponent(b.rMs, s.rMs, factor)})` : ""}, transport ×${b.transportMs > 0 ? (s.transportMs / b.transportMs).toFixed(1) : "–"}`
+      )
     }
   }
 })
 
-main.pipe(
-  Effect.provide(RServicesLayer),
-  Effect.scoped,
-  Effect.runPromise
-).catch((error) => {
+main.pipe(Effect.provide(RServicesLayer), Effect.scoped, Effect.runPromise).catch((error) => {
   console.error(error)
   process.exitCode = 1
 })

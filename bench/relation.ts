@@ -16,8 +16,8 @@ import { FeatureSettings } from "../config/KpiSettings.ts"
 import { addDays } from "../engine/Calendar.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Relation from "../engine/Relation.ts"
-import { RunStore } from "../engine/RunStore.ts"
 import * as Runner from "../engine/Runner.ts"
+import { RunStore } from "../engine/RunStore.ts"
 import { aggregateFeaturesDaily } from "../pipelines/aggregateFeaturesDaily.ts"
 import { FeaturesTopicDailySink } from "../sinks/FeaturesTopicDailySink.ts"
 import { topicDays } from "../sources/TopicFeaturesQuery.ts"
@@ -35,8 +35,11 @@ const throughNode = Pipeline.make({ name: "features-through-node", description: 
     reads: aggregateFeaturesDaily.stages[0]!.reads,
     output: Schema.Array(Schema.Unknown),
     run: ({ params }) =>
-      Effect.gen(function*() {
-        const relation = yield* topicDays({ firstDay: addDays(params.asOf, -params.lookbackDays), scanTo: addDays(params.asOf, 1) })
+      Effect.gen(function* () {
+        const relation = yield* topicDays({
+          firstDay: addDays(params.asOf, -params.lookbackDays),
+          scanTo: addDays(params.asOf, 1)
+        })
         const rows = yield* Relation.select(relation)
         return yield* Schema.decodeUnknown(Schema.Array(relation.row))(rows)
       })
@@ -51,46 +54,77 @@ const throughNode = Pipeline.make({ name: "features-through-node", description: 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const measure = (pipeline: Pipeline.Any) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* sql`VACUUM (ANALYZE) features_topic_daily`
     const cpu = process.cpuUsage()
     const started = performance.now()
-    const result = yield* (Runner.run(pipeline, { params, trigger: "test" }) as Effect.Effect<Runner.RunResult, unknown, never>)
+    const result = yield* Runner.run(pipeline, { params, trigger: "test" }) as Effect.Effect<
+      Runner.RunResult,
+      unknown,
+      never
+    >
     const used = process.cpuUsage(cpu)
-    return { wallMs: performance.now() - started, nodeCpuMs: (used.user + used.system) / 1000, written: result.sinks[0]!.updated + result.sinks[0]!.inserted }
+    return {
+      wallMs: performance.now() - started,
+      nodeCpuMs: (used.user + used.system) / 1000,
+      written: result.sinks[0]!.updated + result.sinks[0]!.inserted
+    }
   })
 
-const main = Effect.gen(function*() {
+const main = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const seeded = (yield* sql<{ n: number }>`SELECT count(*)::int4 AS n FROM cohort_meta`.pipe(
-    Effect.orElseSucceed(() => [{ n: 0 }])
-  ))[0]!.n > 0
+  const seeded =
+    (yield* sql<{ n: number }>`SELECT count(*)::int4 AS n FROM cohort_meta`.pipe(
+      Effect.orElseSucceed(() => [{ n: 0 }])
+    ))[0]!.n > 0
   if (!seeded) {
     // the cohort bench/pipelines.ts generates for this size
     const cohort = yield* seedCohort({ students, weeks: 16, seed: 2026, endDate: params.asOf })
     console.log(`seeded ${cohort.students} students, ${cohort.attempts.toLocaleString()} attempts`)
   }
-  const results = { relation: [] as Array<{ wallMs: number; nodeCpuMs: number }>, throughNode: [] as Array<{ wallMs: number; nodeCpuMs: number }> }
+  const results = {
+    relation: [] as Array<{ wallMs: number; nodeCpuMs: number }>,
+    throughNode: [] as Array<{ wallMs: number; nodeCpuMs: number }>
+  }
   for (let round = 1; round <= rounds; round++) {
-    for (const [name, pipeline] of [["relation", aggregateFeaturesDaily], ["throughNode", throughNode]] as const) {
+    for (const [name, pipeline] of [
+      ["relation", aggregateFeaturesDaily],
+      ["throughNode", throughNode]
+    ] as const) {
       const r = yield* measure(pipeline)
       results[name].push(r)
-      console.log(`round ${round} ${name.padEnd(11)}: ${(r.wallMs / 1000).toFixed(2)} s wall, ${(r.nodeCpuMs / 1000).toFixed(2)} s Node CPU, ${r.written.toLocaleString()} rows`)
+      console.log(
+        `round ${round} ${name.padEnd(11)}: ${(r.wallMs / 1000).toFixed(2)} s wall, ${(r.nodeCpuMs / 1000).toFixed(2)} s Node CPU, ${r.written.toLocaleString()} rows`
+      )
     }
   }
   const wall = (name: keyof typeof results) => median(results[name].map((r) => r.wallMs))
   const cpu = (name: keyof typeof results) => median(results[name].map((r) => r.nodeCpuMs))
-  console.log(`\nmedian of ${rounds}: relation ${(wall("relation") / 1000).toFixed(2)} s, through Node ${(wall("throughNode") / 1000).toFixed(2)} s`)
-  console.log(`relation ÷ through Node: wall ${(wall("relation") / wall("throughNode")).toFixed(2)}×, Node CPU ${(cpu("relation") / cpu("throughNode")).toFixed(2)}×`)
+  console.log(
+    `\nmedian of ${rounds}: relation ${(wall("relation") / 1000).toFixed(2)} s, through Node ${(wall("throughNode") / 1000).toFixed(2)} s`
+  )
+  console.log(
+    `relation ÷ through Node: wall ${(wall("relation") / wall("throughNode")).toFixed(2)}×, Node CPU ${(cpu("relation") / cpu("throughNode")).toFixed(2)}×`
+  )
 })
 
-main.pipe(
-  Effect.provide(RunStore.Default.pipe(Layer.provideMerge(Layer.unwrapEffect(
-    Effect.map(Config.redacted("TEST_DATABASE_URL"), (url) => serverDatabase(url, `seedtest_bench_${students}`, true))
-  )))),
-  Effect.runPromise
-).catch((error) => {
-  console.error(error)
-  process.exitCode = 1
-})
+main
+  .pipe(
+    Effect.provide(
+      RunStore.Default.pipe(
+        Layer.provideMerge(
+          Layer.unwrapEffect(
+            Effect.map(Config.redacted("TEST_DATABASE_URL"), (url) =>
+              serverDatabase(url, `seedtest_bench_${students}`, true)
+            )
+          )
+        )
+      )
+    ),
+    Effect.runPromise
+  )
+  .catch((error) => {
+    console.error(error)
+    process.exitCode = 1
+  })

@@ -16,32 +16,41 @@ import * as Database from "../sources/Database.ts"
 
 const FIRES = Number(process.argv[2] ?? 10)
 
-const tick = Pipeline.make({ name: "tick", description: "trivial", params: { asOf: Param.date({ description: "", default: "2000-01-01" }) } })
-  .source("now", { description: "", reads: [], output: Schema.Number, run: () => Effect.sync(() => Date.now()) })
+const tick = Pipeline.make({
+  name: "tick",
+  description: "trivial",
+  params: { asOf: Param.date({ description: "", default: "2000-01-01" }) }
+}).source("now", { description: "", reads: [], output: Schema.Number, run: () => Effect.sync(() => Date.now()) })
 
 const url = process.env.TEST_DATABASE_URL
 const db = url === undefined ? Database.layerEmbedded(undefined) : Database.layerUrl(Redacted.make(url))
 
-const main = Effect.gen(function*() {
+const main = Effect.gen(function* () {
   const registry = Either.getOrThrow(Registry.make([tick]))
   const latencies: Array<number> = []
   const slots = new Map<string, number>()
-  const fiber = yield* Scheduler.run(registry, [{ pipeline: "tick", cron: "*/2 * * * * *", timezone: "UTC", params: {}, enabled: true }], {
-    ...Scheduler.defaults,
-    owner: "bench"
-  }).pipe(
+  const fiber = yield* Scheduler.run(
+    registry,
+    [{ pipeline: "tick", cron: "*/2 * * * * *", timezone: "UTC", params: {}, enabled: true }],
+    {
+      ...Scheduler.defaults,
+      owner: "bench"
+    }
+  ).pipe(
     Effect.provideService(SchedulerObserver, {
-      onEvent: (e) => Effect.sync(() => {
-        if (e._tag === "Claimed") slots.set(e.runId, e.slot.getTime())
-      })
+      onEvent: (e) =>
+        Effect.sync(() => {
+          if (e._tag === "Claimed") slots.set(e.runId, e.slot.getTime())
+        })
     }),
     Effect.provideService(RunObserver, {
-      onEvent: (e) => Effect.sync(() => {
-        if (e._tag === "StageStarted") {
-          const fire = slots.get(e.runId)
-          if (fire !== undefined) latencies.push(Date.now() - fire)
-        }
-      })
+      onEvent: (e) =>
+        Effect.sync(() => {
+          if (e._tag === "StageStarted") {
+            const fire = slots.get(e.runId)
+            if (fire !== undefined) latencies.push(Date.now() - fire)
+          }
+        })
     }),
     Effect.fork
   )
@@ -49,8 +58,12 @@ const main = Effect.gen(function*() {
   yield* Fiber.interrupt(fiber)
   const sorted = [...latencies].sort((a, b) => a - b)
   const median = sorted[Math.floor(sorted.length / 2)]!
-  console.log(`cron fire → first stage started, ${FIRES} fires on ${url === undefined ? "the embedded database" : "PostgreSQL"}:`)
-  console.log(`  median ${median} ms, min ${sorted[0]} ms, max ${sorted.at(-1)} ms (target < 100 ms; Dagster run launch 3–10 s → ratio ≈ ${Math.round(3000 / Math.max(1, median))}× faster than its best case)`)
+  console.log(
+    `cron fire → first stage started, ${FIRES} fires on ${url === undefined ? "the embedded database" : "PostgreSQL"}:`
+  )
+  console.log(
+    `  median ${median} ms, min ${sorted[0]} ms, max ${sorted.at(-1)} ms (target < 100 ms; Dagster run launch 3–10 s → ratio ≈ ${Math.round(3000 / Math.max(1, median))}× faster than its best case)`
+  )
 }).pipe(
   Effect.provide(Layer.mergeAll(SlotStore.Default, RunStore.Default).pipe(Layer.provideMerge(Database.migrated(db)))),
   Effect.scoped

@@ -1,7 +1,7 @@
 import { Effect, Layer } from "effect"
 import * as Fill from "../engine/Fill.ts"
-import { Redactor } from "../engine/Redactor.ts"
 import * as RedactorModule from "../engine/Redactor.ts"
+import { Redactor } from "../engine/Redactor.ts"
 import { RunStore } from "../engine/RunStore.ts"
 import { pipelines } from "../pipelines/registry.ts"
 import * as Database from "../sources/Database.ts"
@@ -19,7 +19,12 @@ export const DataLayer = RunStore.Default.pipe(
   Layer.provideMerge(Database.migrated(Database.layer)),
   Layer.provideMerge(RServicesLayer),
   Layer.provideMerge(RunMetrics.observing(Progress.layer())),
-  Layer.provideMerge(Layer.effect(Redactor, Effect.flatMap(tokenSecrets, (tokens) => Effect.map(Redactor, (r) => RedactorModule.extend(r, tokens))))),
+  Layer.provideMerge(
+    Layer.effect(
+      Redactor,
+      Effect.flatMap(tokenSecrets, (tokens) => Effect.map(Redactor, (r) => RedactorModule.extend(r, tokens)))
+    )
+  ),
   Layer.provideMerge(Database.redactorLayer),
   Layer.provideMerge(Layer.succeed(Fill.Readers, { pipelines }))
 )
@@ -30,7 +35,7 @@ export const scrub = (text: string) => Effect.map(Redactor, (r) => r.scrub(text)
 /** A Redactor for a process that did not build the data layer (e.g. the top-level error printer). */
 export const RedactorFromConfig = Layer.effect(
   Redactor,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const current = yield* Redactor
     return RedactorModule.extend(current, [])
   })

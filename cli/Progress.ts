@@ -1,7 +1,8 @@
 import { Clock, Duration, Effect, Layer, Schedule } from "effect"
 import { type RunEvent, RunObserver } from "../engine/RunObserver.ts"
 
-const seconds = (millis: number): string => (millis < 1000 ? `${Math.round(millis)} ms` : `${(millis / 1000).toFixed(1)} s`)
+const seconds = (millis: number): string =>
+  millis < 1000 ? `${Math.round(millis)} ms` : `${(millis / 1000).toFixed(1)} s`
 
 /** One line per run event, for people watching a run. */
 export const formatEvent = (event: RunEvent): string | undefined => {
@@ -35,14 +36,20 @@ export const layer = (
 ) =>
   Layer.scoped(
     RunObserver,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const running = new Map<string, number>()
       yield* Clock.currentTimeMillis.pipe(
         Effect.map((now) => {
           if (running.size > 0) {
-            write(`  … still running: ${[...running].map(([stage, since]) => `${stage} (${seconds(now - since)})`).join(", ")}`)
+            write(
+              `  … still running: ${[...running].map(([stage, since]) => `${stage} (${seconds(now - since)})`).join(", ")}`
+            )
           }
-        }),Effect.repeat(Schedule.spaced(every)), Effect.delay(every), Effect.forkScoped)
+        }),
+        Effect.repeat(Schedule.spaced(every)),
+        Effect.delay(every),
+        Effect.forkScoped
+      )
       return {
         onEvent: (event: RunEvent) =>
           Effect.map(Clock.currentTimeMillis, (now) => {

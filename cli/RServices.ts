@@ -27,18 +27,21 @@ const LOCAL_CONCURRENCY = 2
  * `<PREFIX>_URL` names a running one. Each starts the first time a stage calls it — a pipeline that needs no model
  * never starts R — and stops when the layer's scope closes (the command ends).
  */
-export class LocalRServices extends Context.Tag("seedtest/cli/LocalRServices")<LocalRServices, {
-  /** The connection of the local service, started on first use. */
-  readonly connection: (service: RServiceName) => Effect.Effect<RServiceConnection, RServiceError>
-}>() {
+export class LocalRServices extends Context.Tag("seedtest/cli/LocalRServices")<
+  LocalRServices,
+  {
+    /** The connection of the local service, started on first use. */
+    readonly connection: (service: RServiceName) => Effect.Effect<RServiceConnection, RServiceError>
+  }
+>() {
   /** Starts nothing until a connection is asked for. */
   static readonly layer: Layer.Layer<LocalRServices, never, HttpClient.HttpClient | CommandExecutor> = Layer.scoped(
     LocalRServices,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const scope = yield* Effect.scope
       const context = yield* Effect.context<HttpClient.HttpClient | CommandExecutor>()
       const start = (service: RServiceName, prefix: string) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           yield* Effect.logInfo(`starting the local ${service} R service (no ${prefix}_URL set)`)
           const running = yield* startRService(service).pipe(Scope.extend(scope))
           // the stages' own timeouts (R_BRMS_TIMEOUT_SECS … or --param timeoutSeconds) decide how long a fit may
@@ -46,13 +49,14 @@ export class LocalRServices extends Context.Tag("seedtest/cli/LocalRServices")<L
           return running.connection({ timeout: Duration.hours(24), retries: 2 })
         }).pipe(
           Effect.provide(context),
-          Effect.mapError((cause) =>
-            new RServiceError({
-              reason: "Transport",
-              service: `r-${service}-plumber`,
-              endpoint: "(local start)",
-              detail: `the local service could not start: ${describe(cause)}. Set ${prefix}_URL to use a running one.`
-            })
+          Effect.mapError(
+            (cause) =>
+              new RServiceError({
+                reason: "Transport",
+                service: `r-${service}-plumber`,
+                endpoint: "(local start)",
+                detail: `the local service could not start: ${describe(cause)}. Set ${prefix}_URL to use a running one.`
+              })
           )
         )
       const started = {
@@ -85,7 +89,7 @@ const clientLayer = <I, S, C extends Spread>(
 ): Layer.Layer<I, ConfigError.ConfigError, HttpClient.HttpClient | LocalRServices> =>
   Layer.effect(
     tag,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const url = yield* Config.option(Config.string(`${options.prefix}_URL`))
       if (Option.isSome(url) && url.value.length > 0) {
         return options.value(yield* Effect.flatMap(options.config, options.make))
@@ -95,8 +99,10 @@ const clientLayer = <I, S, C extends Spread>(
       const client = yield* Effect.cached(
         Effect.flatMap(local.connection(options.service), (c) => Effect.provide(options.make(c), http))
       )
-      const forward = (method: PropertyKey) => (...args: ReadonlyArray<never>) =>
-        Effect.flatMap(client, (started) => (started as unknown as Calls)[method]!(...args))
+      const forward =
+        (method: PropertyKey) =>
+        (...args: ReadonlyArray<never>) =>
+          Effect.flatMap(client, (started) => (started as unknown as Calls)[method]!(...args))
       const spread: Spread = {
         instances: [`(local ${options.service} service, started on first use)`],
         concurrency: LOCAL_CONCURRENCY,
@@ -134,10 +140,7 @@ export const RServicesLayer = Layer.mergeAll(
     value: Cluster.ClusterClient.make,
     methods: { fit: true, predict: true, health: true }
   })
-).pipe(
-  Layer.provide(LocalRServices.layer),
-  Layer.provide(Layer.merge(NodeContext.layer, NodeHttpClient.layerUndici))
-)
+).pipe(Layer.provide(LocalRServices.layer), Layer.provide(Layer.merge(NodeContext.layer, NodeHttpClient.layerUndici)))
 
 /** The R tokens from the environment, for the Redactor. */
 export const tokenSecrets = Config.all([

@@ -20,7 +20,7 @@ const planned = [
  * Each entry's `params` are decoded here, like its cron expression, so a bad value fails the load, not the slot.
  */
 export const loadSchedule = (registry: Registry) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const file = yield* Schedule.scheduleFile
     const registered = registry.pipelines.map((p) => p.name)
     const entries = yield* Schedule.load(file, [...new Set([...registered, ...planned])])

@@ -1,18 +1,18 @@
 import { Command } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Logger, LogLevel } from "effect"
+import * as Telemetry from "../telemetry/Telemetry.ts"
+import { backfill } from "./commands/backfill.ts"
 import { list } from "./commands/list.ts"
+import { next } from "./commands/next.ts"
 import { plan } from "./commands/plan.ts"
 import { run } from "./commands/run.ts"
 import { runs } from "./commands/runs.ts"
-import { seed } from "./commands/seed.ts"
-import { backfill } from "./commands/backfill.ts"
-import { next } from "./commands/next.ts"
 import { scheduler } from "./commands/scheduler.ts"
+import { seed } from "./commands/seed.ts"
 import { ui } from "./commands/ui.ts"
 import { RedactorFromConfig, scrub } from "./Environment.ts"
 import { ExitCode, explain } from "./Failure.ts"
-import * as Telemetry from "../telemetry/Telemetry.ts"
 
 const seedtest = Command.make("seedtest").pipe(
   Command.withDescription(
@@ -29,7 +29,7 @@ const main = Effect.suspend(() => cli(process.argv)).pipe(
   Effect.provide(Telemetry.layer),
   Effect.as(ExitCode.ok as number),
   Effect.catchAllCause((cause) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const explained = explain(cause)
       if (explained === undefined) return ExitCode.userError
       yield* Console.error(yield* scrub(`error: ${explained.message}`))
@@ -51,5 +51,13 @@ const daemon = process.argv[2] === "scheduler"
 NodeRuntime.runMain(main, {
   disableErrorReporting: true,
   teardown: (exit, onExit) =>
-    onExit(Exit.isSuccess(exit) ? (exit.value as number) : Exit.isInterrupted(exit) ? (daemon ? ExitCode.ok : 130) : ExitCode.runFailed)
+    onExit(
+      Exit.isSuccess(exit)
+        ? (exit.value as number)
+        : Exit.isInterrupted(exit)
+          ? daemon
+            ? ExitCode.ok
+            : 130
+          : ExitCode.runFailed
+    )
 })

@@ -126,7 +126,17 @@ export const plan = (options: CohortOptions): CohortPlan => {
 }
 
 const pickArchetype = (u: number): Archetype =>
-  u < 0.12 ? "improver" : u < 0.24 ? "struggler" : u < 0.34 ? "fast" : u < 0.44 ? "hint_leaner" : u < 0.56 ? "churner" : "regular"
+  u < 0.12
+    ? "improver"
+    : u < 0.24
+      ? "struggler"
+      : u < 0.34
+        ? "fast"
+        : u < 0.44
+          ? "hint_leaner"
+          : u < 0.56
+            ? "churner"
+            : "regular"
 
 /** The student id of the `index`-th student (0-based). */
 export const studentId = (index: number): string => `s${String(index + 1).padStart(5, "0")}`
@@ -141,17 +151,24 @@ export const generateStudent = (cohort: CohortPlan, index: number): GeneratedStu
   const archetype = pickArchetype(random.next())
   const totalDays = (cohort.endMs - cohort.startMs) / DAY
   const ability0 = archetype === "struggler" ? -1.6 + random.normal() * 0.3 : random.normal() * 0.8
-  const growth = archetype === "improver"
-    ? 0.22 + random.normal() * 0.04
-    : archetype === "struggler"
-    ? -0.01 + random.normal() * 0.02
-    : 0.04 + random.normal() * 0.03
+  const growth =
+    archetype === "improver"
+      ? 0.22 + random.normal() * 0.04
+      : archetype === "struggler"
+        ? -0.01 + random.normal() * 0.02
+        : 0.04 + random.normal() * 0.03
   const speed = archetype === "fast" ? 0.5 * Math.exp(random.normal() * 0.1) : Math.exp(random.normal() * 0.15)
-  const hintRate = archetype === "hint_leaner" ? 0.55 + random.next() * 0.1 : archetype === "struggler" ? 0.2 : 0.05 + random.next() * 0.06
+  const hintRate =
+    archetype === "hint_leaner"
+      ? 0.55 + random.next() * 0.1
+      : archetype === "struggler"
+        ? 0.2
+        : 0.05 + random.next() * 0.06
   const sessionsPerWeek = 2 + random.next() * 3
-  const churnMs = archetype === "churner" && totalDays >= 49
-    ? cohort.startMs + (28 + random.int(Math.floor(totalDays) - 48)) * DAY
-    : undefined
+  const churnMs =
+    archetype === "churner" && totalDays >= 49
+      ? cohort.startMs + (28 + random.int(Math.floor(totalDays) - 48)) * DAY
+      : undefined
   const focus = [random.int(TOPICS.length), random.int(TOPICS.length), random.int(TOPICS.length)]
   const anomalyStart = utcMidnight(cohort.anomalyWeekStart)
 
@@ -171,7 +188,13 @@ export const generateStudent = (cohort: CohortPlan, index: number): GeneratedStu
     const fade = churnMs === undefined ? 0 : clamp(1 - (churnMs - start) / (FADE_DAYS * DAY), 0, 1)
     if (random.next() < 0.02) {
       // an opened-and-left session: no attempts (real platforms have them)
-      sessions.push({ id: sessionId, user_id: id, started_at: Math.round(start), ended_at: Math.round(start + 30_000), status: "abandoned" })
+      sessions.push({
+        id: sessionId,
+        user_id: id,
+        started_at: Math.round(start),
+        ended_at: Math.round(start + 30_000),
+        status: "abandoned"
+      })
     } else {
       let t = start
       const length = Math.max(3, Math.round((6 + random.int(18)) * (1 - 0.5 * fade)))
@@ -180,15 +203,22 @@ export const generateStudent = (cohort: CohortPlan, index: number): GeneratedStu
         const item = fromQueue
           ? wrongQueue.shift()!
           : cohort.items[
-            (random.next() < 0.7 ? focus[random.int(3)]! : random.int(TOPICS.length)) * ITEMS_PER_TOPIC + random.int(ITEMS_PER_TOPIC)
-          ]!
+              (random.next() < 0.7 ? focus[random.int(3)]! : random.int(TOPICS.length)) * ITEMS_PER_TOPIC +
+                random.int(ITEMS_PER_TOPIC)
+            ]!
         const weeks = (t - cohort.startMs) / WEEK
         const anomalous = t >= anomalyStart && t < anomalyStart + WEEK
         const ability = ability0 + growth * weeks + (anomalous ? cohort.anomalyLogitShift : 0)
         const hint = random.next() < hintRate
         const correct = random.next() < sigmoid(ability - item.difficulty + (hint ? 0.6 : 0))
         const rt = clamp(
-          Math.round(35_000 * Math.exp(random.normal() * 0.45) * speed * (1 + 0.25 * clamp(item.difficulty - ability, -2, 2)) * (correct ? 0.9 : 1)),
+          Math.round(
+            35_000 *
+              Math.exp(random.normal() * 0.45) *
+              speed *
+              (1 + 0.25 * clamp(item.difficulty - ability, -2, 2)) *
+              (correct ? 0.9 : 1)
+          ),
           1_500,
           600_000
         )
@@ -212,7 +242,13 @@ export const generateStudent = (cohort: CohortPlan, index: number): GeneratedStu
         })
         t = startedAt + rt + 5_000 + random.next() * 35_000
       }
-      sessions.push({ id: sessionId, user_id: id, started_at: Math.round(start), ended_at: Math.round(t + 10_000 + random.next() * 110_000), status: "completed" })
+      sessions.push({
+        id: sessionId,
+        user_id: id,
+        started_at: Math.round(start),
+        ended_at: Math.round(t + 10_000 + random.next() * 110_000),
+        status: "completed"
+      })
     }
     day = start + Math.max(0.2 * DAY, random.exponential(7 / sessionsPerWeek) * (1 + 2 * fade) * DAY)
     if (n > ID_STRIDE - 100) break

@@ -56,7 +56,7 @@ const insertTruths = `
 const ATTEMPTS_PER_CHUNK = 50_000
 
 /** Fails unless `attempt` and `session` are the demo tables that migration 0003 created. */
-const ensureDemoTables = Effect.fn("Cohort.ensureDemoTables")(function*() {
+const ensureDemoTables = Effect.fn("Cohort.ensureDemoTables")(function* () {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql<{ name: string; kind: string | null; comment: string | null }>`
     SELECT n.name, c.relkind::text AS kind, obj_description(c.oid, 'pg_class') AS comment
@@ -74,8 +74,9 @@ const ensureDemoTables = Effect.fn("Cohort.ensureDemoTables")(function*() {
 const validate = (options: Generator.CohortOptions) => {
   const problems = [
     !(Number.isInteger(options.students) && options.students >= 1 && options.students <= 1_000_000) &&
-    "students must be an integer from 1 to 1,000,000",
-    !(Number.isInteger(options.weeks) && options.weeks >= 1 && options.weeks <= 260) && "weeks must be an integer from 1 to 260",
+      "students must be an integer from 1 to 1,000,000",
+    !(Number.isInteger(options.weeks) && options.weeks >= 1 && options.weeks <= 260) &&
+      "weeks must be an integer from 1 to 260",
     !Number.isInteger(options.seed) && "seed must be an integer",
     Either.match(Calendar.parse(options.endDate), { onLeft: (e) => `endDate: ${e.message}`, onRight: () => false })
   ].filter((p): p is string => typeof p === "string")
@@ -89,12 +90,12 @@ const validate = (options: Generator.CohortOptions) => {
  * `cohort_truth` and `cohort_meta`, in one transaction. Bulk-loaded: one `INSERT … SELECT FROM unnest(arrays)` per
  * chunk of students. Refuses to touch host tables.
  */
-export const seedCohort = Effect.fn("Cohort.seed")(function*(options: Generator.CohortOptions) {
+export const seedCohort = Effect.fn("Cohort.seed")(function* (options: Generator.CohortOptions) {
   yield* validate(options)
   const sql = yield* SqlClient.SqlClient
   const started = performance.now()
   const cohort = Generator.plan(options)
-  const load = Effect.gen(function*() {
+  const load = Effect.gen(function* () {
     yield* ensureDemoTables()
     yield* sql`TRUNCATE attempt, session, cohort_truth, cohort_meta`
     let attempts = 0
@@ -109,11 +110,14 @@ export const seedCohort = Effect.fn("Cohort.seed")(function*(options: Generator.
       const sessionRows = students.flatMap((s) => s.sessions)
       attempts += attemptRows.length
       sessions += sessionRows.length
-      return Effect.all([
-        sql.unsafe(insertAttempts, [JSON.stringify(attemptRows)]),
-        sql.unsafe(insertSessions, [JSON.stringify(sessionRows)]),
-        sql.unsafe(insertTruths, [JSON.stringify(students.map((s) => s.truth))])
-      ], { discard: true })
+      return Effect.all(
+        [
+          sql.unsafe(insertAttempts, [JSON.stringify(attemptRows)]),
+          sql.unsafe(insertSessions, [JSON.stringify(sessionRows)]),
+          sql.unsafe(insertTruths, [JSON.stringify(students.map((s) => s.truth))])
+        ],
+        { discard: true }
+      )
     })
     for (let i = 0; i < options.students; i++) {
       const student = Generator.generateStudent(cohort, i)

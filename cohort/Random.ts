@@ -24,7 +24,10 @@ const splitmix32 = (state: number) => () => {
 /** A stream for `(seed, stream)`: independent streams let each student be generated on its own. */
 export const make = (seed: number, stream: number): Random => {
   const init = splitmix32((Math.imul(seed | 0, 0x27d4eb2d) ^ Math.imul(stream | 0, 0x165667b1)) | 0)
-  let a = init(), b = init(), c = init(), d = init()
+  let a = init(),
+    b = init(),
+    c = init(),
+    d = init()
   const next = () => {
     const t = (((a + b) | 0) + d) | 0
     d = (d + 1) | 0

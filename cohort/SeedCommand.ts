@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import * as Calendar from "../engine/Calendar.ts"
-import { seedCohort, type SeedResult } from "./Loader.ts"
+import { type SeedResult, seedCohort } from "./Loader.ts"
 
 /** The flags of `seedtest seed`, decoded. */
 export interface SeedFlags {
@@ -27,7 +27,7 @@ export const seedSummary = (result: SeedResult): string =>
   ].join("\n")
 
 /** The `seed` command: generates the cohort into the demo tables (refusing host tables) and logs a summary. */
-export const seedCommand = Effect.fn("Cohort.seedCommand")(function*(flags: SeedFlags) {
+export const seedCommand = Effect.fn("Cohort.seedCommand")(function* (flags: SeedFlags) {
   const endDate = flags.endDate ?? Calendar.addDays(yield* Calendar.today(), -1)
   const result = yield* seedCohort({ students: flags.students, weeks: flags.weeks, seed: flags.seed, endDate })
   yield* Effect.log(seedSummary(result))

@@ -32,7 +32,8 @@ export const ReportSettings = {
   }),
   pdfPageTimeout: Param.number({
     env: "REPORT_PDF_PAGE_TIMEOUT_SECS",
-    description: "seconds one page may take to print; a page that fails or times out is retried once, then named in the run record (the week still succeeds)",
+    description:
+      "seconds one page may take to print; a page that fails or times out is retried once, then named in the run record (the week still succeeds)",
     default: 30,
     min: 0.001
   })

@@ -14,10 +14,14 @@ export interface TelemetrySettings {
 
 const parseHeaders = (text: string): Record<string, string> =>
   Object.fromEntries(
-    text.split(",").map((pair) => pair.trim()).filter((pair) => pair.includes("=")).map((pair) => {
-      const at = pair.indexOf("=")
-      return [decodeURIComponent(pair.slice(0, at).trim()), decodeURIComponent(pair.slice(at + 1).trim())] as const
-    })
+    text
+      .split(",")
+      .map((pair) => pair.trim())
+      .filter((pair) => pair.includes("="))
+      .map((pair) => {
+        const at = pair.indexOf("=")
+        return [decodeURIComponent(pair.slice(0, at).trim()), decodeURIComponent(pair.slice(at + 1).trim())] as const
+      })
   )
 
 /** Reads the OpenTelemetry variables (the headers as a secret) and LOG_FORMAT. */

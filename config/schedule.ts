@@ -1,8 +1,8 @@
-import { Cron } from "croner"
-import { Config, Data, Effect, Either, ParseResult, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { Cron } from "croner"
+import { Config, Data, Effect, Either, ParseResult, Schema } from "effect"
 
 /** One scheduled pipeline: when it fires (cron, in its time zone), with which parameters, and whether it is on. */
 export class ScheduleEntry extends Schema.Class<ScheduleEntry>("ScheduleEntry")({
@@ -31,8 +31,9 @@ export class ScheduleFileError extends Data.TaggedError("ScheduleFileError")<{
 const here = path.dirname(fileURLToPath(import.meta.url))
 
 /** The schedule shipped with the project: the default schedules of mission.md (from the sources or the bundle). */
-export const defaultFile = [path.join(here, "schedule.json"), path.join(here, "..", "config", "schedule.json")]
-  .find((f) => fs.existsSync(f)) ?? path.join(here, "schedule.json")
+export const defaultFile =
+  [path.join(here, "schedule.json"), path.join(here, "..", "config", "schedule.json")].find((f) => fs.existsSync(f)) ??
+  path.join(here, "schedule.json")
 
 /** `SEEDTEST_SCHEDULE_FILE`, else the shipped schedule. */
 export const scheduleFile = Config.string("SEEDTEST_SCHEDULE_FILE").pipe(Config.withDefault(defaultFile))
@@ -45,10 +46,12 @@ const unknownKeys = (value: unknown, known: ReadonlyArray<string>): string | und
   if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
   const unknown = Object.keys(value).filter((k) => !known.includes(k))
   if (unknown.length === 0) return undefined
-  return unknown.map((key) => {
-    const near = known.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2)
-    return `unknown key "${key}"${near === undefined ? "" : ` (did you mean "${near}"?)`}`
-  }).join(", ")
+  return unknown
+    .map((key) => {
+      const near = known.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2)
+      return `unknown key "${key}"${near === undefined ? "" : ` (did you mean "${near}"?)`}`
+    })
+    .join(", ")
 }
 
 /** Levenshtein distance, for "did you mean". */
@@ -98,9 +101,11 @@ export const parse = (
   if (topUnknown !== undefined) return fail("Malformed", undefined, `${topUnknown}; the file has only "schedules"`)
   const entries: Array<ScheduleEntry> = []
   for (const [i, raw] of top.right.schedules.entries()) {
-    const label = typeof raw === "object" && raw !== null && "pipeline" in raw ? `#${i + 1} (${String(raw.pipeline)})` : `#${i + 1}`
+    const label =
+      typeof raw === "object" && raw !== null && "pipeline" in raw ? `#${i + 1} (${String(raw.pipeline)})` : `#${i + 1}`
     const unknown = unknownKeys(raw, entryKeys)
-    if (unknown !== undefined) return fail("InvalidEntry", label, `${unknown}; an entry has ${entryKeys.map((k) => `"${k}"`).join(", ")}`)
+    if (unknown !== undefined)
+      return fail("InvalidEntry", label, `${unknown}; an entry has ${entryKeys.map((k) => `"${k}"`).join(", ")}`)
     const decoded = Schema.decodeUnknownEither(ScheduleEntry)(raw)
     if (Either.isLeft(decoded)) return fail("InvalidEntry", label, firstProblem(decoded.left))
     const entry = decoded.right
@@ -131,7 +136,9 @@ export const warnings = (entries: ReadonlyArray<ScheduleEntry>): ReadonlyArray<s
     const label = `schedule entry #${i + 1} (${entry.pipeline})`
     const found: Array<string> = []
     if (entry.cron.trim().split(/\s+/).length === 6) {
-      found.push(`${label}: cron "${entry.cron}" has six fields; the first is read as seconds (five fields: minute hour day month weekday)`)
+      found.push(
+        `${label}: cron "${entry.cron}" has six fields; the first is read as seconds (five fields: minute hour day month weekday)`
+      )
     }
     if (new Cron(entry.cron, { timezone: entry.timezone, paused: true }).nextRun() === null) {
       found.push(`${label}: cron "${entry.cron}" never fires (no such date)`)
@@ -141,14 +148,21 @@ export const warnings = (entries: ReadonlyArray<ScheduleEntry>): ReadonlyArray<s
 
 /** Reads and validates a schedule file. */
 export const load = (file: string, knownPipelines: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const text = yield* Effect.try({
       try: () => fs.readFileSync(file, "utf8"),
-      catch: (e) => new ScheduleFileError({ reason: "Unreadable", file, entry: undefined, detail: (e as Error).message })
+      catch: (e) =>
+        new ScheduleFileError({ reason: "Unreadable", file, entry: undefined, detail: (e as Error).message })
     })
     const document = yield* Effect.try({
       try: () => JSON.parse(text) as unknown,
-      catch: (e) => new ScheduleFileError({ reason: "Malformed", file, entry: undefined, detail: `not JSON: ${(e as Error).message}` })
+      catch: (e) =>
+        new ScheduleFileError({
+          reason: "Malformed",
+          file,
+          entry: undefined,
+          detail: `not JSON: ${(e as Error).message}`
+        })
     })
     return yield* parse(file, document, knownPipelines)
   })

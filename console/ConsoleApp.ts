@@ -14,7 +14,7 @@ import { runPage } from "./RunPage.ts"
 import { runsPage } from "./RunsPage.ts"
 import { schedulePage } from "./SchedulePage.ts"
 
-export { ConsoleRunFailed, type ConsoleOptions, type ConsoleRunner } from "./ConsoleOptions.ts"
+export { type ConsoleOptions, ConsoleRunFailed, type ConsoleRunner } from "./ConsoleOptions.ts"
 export { ConsoleStore } from "./ConsoleStore.ts"
 
 // the console's own pages run inline script and styles only; nothing is loaded from elsewhere
@@ -31,14 +31,29 @@ const htmlResponse = (markup: Html, status = 200) =>
 
 const notFound = (what: string) =>
   Effect.map(Console, ({ token }) =>
-    htmlResponse(page({ title: "Not found", section: null, readOnly: Option.isNone(token), body: html`<p id="not-found">${what}</p>` }), 404))
+    htmlResponse(
+      page({
+        title: "Not found",
+        section: null,
+        readOnly: Option.isNone(token),
+        body: html`<p id="not-found">${what}</p>`
+      }),
+      404
+    )
+  )
 
-const pipelineNamed = <A, E, R>(f: (p: Parameters<ConsoleOptions["registry"]["get"]>[0] extends string ? import("../engine/Pipeline.ts").Any : never) => Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
+const pipelineNamed = <A, E, R>(
+  f: (
+    p: Parameters<ConsoleOptions["registry"]["get"]>[0] extends string ? import("../engine/Pipeline.ts").Any : never
+  ) => Effect.Effect<A, E, R>
+) =>
+  Effect.gen(function* () {
     const { registry } = yield* Console
     const { name } = yield* HttpRouter.params
     const found = yield* Effect.option(registry.get(name ?? ""))
-    return Option.isNone(found) ? yield* notFound(`There is no pipeline named "${name ?? ""}".`) : yield* Effect.map(f(found.value), (r) => r as A | HttpServerResponse.HttpServerResponse)
+    return Option.isNone(found)
+      ? yield* notFound(`There is no pipeline named "${name ?? ""}".`)
+      : yield* Effect.map(f(found.value), (r) => r as A | HttpServerResponse.HttpServerResponse)
   })
 
 const htmlPage = <E, R>(effect: Effect.Effect<Html, E, R>) => Effect.map(effect, (markup) => htmlResponse(markup))
@@ -50,19 +65,29 @@ const htmlPage = <E, R>(effect: Effect.Effect<Html, E, R>) => Effect.map(effect,
 export const router = (options: ConsoleOptions) =>
   HttpRouter.empty.pipe(
     HttpRouter.get("/", htmlPage(graphPage)),
-    HttpRouter.get("/pipelines/:name", pipelineNamed((p) => htmlPage(pipelinePage(p)))),
+    HttpRouter.get(
+      "/pipelines/:name",
+      pipelineNamed((p) => htmlPage(pipelinePage(p)))
+    ),
     HttpRouter.post("/pipelines/:name/run", pipelineNamed(runAction)),
     HttpRouter.get(
       "/runs",
       Effect.flatMap(HttpServerRequest.ParsedSearchParams, (query) =>
-        htmlPage(runsPage(Object.fromEntries(Object.entries(query).map(([k, v]) => [k, typeof v === "string" ? v : v[0]] as const)))))
+        htmlPage(
+          runsPage(
+            Object.fromEntries(Object.entries(query).map(([k, v]) => [k, typeof v === "string" ? v : v[0]] as const))
+          )
+        )
+      )
     ),
     HttpRouter.get(
       "/runs/:id",
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { id } = yield* HttpRouter.params
         const run = yield* (yield* RunStore).get(id ?? "")
-        return Option.isNone(run) ? yield* notFound(`There is no run with id "${id ?? ""}".`) : yield* htmlPage(runPage(run.value))
+        return Option.isNone(run)
+          ? yield* notFound(`There is no run with id "${id ?? ""}".`)
+          : yield* htmlPage(runPage(run.value))
       })
     ),
     HttpRouter.get("/schedule", htmlPage(schedulePage)),
@@ -70,22 +95,38 @@ export const router = (options: ConsoleOptions) =>
     HttpRouter.get("/reports", htmlPage(reportsPage)),
     HttpRouter.get(
       "/reports/:week",
-      Effect.map(HttpRouter.params, ({ week }) => HttpServerResponse.redirect(`/reports/${encodeURIComponent(week ?? "")}/index.html`, { status: 302 }))
+      Effect.map(HttpRouter.params, ({ week }) =>
+        HttpServerResponse.redirect(`/reports/${encodeURIComponent(week ?? "")}/index.html`, { status: 302 })
+      )
     ),
     HttpRouter.get(
       "/reports/:week/:file",
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { file, week } = yield* HttpRouter.params
-        return yield* reportFile(week ?? "", file ?? "").pipe(Effect.catchTag("ReportNotFound", (e) => notFound(e.message)))
+        return yield* reportFile(week ?? "", file ?? "").pipe(
+          Effect.catchTag("ReportNotFound", (e) => notFound(e.message))
+        )
       })
     ),
     HttpRouter.catchAllCause((cause) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const failure = Cause.failureOption(cause)
-        if (Option.exists(failure, (e) => (e as { _tag?: string })._tag === "RouteNotFound")) return yield* notFound("There is no such page.")
+        if (Option.exists(failure, (e) => (e as { _tag?: string })._tag === "RouteNotFound"))
+          return yield* notFound("There is no such page.")
         yield* Effect.logError("console page failed", cause)
-        const message = Option.match(failure, { onNone: () => "an internal error (see the console's log)", onSome: describe })
-        return htmlResponse(page({ title: "Something failed", section: null, readOnly: Option.isNone(options.token), body: html`<p class="error" id="page-error">${message}</p>` }), 500)
+        const message = Option.match(failure, {
+          onNone: () => "an internal error (see the console's log)",
+          onSome: describe
+        })
+        return htmlResponse(
+          page({
+            title: "Something failed",
+            section: null,
+            readOnly: Option.isNone(options.token),
+            body: html`<p class="error" id="page-error">${message}</p>`
+          }),
+          500
+        )
       })
     ),
     HttpRouter.provideService(Console, options)

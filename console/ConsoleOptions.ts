@@ -6,8 +6,15 @@ import type { ScheduledPipeline } from "../engine/ScheduledPipeline.ts"
 
 /** How the console runs a pipeline: the host provides the runner with its own layers (the CLI, or a library user). */
 export interface ConsoleRunner {
-  readonly run: (pipeline: Pipeline.Any, params: Readonly<Record<string, string>>, runId: string) => Effect.Effect<RunResult, ConsoleRunFailed>
-  readonly dryRun: (pipeline: Pipeline.Any, params: Readonly<Record<string, string>>) => Effect.Effect<DryRunReport, ConsoleRunFailed>
+  readonly run: (
+    pipeline: Pipeline.Any,
+    params: Readonly<Record<string, string>>,
+    runId: string
+  ) => Effect.Effect<RunResult, ConsoleRunFailed>
+  readonly dryRun: (
+    pipeline: Pipeline.Any,
+    params: Readonly<Record<string, string>>
+  ) => Effect.Effect<DryRunReport, ConsoleRunFailed>
 }
 
 /** A run or dry run started from the console failed; `message` is already scrubbed of secrets by the host. */

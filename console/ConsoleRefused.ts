@@ -1,7 +1,10 @@
 import { Data } from "effect"
 
 /** `seedtest ui` will not start as asked. */
-export class ConsoleRefused extends Data.TaggedError("ConsoleRefused")<{ readonly reason: "PublicWithoutToken"; readonly host: string }> {
+export class ConsoleRefused extends Data.TaggedError("ConsoleRefused")<{
+  readonly reason: "PublicWithoutToken"
+  readonly host: string
+}> {
   override get message(): string {
     return `Refusing to serve the console on ${this.host} without SEEDTEST_UI_TOKEN: anyone who can reach that address could read the run history. Set SEEDTEST_UI_TOKEN, or bind to 127.0.0.1.`
   }

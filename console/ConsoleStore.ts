@@ -61,10 +61,15 @@ export type Model = "growth" | "survival" | "segments" | "forecast"
  * or ten thousand (bench/console.ts measures it).
  */
 export class ConsoleStore extends Effect.Service<ConsoleStore>()("@seedtest/console/ConsoleStore", {
-  effect: Effect.gen(function*() {
+  effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const die = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      effect.pipe(Effect.catchIf((e): e is Extract<E, { _tag: "ParseError" }> => (e as { _tag?: string })._tag === "ParseError", Effect.die))
+      effect.pipe(
+        Effect.catchIf(
+          (e): e is Extract<E, { _tag: "ParseError" }> => (e as { _tag?: string })._tag === "ParseError",
+          Effect.die
+        )
+      )
     const where = (f: Omit<RunFilter, "limit" | "offset">) =>
       sql.and([
         ...(f.pipeline === undefined ? [] : [sql`pipeline = ${f.pipeline}`]),
@@ -74,7 +79,13 @@ export class ConsoleStore extends Effect.Service<ConsoleStore>()("@seedtest/cons
     const summaryColumns = sql`id, pipeline, trigger, status, started_at, finished_at, error`
 
     const page = SqlSchema.findAll({
-      Request: Schema.Struct({ pipeline: Schema.UndefinedOr(Schema.String), status: Schema.UndefinedOr(Schema.String), trigger: Schema.UndefinedOr(Schema.String), limit: Schema.Number, offset: Schema.Number }),
+      Request: Schema.Struct({
+        pipeline: Schema.UndefinedOr(Schema.String),
+        status: Schema.UndefinedOr(Schema.String),
+        trigger: Schema.UndefinedOr(Schema.String),
+        limit: Schema.Number,
+        offset: Schema.Number
+      }),
       Result: RunSummary,
       execute: (f) =>
         sql`SELECT ${summaryColumns} FROM pipeline_run WHERE ${where(f)}
@@ -113,7 +124,10 @@ export class ConsoleStore extends Effect.Service<ConsoleStore>()("@seedtest/cons
       }
     }
     const fits = SqlSchema.findAll({
-      Request: Schema.Struct({ model: Schema.Literal("growth", "survival", "segments", "forecast"), limit: Schema.Number }),
+      Request: Schema.Struct({
+        model: Schema.Literal("growth", "survival", "segments", "forecast"),
+        limit: Schema.Number
+      }),
       Result: MetaRow,
       execute: ({ limit, model }) => meta(model, limit)
     })
@@ -126,7 +140,11 @@ export class ConsoleStore extends Effect.Service<ConsoleStore>()("@seedtest/cons
     })
     const durations = SqlSchema.findAll({
       Request: Schema.Struct({ pipeline: Schema.String, limit: Schema.Number }),
-      Result: Schema.Struct({ started_at: Schema.DateFromSelf, finished_at: Schema.DateFromSelf, status: Schema.String }),
+      Result: Schema.Struct({
+        started_at: Schema.DateFromSelf,
+        finished_at: Schema.DateFromSelf,
+        status: Schema.String
+      }),
       execute: ({ limit, pipeline }) =>
         sql`SELECT started_at, finished_at, status FROM pipeline_run
             WHERE pipeline = ${pipeline} AND finished_at IS NOT NULL ORDER BY started_at DESC LIMIT ${limit}`
@@ -142,32 +160,32 @@ export class ConsoleStore extends Effect.Service<ConsoleStore>()("@seedtest/cons
 
     return {
       /** The other runs that filled the same scheduler slot (earlier or later attempts). */
-      attempts: Effect.fn("ConsoleStore.attempts")(function*(pipeline: string, slot: string, id: string) {
+      attempts: Effect.fn("ConsoleStore.attempts")(function* (pipeline: string, slot: string, id: string) {
         return yield* die(attempts({ pipeline, slot, id }))
       }),
       /** A page of the history, newest first, and whether there is a next page. */
-      runs: Effect.fn("ConsoleStore.runs")(function*(filter: RunFilter) {
+      runs: Effect.fn("ConsoleStore.runs")(function* (filter: RunFilter) {
         const rows = yield* die(page({ ...filter, limit: filter.limit + 1 }))
         return { rows: rows.slice(0, filter.limit), more: rows.length > filter.limit }
       }),
       /** The latest run of each named pipeline. */
-      latestRuns: Effect.fn("ConsoleStore.latestRuns")(function*(pipelines: ReadonlyArray<string>) {
+      latestRuns: Effect.fn("ConsoleStore.latestRuns")(function* (pipelines: ReadonlyArray<string>) {
         return yield* die(latest(pipelines))
       }),
       /** The finished runs of a pipeline, newest first, for its duration trend. */
-      durations: Effect.fn("ConsoleStore.durations")(function*(pipeline: string, limit: number) {
+      durations: Effect.fn("ConsoleStore.durations")(function* (pipeline: string, limit: number) {
         return yield* die(durations({ pipeline, limit }))
       }),
       /** The scheduler's slots since a time, newest first. */
-      slots: Effect.fn("ConsoleStore.slots")(function*(since: Date) {
+      slots: Effect.fn("ConsoleStore.slots")(function* (since: Date) {
         return yield* die(slots({ since }))
       }),
       /** The newest fits of a model. */
-      fits: Effect.fn("ConsoleStore.fits")(function*(model: Model, limit: number) {
+      fits: Effect.fn("ConsoleStore.fits")(function* (model: Model, limit: number) {
         return yield* die(fits({ model, limit }))
       }),
       /** The anomalous weeks of a cohort forecast. */
-      anomalies: Effect.fn("ConsoleStore.anomalies")(function*(runId: string) {
+      anomalies: Effect.fn("ConsoleStore.anomalies")(function* (runId: string) {
         return yield* die(anomalies(runId))
       })
     }

@@ -8,19 +8,21 @@ export const duration = (millis: number | null): string => {
 }
 
 /** A UTC time as `2026-11-23 04:30 UTC` (the console shows every time in UTC, like the schedule file's default). */
-export const utc = (date: Date | null): string => (date === null ? "—" : `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`)
+export const utc = (date: Date | null): string =>
+  date === null ? "—" : `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`
 
 /** How long ago, relative to `now`: `3 min ago`, `in 2 h`. */
 export const relative = (date: Date, now: Date): string => {
   const diff = date.getTime() - now.getTime()
   const abs = Math.abs(diff)
-  const text = abs < 60_000
-    ? `${Math.round(abs / 1000)} s`
-    : abs < 3_600_000
-    ? `${Math.round(abs / 60_000)} min`
-    : abs < 172_800_000
-    ? `${Math.round(abs / 3_600_000)} h`
-    : `${Math.round(abs / 86_400_000)} d`
+  const text =
+    abs < 60_000
+      ? `${Math.round(abs / 1000)} s`
+      : abs < 3_600_000
+        ? `${Math.round(abs / 60_000)} min`
+        : abs < 172_800_000
+          ? `${Math.round(abs / 3_600_000)} h`
+          : `${Math.round(abs / 86_400_000)} d`
   return diff < 0 ? `${text} ago` : `in ${text}`
 }
 

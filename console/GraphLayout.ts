@@ -3,7 +3,10 @@ import type { ELK, ElkExtendedEdge, ElkNode } from "elkjs/lib/elk-api.js"
 import { escape, type Html, trusted } from "./Html.ts"
 
 /** elkjs could not lay a graph out. */
-export class GraphLayoutError extends Data.TaggedError("GraphLayoutError")<{ readonly reason: "Layout"; readonly cause: unknown }> {
+export class GraphLayoutError extends Data.TaggedError("GraphLayoutError")<{
+  readonly reason: "Layout"
+  readonly cause: unknown
+}> {
   override get message(): string {
     return `The graph could not be laid out: ${String((this.cause as Error | undefined)?.message ?? this.cause)}`
   }
@@ -40,7 +43,12 @@ export const resourceLines = (resources: ReadonlyArray<string>, width = 40): Rea
     tables.set(table, columns)
   }
   return [...tables].flatMap(([table, columns]) => {
-    const text = columns.length === 0 ? table : columns.length === 1 ? `${table}.${columns[0]}` : `${table}.{${columns.join(", ")}}`
+    const text =
+      columns.length === 0
+        ? table
+        : columns.length === 1
+          ? `${table}.${columns[0]}`
+          : `${table}.{${columns.join(", ")}}`
     const lines: Array<string> = []
     let line = ""
     for (const part of text.split(/(?<=, )/)) {
@@ -71,9 +79,10 @@ const tones: Record<NonNullable<GraphNode["tone"]>, string> = {
 
 // elk's bundled build runs the layout in-process (no worker); loaded once, when the first graph is drawn
 let loaded: Promise<ELK> | undefined
-const elk = Effect.promise(() =>
-  // the bundle is CommonJS: its module.exports (the constructor) arrives as the default export
-  (loaded ??= import("elkjs/lib/elk.bundled.js").then((m) => new (m.default as unknown as new() => ELK)()))
+const elk = Effect.promise(
+  () =>
+    // the bundle is CommonJS: its module.exports (the constructor) arrives as the default export
+    (loaded ??= import("elkjs/lib/elk.bundled.js").then((m) => new (m.default as unknown as new () => ELK)()))
 )
 
 const layouts = new Map<string, ElkNode>()
@@ -89,7 +98,7 @@ export const render = (
   edges: ReadonlyArray<GraphEdge>,
   options: { readonly direction?: "RIGHT" | "DOWN"; readonly label: string } = { label: "graph" }
 ): Effect.Effect<Html, GraphLayoutError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const layout = yield* elk
     const graph: ElkNode = {
       id: "root",
@@ -109,21 +118,33 @@ export const render = (
         width: Math.ceil(Math.max(...n.lines.map((l) => l.length), 8) / 6) * 6 * CHAR + 2 * PAD,
         height: n.lines.length * LINE + 2 * PAD - 4
       })),
-      edges: edges.map((e, i): ElkExtendedEdge => ({
-        id: `e${i}`,
-        sources: [e.from],
-        targets: [e.to],
-        ...(e.label === undefined || e.label.length === 0
-          ? {}
-          : { labels: [{ text: e.label.join("\n"), width: Math.max(...e.label.map(labelWidth)), height: e.label.length * LABEL_LINE }] })
-      }))
+      edges: edges.map(
+        (e, i): ElkExtendedEdge => ({
+          id: `e${i}`,
+          sources: [e.from],
+          targets: [e.to],
+          ...(e.label === undefined || e.label.length === 0
+            ? {}
+            : {
+                labels: [
+                  {
+                    text: e.label.join("\n"),
+                    width: Math.max(...e.label.map(labelWidth)),
+                    height: e.label.length * LABEL_LINE
+                  }
+                ]
+              })
+        })
+      )
     }
     // the layout depends only on sizes and edges, which rarely change between requests: elk runs once per shape
     const key = JSON.stringify(graph)
-    const laid = layouts.get(key) ?? (yield* Effect.tryPromise({
-      try: () => layout.layout(structuredClone(graph)),
-      catch: (cause) => new GraphLayoutError({ reason: "Layout", cause })
-    }))
+    const laid =
+      layouts.get(key) ??
+      (yield* Effect.tryPromise({
+        try: () => layout.layout(structuredClone(graph)),
+        catch: (cause) => new GraphLayoutError({ reason: "Layout", cause })
+      }))
     if (!layouts.has(key)) {
       if (layouts.size >= 64) layouts.delete(layouts.keys().next().value!)
       layouts.set(key, laid)
@@ -135,13 +156,20 @@ export const render = (
     for (const [i, edge] of (laid.edges ?? []).entries()) {
       const resources = edges[i]?.resources
       for (const s of edge.sections ?? []) {
-        const points = [s.startPoint, ...(s.bendPoints ?? []), s.endPoint].map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`)
-        parts.push(`<polyline class="edge" points="${points.join(" ")}" fill="none" stroke="#8a94a6" stroke-width="1.4" marker-end="url(#arrow)"/>`)
+        const points = [s.startPoint, ...(s.bendPoints ?? []), s.endPoint].map(
+          (p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`
+        )
+        parts.push(
+          `<polyline class="edge" points="${points.join(" ")}" fill="none" stroke="#8a94a6" stroke-width="1.4" marker-end="url(#arrow)"/>`
+        )
       }
       for (const l of edge.labels ?? []) {
-        const lines = (l.text ?? "").split("\n").map((line, n) =>
-          `<tspan x="${(l.x ?? 0).toFixed(1)}" y="${((l.y ?? 0) + 10 + n * LABEL_LINE).toFixed(1)}">${escape(line)}</tspan>`
-        )
+        const lines = (l.text ?? "")
+          .split("\n")
+          .map(
+            (line, n) =>
+              `<tspan x="${(l.x ?? 0).toFixed(1)}" y="${((l.y ?? 0) + 10 + n * LABEL_LINE).toFixed(1)}">${escape(line)}</tspan>`
+          )
         parts.push(
           `<text class="edge-label" data-from="${escape(edges[i]!.from)}" data-to="${escape(edges[i]!.to)}"${resources === undefined ? "" : ` data-resources="${escape(resources.join(" "))}"`} font-size="11" fill="#5d6878" xml:space="preserve">${lines.join("")}</text>`
         )
@@ -152,15 +180,19 @@ export const render = (
       const x = child.x ?? 0
       const y = child.y ?? 0
       const color = tones[node.tone ?? "none"]
-      const text = node.lines.map((line, i) =>
-        `<text x="${(x + PAD).toFixed(1)}" y="${(y + PAD + 11 + i * LINE).toFixed(1)}" font-size="12"${i === 0 ? " font-weight=\"600\" fill=\"#1d2430\"" : " fill=\"#5d6878\""}>${escape(line)}</text>`
-      ).join("")
+      const text = node.lines
+        .map(
+          (line, i) =>
+            `<text x="${(x + PAD).toFixed(1)}" y="${(y + PAD + 11 + i * LINE).toFixed(1)}" font-size="12"${i === 0 ? ' font-weight="600" fill="#1d2430"' : ' fill="#5d6878"'}>${escape(line)}</text>`
+        )
+        .join("")
       const box = `<g class="node" data-id="${escape(node.id)}"><rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${child.width}" height="${child.height}" rx="6" fill="#fff" stroke="${color}" stroke-width="2"/>${text}</g>`
       parts.push(node.href === undefined ? box : `<a href="${escape(node.href)}">${box}</a>`)
     }
     return trusted(
       `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${escape(options.label)}" width="${width}" height="${height}" viewBox="-1 -1 ${width} ${height}" font-family="system-ui, sans-serif">` +
         `<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#8a94a6"/></marker></defs>` +
-        parts.join("") + `</svg>`
+        parts.join("") +
+        `</svg>`
     )
   })

@@ -6,7 +6,7 @@ export class Html {
   }
 }
 
-const entities: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }
+const entities: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }
 
 /** Escapes a text for an HTML element body or a quoted attribute. */
 export const escape = (text: string): string => text.replace(/[&<>"']/g, (c) => entities[c]!)
@@ -33,6 +33,8 @@ export const trusted = (markup: string): Html => new Html(markup)
 
 /** A URL with query parameters, each encoded. */
 export const href = (path: string, query: Record<string, string | number | undefined> = {}): string => {
-  const q = Object.entries(query).filter(([, v]) => v !== undefined && v !== "").map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+  const q = Object.entries(query)
+    .filter(([, v]) => v !== undefined && v !== "")
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
   return q.length === 0 ? path : `${path}?${q.join("&")}`
 }

@@ -10,7 +10,7 @@ export const sections = [
 ] as const
 
 /** One of `sections`. */
-export type Section = typeof sections[number][0]
+export type Section = (typeof sections)[number][0]
 
 // one stylesheet inline: the console needs no build step and no second request
 const style = trusted(`
@@ -66,14 +66,14 @@ export const page = (options: {
   html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · seedtest console</title><style>${style}</style></head>
-<body><header><span class="brand">seedtest</span><nav>${
-    sections.map(([key, path, label]) =>
-      html`<a href="${path}"${options.section === key ? trusted(" aria-current=\"page\"") : ""}>${label}</a>`
-    )
-  }</nav><span class="mode" data-mode="${options.readOnly ? "read-only" : "actions"}">${
+<body><header><span class="brand">seedtest</span><nav>${sections.map(
+    ([key, path, label]) =>
+      html`<a href="${path}"${options.section === key ? trusted(' aria-current="page"') : ""}>${label}</a>`
+  )}</nav><span class="mode" data-mode="${options.readOnly ? "read-only" : "actions"}">${
     options.readOnly ? "read-only" : "actions enabled"
   }</span></header>
 <main><h1>${options.title}</h1>${options.body}</main>${options.script === undefined ? "" : html`<script>${options.script}</script>`}</body></html>`
 
 /** A run or slot status as a coloured badge. */
-export const statusBadge = (status: string): Html => html`<span class="status status-${status.replace(/[^a-z]/g, "")}">${status}</span>`
+export const statusBadge = (status: string): Html =>
+  html`<span class="status status-${status.replace(/[^a-z]/g, "")}">${status}</span>`

@@ -1,7 +1,7 @@
-import { HttpServerResponse } from "@effect/platform"
-import { Data, Effect, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { HttpServerResponse } from "@effect/platform"
+import { Data, Effect, Option } from "effect"
 import { Console } from "./ConsoleOptions.ts"
 import { html } from "./Html.ts"
 import { page } from "./Layout.ts"
@@ -39,14 +39,16 @@ export const reportWeeks = (root: string): ReadonlyArray<{ readonly week: string
 }
 
 /** `/reports`: the weeks with reports. */
-export const reportsPage = Effect.gen(function*() {
+export const reportsPage = Effect.gen(function* () {
   const { reportsRoot, token } = yield* Console
   const weeks = reportWeeks(reportsRoot)
-  const body = weeks.length === 0
-    ? html`<p class="muted" id="no-reports">No reports yet in <code>${reportsRoot}</code>: run <code>generate-weekly-report</code>.</p>`
-    : html`<div class="scroll"><table id="report-weeks"><thead><tr><th>week of</th><th>files</th></tr></thead><tbody>${
-      weeks.map((w) => html`<tr><td><a href="${`/reports/${w.week}/index.html`}">${w.week}</a></td><td class="num">${w.files}</td></tr>`)
-    }</tbody></table></div>`
+  const body =
+    weeks.length === 0
+      ? html`<p class="muted" id="no-reports">No reports yet in <code>${reportsRoot}</code>: run <code>generate-weekly-report</code>.</p>`
+      : html`<div class="scroll"><table id="report-weeks"><thead><tr><th>week of</th><th>files</th></tr></thead><tbody>${weeks.map(
+          (w) =>
+            html`<tr><td><a href="${`/reports/${w.week}/index.html`}">${w.week}</a></td><td class="num">${w.files}</td></tr>`
+        )}</tbody></table></div>`
   return page({ title: "Reports", section: "reports", readOnly: Option.isNone(token), body })
 })
 
@@ -55,7 +57,7 @@ export const reportsPage = Effect.gen(function*() {
  * and the resolved path must stay inside the reports folder, so no request reaches another file.
  */
 export const reportFile = (week: string, file: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const { reportsRoot } = yield* Console
     if (!WEEK.test(week) || !FILE.test(file)) return yield* new ReportNotFound({ reason: "BadName", week, file })
     const root = path.resolve(reportsRoot)
@@ -68,6 +70,9 @@ export const reportFile = (week: string, file: string) =>
     return HttpServerResponse.uint8Array(body, {
       contentType: types[path.extname(file).slice(1)]!,
       // the reports are self-contained pages: they may not load or send anything
-      headers: { "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:", "x-content-type-options": "nosniff" }
+      headers: {
+        "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:",
+        "x-content-type-options": "nosniff"
+      }
     })
   })

@@ -10,15 +10,14 @@ import { page, statusBadge } from "./Layout.ts"
 export const runsTable = (runs: ReadonlyArray<RunSummary>, now: Date): Html =>
   runs.length === 0
     ? html`<p class="muted" id="no-runs">No runs.</p>`
-    : html`<div class="scroll"><table class="runs"><thead><tr><th>status</th><th>run</th><th>pipeline</th><th class="hide-narrow">trigger</th><th>started</th><th>took</th></tr></thead><tbody>${
-      runs.map((r) =>
-        html`<tr data-run="${r.id}" data-status="${r.status}"><td>${statusBadge(r.status)}</td>
+    : html`<div class="scroll"><table class="runs"><thead><tr><th>status</th><th>run</th><th>pipeline</th><th class="hide-narrow">trigger</th><th>started</th><th>took</th></tr></thead><tbody>${runs.map(
+        (r) =>
+          html`<tr data-run="${r.id}" data-status="${r.status}"><td>${statusBadge(r.status)}</td>
 <td><a class="mono" href="${`/runs/${encodeURIComponent(r.id)}`}">${r.id}</a>${r.error === null ? "" : html`<div class="error">${r.error.message.slice(0, 160)}</div>`}</td>
 <td><a href="${`/pipelines/${encodeURIComponent(r.pipeline)}`}">${r.pipeline}</a></td><td class="hide-narrow">${r.trigger}</td>
 <td title="${Format.utc(r.started_at)}">${Format.relative(r.started_at, now)}</td>
 <td class="num">${r.finished_at === null ? Format.duration(now.getTime() - r.started_at.getTime()) + "…" : Format.duration(r.finished_at.getTime() - r.started_at.getTime())}</td></tr>`
-      )
-    }</tbody></table></div>`
+      )}</tbody></table></div>`
 
 const PAGE = 50
 
@@ -51,7 +50,7 @@ const live = trusted(`
 
 /** `/runs`: the history, filterable and paginated; `fragment=1` returns only the table (for the live update). */
 export const runsPage = (query: Readonly<Record<string, string | undefined>>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const { registry, token } = yield* Console
     const store = yield* ConsoleStore
     const filter = runFilter(query)
@@ -62,17 +61,25 @@ export const runsPage = (query: Readonly<Record<string, string | undefined>>) =>
     const pageNo = filter.offset / PAGE + 1
     const keep = { pipeline: filter.pipeline, status: filter.status, trigger: filter.trigger }
     const select = (name: string, values: ReadonlyArray<string>, current: string | undefined) =>
-      html`<label>${name}<select name="${name}"><option value="">all</option>${
-        values.map((v) => html`<option${v === current ? trusted(" selected") : ""}>${v}</option>`)
-      }</select></label>`
+      html`<label>${name}<select name="${name}"><option value="">all</option>${values.map(
+        (v) => html`<option${v === current ? trusted(" selected") : ""}>${v}</option>`
+      )}</select></label>`
     const body = html`
-<form class="filters" method="get" action="/runs">${select("pipeline", registry.order, filter.pipeline)}${select("status", ["running", "succeeded", "failed"], filter.status)}${
-      select("trigger", Trigger.literals, filter.trigger)
-    }<button type="submit">Filter</button></form>
+<form class="filters" method="get" action="/runs">${select("pipeline", registry.order, filter.pipeline)}${select("status", ["running", "succeeded", "failed"], filter.status)}${select(
+      "trigger",
+      Trigger.literals,
+      filter.trigger
+    )}<button type="submit">Filter</button></form>
 <div id="runs-live" data-page="${pageNo}">${table}</div>
 <div class="pager">${pageNo > 1 ? html`<a href="${href("/runs", { ...keep, page: pageNo - 1 })}" rel="prev">← newer</a>` : ""}<span class="muted">page ${pageNo}</span>${
       more ? html`<a href="${href("/runs", { ...keep, page: pageNo + 1 })}" rel="next">older →</a>` : ""
     }</div>
 ${pageNo === 1 ? html`<p class="muted">This page updates itself every 2 seconds.</p>` : ""}`
-    return page({ title: "Runs", section: "runs", readOnly: Option.isNone(token), body, ...(pageNo === 1 ? { script: live } : {}) })
+    return page({
+      title: "Runs",
+      section: "runs",
+      readOnly: Option.isNone(token),
+      body,
+      ...(pageNo === 1 ? { script: live } : {})
+    })
   })

@@ -8,7 +8,14 @@ const COUNT = 40
 /** The pages show fire times to the minute, so the list is recomputed at most this often (it costs 100–300 ms). */
 const FRESH_MS = 30_000
 
-const cache = new WeakMap<Registry, { readonly at: number; readonly schedule: ReadonlyArray<ScheduledPipeline>; readonly fires: ReadonlyArray<UpcomingFire> }>()
+const cache = new WeakMap<
+  Registry,
+  {
+    readonly at: number
+    readonly schedule: ReadonlyArray<ScheduledPipeline>
+    readonly fires: ReadonlyArray<UpcomingFire>
+  }
+>()
 
 /**
  * The upcoming fires (what `seedtest next` computes), from a cache refreshed every 30 s or when the first cached
@@ -17,7 +24,12 @@ const cache = new WeakMap<Registry, { readonly at: number; readonly schedule: Re
 export const cachedUpcoming = (registry: Registry, schedule: ReadonlyArray<ScheduledPipeline>) =>
   Effect.map(Clock.currentTimeMillis, (now) => {
     const hit = cache.get(registry)
-    if (hit !== undefined && hit.schedule === schedule && now - hit.at < FRESH_MS && (hit.fires[0]?.fire.getTime() ?? Infinity) > now) {
+    if (
+      hit !== undefined &&
+      hit.schedule === schedule &&
+      now - hit.at < FRESH_MS &&
+      (hit.fires[0]?.fire.getTime() ?? Infinity) > now
+    ) {
       return hit.fires
     }
     const fires = upcomingFires(registry, schedule, new Date(now), COUNT)

@@ -25,8 +25,18 @@ export class InvalidDate extends Data.TaggedError("InvalidDate")<{
 }
 
 const monthNames = [
-  "January", "February", "March", "April", "May", "June",
-  "July", "August", "September", "October", "November", "December"
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December"
 ]
 
 const shape = /^(\d{4})-(\d{2})-(\d{2})$/
@@ -49,8 +59,7 @@ export const parse = (input: string): Either.Either<string, InvalidDate> => {
 /** A `YYYY-MM-DD` calendar date, checked strictly (see `parse`), kept as that string. */
 export const IsoDate: Schema.Schema<string, string> = Schema.transformOrFail(Schema.String, Schema.String, {
   strict: true,
-  decode: (s, _, ast) =>
-    Either.mapLeft(parse(s), (error) => new ParseResult.Type(ast, s, error.message)),
+  decode: (s, _, ast) => Either.mapLeft(parse(s), (error) => new ParseResult.Type(ast, s, error.message)),
   encode: ParseResult.succeed
 })
 
@@ -104,10 +113,12 @@ export const dayRange = (date: string, timezone: string): { readonly start: Date
   const midnight = (day: string) => {
     const [year, month, dayOfMonth] = day.split("-").map(Number) as [number, number, number]
     // "compatible": the first of a repeated midnight, the first instant after a skipped one
-    return DateTime.toDateUtc(DateTime.unsafeMakeZoned(
-      { year, month, day: dayOfMonth },
-      { timeZone: timezone, adjustForTimeZone: true, disambiguation: "compatible" }
-    ))
+    return DateTime.toDateUtc(
+      DateTime.unsafeMakeZoned(
+        { year, month, day: dayOfMonth },
+        { timeZone: timezone, adjustForTimeZone: true, disambiguation: "compatible" }
+      )
+    )
   }
   return { start: midnight(date), end: midnight(addDays(date, 1)) }
 }

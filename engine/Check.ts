@@ -65,13 +65,19 @@ export const sampleSize = 5
 
 /** A field of a row, or a key of an object field (`kpis.P`), typed against the row. */
 export type Path<Row> = {
-  [K in keyof Row & string]: Row[K] extends number | string | boolean | null | undefined ? K
-    : NonNullable<Row[K]> extends Record<string, unknown> ? K | `${K}.${keyof NonNullable<Row[K]> & string}`
-    : K
+  [K in keyof Row & string]: Row[K] extends number | string | boolean | null | undefined
+    ? K
+    : NonNullable<Row[K]> extends Record<string, unknown>
+      ? K | `${K}.${keyof NonNullable<Row[K]> & string}`
+      : K
 }[keyof Row & string]
 
 /** `r #> '{a,b}'`: the jsonb value at a path. */
-const at = (path: string): string => `(r #> '{${path.split(".").map((p) => `"${p}"`).join(",")}}')`
+const at = (path: string): string =>
+  `(r #> '{${path
+    .split(".")
+    .map((p) => `"${p}"`)
+    .join(",")}}')`
 
 /** The value at a path as a float8, null when absent, JSON null or not a number. */
 const number = (path: string): string =>
@@ -149,8 +155,8 @@ export const uniqueKey = <Row>(key: ReadonlyArray<Path<Row>>, options: Options =
 export const rowCountNearPrevious = <Row>(factor: number, options: Options = {}): Check<Row> => ({
   name: `row count within ×${factor} of the previous run`,
   severity: options.severity ?? "warn",
-  description: `the row count is within ×${factor} of the previous successful run's` +
-    label(options.severity ?? "warn"),
+  description:
+    `the row count is within ×${factor} of the previous successful run's` + label(options.severity ?? "warn"),
   inputs: [],
   query: ({ previousRows }) => ({
     sql: `SELECT jsonb_build_object('rows', n, 'previousRows', $1::float8) AS sample

@@ -4,7 +4,7 @@ import { Effect, Exit } from "effect"
 import type { CheckResult } from "./Check.ts"
 import type { RunError } from "./Errors.ts"
 import type * as Pipeline from "./Pipeline.ts"
-import { announceFill, logAnnotations, prepare, type PreparedRun, type RunOptions } from "./PreparedRun.ts"
+import { announceFill, logAnnotations, type PreparedRun, prepare, type RunOptions } from "./PreparedRun.ts"
 import { RunObserver } from "./RunObserver.ts"
 import type { StageRecord } from "./RunStore.ts"
 import type { SinkPreview } from "./Sink.ts"
@@ -26,7 +26,7 @@ export interface DryRunReport {
 }
 
 const dryRunPrepared = <R>(prepared: PreparedRun) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const observer = yield* RunObserver
     const sql = yield* SqlClient.SqlClient
     const tracker = StageTracker.make(prepared.pipeline)
@@ -39,17 +39,21 @@ const dryRunPrepared = <R>(prepared: PreparedRun) =>
       stages: prepared.pipeline.stages.length
     })
     yield* announceFill(prepared, tracker)
-    const work = Effect.gen(function*() {
+    const work = Effect.gen(function* () {
       const outputs = yield* computeStages<R>(prepared, tracker, true)
       const sinks = yield* sinkRows(prepared, tracker, outputs)
       const context = { runId: prepared.runId, pipeline: prepared.pipeline.name }
       const previews = yield* Effect.forEach(sinks, ({ input, sink }) => previewSink<R>(sink, input, context))
       const checked = sinks.filter(({ sink }) => SinkChecks.checksOf(sink).length > 0)
       // the checks need a transaction for their temporary table; it holds nothing else and ends at once
-      const checks = checked.length === 0 ? [] : yield* sql.withTransaction(
-        Effect.forEach(checked, ({ input, inputs, sink }) =>
-          SinkChecks.evaluate(prepared.pipeline.name, sink, input, inputs))
-      )
+      const checks =
+        checked.length === 0
+          ? []
+          : yield* sql.withTransaction(
+              Effect.forEach(checked, ({ input, inputs, sink }) =>
+                SinkChecks.evaluate(prepared.pipeline.name, sink, input, inputs)
+              )
+            )
       return { previews, checks: checks.flat() }
     })
     const exit = yield* Effect.exit(work)

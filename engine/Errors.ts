@@ -7,7 +7,13 @@ export class PipelineDefinitionError extends Schema.TaggedError<PipelineDefiniti
   "@seedtest/engine/PipelineDefinitionError"
 )("PipelineDefinitionError", {
   reason: Schema.Literal(
-    "DuplicateStage", "UnknownInput", "Cycle", "WriterConflict", "DuplicatePipeline", "InvalidSink", "InvalidNeed"
+    "DuplicateStage",
+    "UnknownInput",
+    "Cycle",
+    "WriterConflict",
+    "DuplicatePipeline",
+    "InvalidSink",
+    "InvalidNeed"
   ),
   pipeline: Schema.String,
   detail: Schema.String
@@ -80,8 +86,10 @@ export class CheckFailed extends Schema.TaggedError<CheckFailed>("@seedtest/engi
 }) {
   override get message(): string {
     const sample = this.samples.length === 0 ? "" : `; e.g. ${JSON.stringify(this.samples[0])}`.slice(0, 300)
-    return `Check "${this.check}" on sink "${this.sink}" of pipeline "${this.pipeline}" failed for ` +
+    return (
+      `Check "${this.check}" on sink "${this.sink}" of pipeline "${this.pipeline}" failed for ` +
       `${this.failing} of ${this.rows} row(s), so nothing was written${sample}`
+    )
   }
 }
 
@@ -104,7 +112,8 @@ export const describe = (error: unknown): string => {
       // a SqlError says only "Failed to execute statement"; what Postgres said is in its cause. Errors with a message
       // of their own already say what matters of their cause ("…in use by another process", not "…: locked")
       const cause = genericMessage.has(String(tag)) ? (error as { cause?: unknown }).cause : undefined
-      const causeMessage = typeof cause === "object" && cause !== null ? (cause as { message?: unknown }).message : undefined
+      const causeMessage =
+        typeof cause === "object" && cause !== null ? (cause as { message?: unknown }).message : undefined
       return typeof causeMessage === "string" && causeMessage.length > 0 && !own.includes(causeMessage)
         ? `${own}: ${causeMessage}`
         : own

@@ -33,13 +33,14 @@ const maxWeeks = (pipeline: string) =>
   Config.integer(MAX_WEEKS_ENV).pipe(
     Config.withDefault(DEFAULT_MAX_WEEKS),
     Effect.flatMap((n) => (n >= 0 ? Effect.succeed(n) : Effect.fail(`expected whole weeks ≥ 0, got ${n}`))),
-    Effect.mapError((e) =>
-      new ParamError({
-        reason: "InvalidValue",
-        pipeline,
-        param: MAX_WEEKS_ENV,
-        detail: typeof e === "string" ? e : `environment variable ${MAX_WEEKS_ENV}: expected a whole number of weeks`
-      })
+    Effect.mapError(
+      (e) =>
+        new ParamError({
+          reason: "InvalidValue",
+          pipeline,
+          param: MAX_WEEKS_ENV,
+          detail: typeof e === "string" ? e : `environment variable ${MAX_WEEKS_ENV}: expected a whole number of weeks`
+        })
     )
   )
 
@@ -54,23 +55,26 @@ export const readerNeeds = (
   unit: Need.Unit,
   readers: ReadonlyArray<Pipeline.Any>
 ): Effect.Effect<ReadonlyArray<Partitions.ReaderNeed>> =>
-  Effect.forEach(readers.filter((r) => r.name !== writer.name), (reader) =>
-    Effect.gen(function*() {
-      const needs = reader.stages.flatMap((s) => s.needs ?? []).filter((n) =>
-        n.unit === unit && Resource.overlaps({ table, column: undefined }, n.resource)
-      )
-      if (needs.length === 0) return []
-      const params = yield* Param.resolve(reader.name, reader.params, {}).pipe(
-        Effect.orElseSucceed(() => Need.defaultParams(reader.params))
-      )
-      const count = needs.reduce((m, n) => Math.max(m, n.count(params)), 0)
-      return count > 0 ? [{ pipeline: reader.name, count }] : []
-    })).pipe(Effect.map((lists) => lists.flat()))
+  Effect.forEach(
+    readers.filter((r) => r.name !== writer.name),
+    (reader) =>
+      Effect.gen(function* () {
+        const needs = reader.stages
+          .flatMap((s) => s.needs ?? [])
+          .filter((n) => n.unit === unit && Resource.overlaps({ table, column: undefined }, n.resource))
+        if (needs.length === 0) return []
+        const params = yield* Param.resolve(reader.name, reader.params, {}).pipe(
+          Effect.orElseSucceed(() => Need.defaultParams(reader.params))
+        )
+        const count = needs.reduce((m, n) => Math.max(m, n.count(params)), 0)
+        return count > 0 ? [{ pipeline: reader.name, count }] : []
+      })
+  ).pipe(Effect.map((lists) => lists.flat()))
 
 const identifier = /^[a-z_][a-z0-9_]*$/
 
 /** The partitions of `table` stored between `first` and `last` (both included) that meet `present`. */
-export const storedPartitions = Effect.fn("Fill.storedPartitions")(function*(
+export const storedPartitions = Effect.fn("Fill.storedPartitions")(function* (
   partitions: Pick<Partitions.Partitions<unknown>, "table" | "column" | "present">,
   first: string,
   last: string
@@ -90,7 +94,7 @@ export const storedPartitions = Effect.fn("Fill.storedPartitions")(function*(
 })
 
 /** The partition of the earliest row of `since` (`undefined` when it has none). */
-export const earliestPartition = Effect.fn("Fill.earliestPartition")(function*(
+export const earliestPartition = Effect.fn("Fill.earliestPartition")(function* (
   since: { readonly table: string; readonly column: string },
   unit: Need.Unit
 ) {
@@ -112,11 +116,8 @@ export const earliestPartition = Effect.fn("Fill.earliestPartition")(function*(
  * `SEEDTEST_FILL_MAX_WEEKS` back), and — when some are missing — the parameters of a run whose window starts at the
  * oldest missing one, with what was filled for whom. Reads only; the run writes the filled partitions with its own.
  */
-export const widen = <P>(
-  pipeline: Pipeline.Any,
-  params: P
-) =>
-  Effect.gen(function*() {
+export const widen = <P>(pipeline: Pipeline.Any, params: P) =>
+  Effect.gen(function* () {
     const partitions = pipeline.partitions as Partitions.Partitions<P> | undefined
     if (partitions === undefined) return { params, filled: undefined }
     const { pipelines } = yield* Readers
@@ -127,15 +128,15 @@ export const widen = <P>(
     if (needed >= window.first) return { params, filled: undefined }
     const weeks = yield* maxWeeks(pipeline.name)
     const bound = partitions.unit === "week" ? weeks : 7 * weeks
-    const earliest = partitions.since === undefined
-      ? undefined
-      : yield* earliestPartition(partitions.since, partitions.unit)
+    const earliest =
+      partitions.since === undefined ? undefined : yield* earliestPartition(partitions.since, partitions.unit)
     if (partitions.since !== undefined && earliest === undefined) return { params, filled: undefined }
     const reach = Math.min(deepest, bound)
     const from = Partitions.shift(partitions.unit, window.last, 1 - reach)
-    const present = from < window.first
-      ? yield* storedPartitions(partitions, from, Partitions.shift(partitions.unit, window.first, -1))
-      : new Set<string>()
+    const present =
+      from < window.first
+        ? yield* storedPartitions(partitions, from, Partitions.shift(partitions.unit, window.first, -1))
+        : new Set<string>()
     const gap = Partitions.gap({ unit: partitions.unit, window, needs, present, bound, earliest })
     if (gap === undefined) return { params, filled: undefined }
     const filled: Filled = {

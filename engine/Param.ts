@@ -73,7 +73,8 @@ const BooleanFromString = Schema.transformOrFail(Schema.String, Schema.Boolean, 
 export const boolean = (options: Options<boolean>): Param<boolean> => make(BooleanFromString, options, String)
 
 /** A free-text parameter. */
-export const string = (options: Options<string>): Param<string> => make(Schema.String, options, (s) => JSON.stringify(s))
+export const string = (options: Options<string>): Param<string> =>
+  make(Schema.String, options, (s) => JSON.stringify(s))
 
 /** One of a fixed set of words. */
 export const literal = <const L extends ReadonlyArray<string>>(
@@ -83,14 +84,18 @@ export const literal = <const L extends ReadonlyArray<string>>(
   make(
     // one message naming every choice (a union of literals reports only the last one it tried)
     Schema.String.pipe(
-      Schema.filter((s) => values.includes(s) || `expected one of ${values.map((v) => `"${v}"`).join(", ")}, got "${s}"`)
+      Schema.filter(
+        (s) => values.includes(s) || `expected one of ${values.map((v) => `"${v}"`).join(", ")}, got "${s}"`
+      )
     ) as unknown as Schema.Schema<L[number], string>,
     options,
     String
   )
 
 /** An optional integer: the empty string means "not set" (e.g. `CLUSTER_N_CLUSTERS=""` = choose automatically). */
-export const optionalInt = (options: Options<Option.Option<number>> & { readonly min?: number }): Param<Option.Option<number>> =>
+export const optionalInt = (
+  options: Options<Option.Option<number>> & { readonly min?: number }
+): Param<Option.Option<number>> =>
   make(
     Schema.transformOrFail(Schema.String, Schema.OptionFromSelf(Schema.Number), {
       strict: true,
@@ -99,7 +104,13 @@ export const optionalInt = (options: Options<Option.Option<number>> & { readonly
         const n = Number(s)
         return Number.isInteger(n) && n >= (options.min ?? Number.MIN_SAFE_INTEGER)
           ? ParseResult.succeed(Option.some(n))
-          : ParseResult.fail(new ParseResult.Type(ast, s, `expected an integer${options.min === undefined ? "" : ` ≥ ${options.min}`} or empty, got "${s}"`))
+          : ParseResult.fail(
+              new ParseResult.Type(
+                ast,
+                s,
+                `expected an integer${options.min === undefined ? "" : ` ≥ ${options.min}`} or empty, got "${s}"`
+              )
+            )
       },
       encode: (o) => ParseResult.succeed(Option.match(o, { onNone: () => "", onSome: String }))
     }),
@@ -116,17 +127,17 @@ export const date = (options: Options<string> & { readonly emptyIsToday?: boolea
   make(
     options.emptyIsToday === true
       ? Schema.transformOrFail(Schema.String, Schema.String, {
-        strict: true,
-        decode: (s) =>
-          s.trim() === "" ? Calendar.today() : ParseResult.decodeUnknown(Calendar.IsoDate)(s),
-        encode: ParseResult.succeed
-      })
+          strict: true,
+          decode: (s) => (s.trim() === "" ? Calendar.today() : ParseResult.decodeUnknown(Calendar.IsoDate)(s)),
+          encode: ParseResult.succeed
+        })
       : Calendar.IsoDate,
     options,
     options.emptyIsToday === true ? (value) => (value === "" ? '"" (today)' : value) : String
   )
 
-const invalidValue = (pipeline: string, key: string, raw: string, origin: string) =>
+const invalidValue =
+  (pipeline: string, key: string, raw: string, origin: string) =>
   (issue: ParseResult.ParseError): ParamError => {
     // the tree's last line is its innermost message ("February 2026 has 28 days")
     const message = ParseResult.TreeFormatter.formatErrorSync(issue).split("\n").pop()?.trim() ?? "invalid"
@@ -142,7 +153,11 @@ const decodeParamEffect = <A>(pipeline: string, key: string, param: Param<A>, ra
   Effect.mapError(Schema.decode(param.schema)(raw), invalidValue(pipeline, key, raw, origin))
 
 /** Every override names a parameter of the pipeline, or the first that does not, with the known ones. */
-const knownNames = (pipeline: string, fields: Fields, overrides: Readonly<Record<string, string>>): Either.Either<void, ParamError> => {
+const knownNames = (
+  pipeline: string,
+  fields: Fields,
+  overrides: Readonly<Record<string, string>>
+): Either.Either<void, ParamError> => {
   const key = Object.keys(overrides).find((k) => !(k in fields))
   if (key === undefined) return Either.void
   const known = Object.keys(fields)
@@ -184,7 +199,7 @@ export const resolve = <F extends Fields>(
   fields: F,
   overrides: Readonly<Record<string, string>>
 ): Effect.Effect<Values<F>, ParamError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     yield* knownNames(pipeline, fields, overrides)
     const values: Record<string, unknown> = {}
     for (const [key, param] of Object.entries(fields)) {
@@ -193,16 +208,17 @@ export const resolve = <F extends Fields>(
         values[key] = yield* decodeParamEffect(pipeline, key, param, override, "--param value")
         continue
       }
-      const fromEnv = param.env === undefined
-        ? Option.none<string>()
-        : yield* Config.option(Config.string(param.env)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+      const fromEnv =
+        param.env === undefined
+          ? Option.none<string>()
+          : yield* Config.option(Config.string(param.env)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
       // a default goes through the same decoding as a user's value, so a default like "" (= today) is resolved too
       values[key] = Option.isSome(fromEnv)
         ? yield* decodeParamEffect(pipeline, key, param, fromEnv.value, `environment variable ${param.env}`)
         : yield* Either.match(Schema.encodeEither(param.schema)(param.default), {
-          onLeft: () => Effect.succeed(param.default),
-          onRight: (raw) => decodeParamEffect(pipeline, key, param, raw, "default")
-        })
+            onLeft: () => Effect.succeed(param.default),
+            onRight: (raw) => decodeParamEffect(pipeline, key, param, raw, "default")
+          })
     }
     return values as Values<F>
   })

@@ -85,10 +85,12 @@ export const gap = (options: {
   const reach = Math.min(deepest, bound)
   const beyondBound = deepest - reach
   const from = shift(unit, window.last, 1 - reach)
-  const missing = reach > 0 && from < window.first
-    ? range(unit, from, shift(unit, window.first, -1))
-      .filter((p) => !present.has(p) && (earliest === undefined || p >= earliest))
-    : []
+  const missing =
+    reach > 0 && from < window.first
+      ? range(unit, from, shift(unit, window.first, -1)).filter(
+          (p) => !present.has(p) && (earliest === undefined || p >= earliest)
+        )
+      : []
   if (missing.length === 0) return undefined
   return { missing, window: { first: missing[0]!, last: window.last }, readers, beyondBound }
 }

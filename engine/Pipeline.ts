@@ -1,7 +1,6 @@
 import type { SqlClient } from "@effect/sql"
+import type { Duration, Schema } from "effect"
 import { Effect, Either } from "effect"
-import type { Schema } from "effect"
-import type { Duration } from "effect"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import type { Check } from "./Check.ts"
 import { PipelineDefinitionError } from "./Errors.ts"
@@ -178,7 +177,8 @@ const proto = {
       output: undefined as unknown as Schema.Schema<unknown>,
       run: (context) =>
         Effect.tap(spec.run(context), (relation) =>
-          Effect.map(Relation.plannedRows(relation), (rows) => context.record("plannedRows", rows)))
+          Effect.map(Relation.plannedRows(relation), (rows) => context.record("plannedRows", rows))
+        )
     })
   },
   transform(this: Any, name: string, spec: TransformSpec<any, any, any, any>) {
@@ -386,10 +386,12 @@ export const topological = (stages: ReadonlyArray<Stage>): ReadonlyArray<Stage> 
 }
 
 /** Everything the pipeline's stages read. */
-export const reads = (pipeline: Any): ReadonlyArray<Resource.Resource> => unique(pipeline.stages.flatMap((s) => s.reads))
+export const reads = (pipeline: Any): ReadonlyArray<Resource.Resource> =>
+  unique(pipeline.stages.flatMap((s) => s.reads))
 
 /** Everything the pipeline's sinks write. */
-export const writes = (pipeline: Any): ReadonlyArray<Resource.Resource> => unique(pipeline.stages.flatMap((s) => s.writes))
+export const writes = (pipeline: Any): ReadonlyArray<Resource.Resource> =>
+  unique(pipeline.stages.flatMap((s) => s.writes))
 
 const unique = (resources: ReadonlyArray<Resource.Resource>) => {
   const seen = new Map<string, Resource.Resource>()
@@ -398,7 +400,8 @@ const unique = (resources: ReadonlyArray<Resource.Resource>) => {
 }
 
 /** Whether a value is a pipeline. */
-export const isPipeline = (u: unknown): u is Any => typeof u === "object" && u !== null && Object.getPrototypeOf(u) === proto
+export const isPipeline = (u: unknown): u is Any =>
+  typeof u === "object" && u !== null && Object.getPrototypeOf(u) === proto
 
 /** A stage value for `fromStages`: a transform of named inputs. Mostly for generated graphs and tests. */
 export const transformStage = (

@@ -24,7 +24,12 @@ export interface StagePlan {
 export interface PipelinePlan {
   readonly name: string
   readonly description: string
-  readonly params: ReadonlyArray<{ readonly name: string; readonly env: string | null; readonly default: string; readonly description: string }>
+  readonly params: ReadonlyArray<{
+    readonly name: string
+    readonly env: string | null
+    readonly default: string
+    readonly description: string
+  }>
   readonly reads: ReadonlyArray<string>
   readonly writes: ReadonlyArray<string>
   /** A writer of partitioned history: what its runs fill for their readers. */
@@ -44,10 +49,11 @@ export const ofPipeline = (pipeline: Pipeline.Any): PipelinePlan => ({
   })),
   reads: Pipeline.reads(pipeline).map(Resource.format),
   writes: Pipeline.writes(pipeline).map(Resource.format),
-  fills: pipeline.partitions === undefined
-    ? null
-    : `the missing ${pipeline.partitions.unit}s of ${pipeline.partitions.table} its readers need, ` +
-      `at most ${MAX_WEEKS_ENV} (default ${DEFAULT_MAX_WEEKS}) weeks back`,
+  fills:
+    pipeline.partitions === undefined
+      ? null
+      : `the missing ${pipeline.partitions.unit}s of ${pipeline.partitions.table} its readers need, ` +
+        `at most ${MAX_WEEKS_ENV} (default ${DEFAULT_MAX_WEEKS}) weeks back`,
   levels: Pipeline.levels(pipeline).map((level) =>
     level.map((s) => ({
       name: s.name,
@@ -79,7 +85,11 @@ export interface RegistryPlan {
     readonly timezone: string | null
     readonly next: ReadonlyArray<string>
   }>
-  readonly edges: ReadonlyArray<{ readonly from: string; readonly to: string; readonly resources: ReadonlyArray<string> }>
+  readonly edges: ReadonlyArray<{
+    readonly from: string
+    readonly to: string
+    readonly resources: ReadonlyArray<string>
+  }>
 }
 
 /** The order and edges of a registry, with the next `count` fire times of each schedule after `now`. */
@@ -96,7 +106,10 @@ export const ofRegistry = (
       after: registry.edges.filter((e) => e.to === name).map((e) => e.from),
       cron: entry?.cron ?? null,
       timezone: entry?.timezone ?? null,
-      next: entry === undefined ? [] : new Cron(entry.cron, { timezone: entry.timezone }).nextRuns(count, now).map((d) => d.toISOString())
+      next:
+        entry === undefined
+          ? []
+          : new Cron(entry.cron, { timezone: entry.timezone }).nextRuns(count, now).map((d) => d.toISOString())
     }
   }),
   edges: registry.edges
@@ -107,7 +120,8 @@ export const renderPipeline = (plan: PipelinePlan): string => {
   const lines = [`${plan.name} — ${plan.description}`, ""]
   if (plan.params.length > 0) {
     lines.push("parameters:")
-    for (const p of plan.params) lines.push(`  ${p.name} = ${p.default}${p.env === null ? "" : `  (env ${p.env})`}  ${p.description}`)
+    for (const p of plan.params)
+      lines.push(`  ${p.name} = ${p.default}${p.env === null ? "" : `  (env ${p.env})`}  ${p.description}`)
     lines.push("")
   }
   lines.push(`reads:  ${plan.reads.join(", ") || "—"}`, `writes: ${plan.writes.join(", ") || "—"}`)
@@ -122,7 +136,8 @@ export const renderPipeline = (plan: PipelinePlan): string => {
         s.writes.length > 0 ? `writes ${s.writes.join(", ")}` : "",
         s.needs.length > 0 ? `needs ${s.needs.join(", ")}` : ""
       ]
-        .filter((x) => x.length > 0).join("; ")
+        .filter((x) => x.length > 0)
+        .join("; ")
       lines.push(`     ${s.kind.padEnd(9)} ${s.name}${from}${io.length > 0 ? `  [${io}]` : ""}`)
       if (s.description.length > 0) lines.push(`               ${s.description}`)
       for (const c of s.checks) lines.push(`               check (${c.severity}): ${c.name}`)

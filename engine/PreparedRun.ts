@@ -6,9 +6,9 @@ import * as Fill from "./Fill.ts"
 import * as Param from "./Param.ts"
 import * as Pipeline from "./Pipeline.ts"
 import { makeRunId } from "./RunId.ts"
+import { RunObserver } from "./RunObserver.ts"
 import type { Trigger } from "./RunStore.ts"
 import type { StageContext } from "./Stage.ts"
-import { RunObserver } from "./RunObserver.ts"
 import type { StageTracker, TrackedStage } from "./StageTracker.ts"
 
 /** How to start a run. */
@@ -41,7 +41,7 @@ export const prepare = (
   pipeline: Pipeline.Any,
   options: RunOptions
 ): Effect.Effect<PreparedRun, ParamError | PipelineDefinitionError | SqlError, SqlClient.SqlClient> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const valid = yield* Pipeline.validate(pipeline)
     const resolved = yield* Param.resolve(valid.name, valid.params, options.params ?? {})
     const { filled, params } = yield* Fill.widen(valid, resolved)
@@ -70,12 +70,17 @@ export const logAnnotations = (prepared: PreparedRun) => ({ runId: prepared.runI
 
 /** What the run fills for its readers: in the notes of the sinks that write it, and as a progress event. */
 export const announceFill = (prepared: PreparedRun, tracker: StageTracker) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const filled = prepared.filled
     if (filled === undefined) return
     for (const stage of prepared.pipeline.stages) {
       if (stage.writes.some((w) => w.table === filled.table)) tracker.of(stage.name).notes.filled = filled
     }
     const observer = yield* RunObserver
-    yield* observer.onEvent({ _tag: "PartitionsFilled", runId: prepared.runId, table: filled.table, message: filled.message })
+    yield* observer.onEvent({
+      _tag: "PartitionsFilled",
+      runId: prepared.runId,
+      table: filled.table,
+      message: filled.message
+    })
   })

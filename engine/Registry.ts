@@ -31,7 +31,13 @@ export const make = <P extends Pipeline.Any>(
   const names = new Set<string>()
   for (const p of pipelines) {
     if (names.has(p.name)) {
-      return Either.left(new PipelineDefinitionError({ reason: "DuplicatePipeline", pipeline: p.name, detail: "two pipelines have this name." }))
+      return Either.left(
+        new PipelineDefinitionError({
+          reason: "DuplicatePipeline",
+          pipeline: p.name,
+          detail: "two pipelines have this name."
+        })
+      )
     }
     names.add(p.name)
     const valid = Pipeline.validate(p)
@@ -46,11 +52,13 @@ export const make = <P extends Pipeline.Any>(
       for (const wa of writes.get(a.name)!) {
         const clash = writes.get(b.name)!.find((wb) => Resource.overlaps(wa, wb))
         if (clash !== undefined) {
-          return Either.left(new PipelineDefinitionError({
-            reason: "WriterConflict",
-            pipeline: a.name,
-            detail: `both "${a.name}" (${Resource.format(wa)}) and "${b.name}" (${Resource.format(clash)}) write it; each resource has one writer.`
-          }))
+          return Either.left(
+            new PipelineDefinitionError({
+              reason: "WriterConflict",
+              pipeline: a.name,
+              detail: `both "${a.name}" (${Resource.format(wa)}) and "${b.name}" (${Resource.format(clash)}) write it; each resource has one writer.`
+            })
+          )
         }
       }
     }
@@ -68,14 +76,19 @@ export const make = <P extends Pipeline.Any>(
       if (shared.size > 0) edges.push({ from: producer.name, to: consumer.name, resources: [...shared].sort() })
     }
   }
-  const order = topological(pipelines.map((p) => p.name), edges)
+  const order = topological(
+    pipelines.map((p) => p.name),
+    edges
+  )
   if (order.length < pipelines.length) {
     const stuck = pipelines.map((p) => p.name).filter((n) => !order.includes(n))
-    return Either.left(new PipelineDefinitionError({
-      reason: "Cycle",
-      pipeline: stuck[0]!,
-      detail: `pipelines read each other's outputs in a cycle: ${stuck.join(", ")}.`
-    }))
+    return Either.left(
+      new PipelineDefinitionError({
+        reason: "Cycle",
+        pipeline: stuck[0]!,
+        detail: `pipelines read each other's outputs in a cycle: ${stuck.join(", ")}.`
+      })
+    )
   }
   const byName = new Map(pipelines.map((p) => [p.name, p] as const))
   const known = pipelines.map((p) => p.name)

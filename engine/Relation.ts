@@ -53,7 +53,7 @@ export const generated = (text: string): Statement.Fragment => {
  * The planner's estimate of a relation's rows, from `EXPLAIN` (which also fails fast on a query that does not parse
  * or names what does not exist, before any transaction opens).
  */
-export const plannedRows = Effect.fn("Relation.plannedRows")(function*<Row>(relation: Relation<Row>) {
+export const plannedRows = Effect.fn("Relation.plannedRows")(function* <Row>(relation: Relation<Row>) {
   const sql = yield* SqlClient.SqlClient
   const [row] = yield* sql<Record<string, unknown>>`EXPLAIN (FORMAT JSON) ${relation.query}`
   const plan = row === undefined ? undefined : Object.values(row)[0]
@@ -69,27 +69,29 @@ export const plannedRows = Effect.fn("Relation.plannedRows")(function*<Row>(rela
  * not inherit them.
  */
 export const withSettings = <Row, A, E, R>(relation: Relation<Row>, effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const names = Object.keys(relation.settings)
     if (names.length === 0) return yield* effect
     const sql = yield* SqlClient.SqlClient
     const set = (values: Readonly<Record<string, string>>) =>
       Effect.forEach(names, (name) => sql`SELECT set_config(${name}, ${values[name]!}, true)`, { discard: true })
-    return yield* sql.withTransaction(Effect.gen(function*() {
-      const previous: Record<string, string> = {}
-      for (const name of names) {
-        const [row] = yield* sql<{ value: string }>`SELECT current_setting(${name}) AS value`
-        previous[name] = row!.value
-      }
-      yield* set(relation.settings)
-      const result = yield* effect
-      yield* set(previous)
-      return result
-    }))
+    return yield* sql.withTransaction(
+      Effect.gen(function* () {
+        const previous: Record<string, string> = {}
+        for (const name of names) {
+          const [row] = yield* sql<{ value: string }>`SELECT current_setting(${name}) AS value`
+          previous[name] = row!.value
+        }
+        yield* set(relation.settings)
+        const result = yield* effect
+        yield* set(previous)
+        return result
+      })
+    )
   })
 
 /** The relation's rows, read into Node as they come from the database (not decoded), with its settings in force. */
-export const select = Effect.fn("Relation.select")(function*<Row>(relation: Relation<Row>) {
+export const select = Effect.fn("Relation.select")(function* <Row>(relation: Relation<Row>) {
   const sql = yield* SqlClient.SqlClient
   return yield* withSettings(relation, sql<Record<string, unknown>>`${relation.query}`)
 })

@@ -29,19 +29,22 @@ export const withTimeoutAndRetry = <A, E, R>(
   record: TrackedStage,
   body: () => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | StageTimedOut, R> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const observer = yield* RunObserver
     const once = Effect.suspend(() => {
       record.attempts++
       return body()
     })
     const timeout = stage.timeout
-    const attempt: Effect.Effect<A, E | StageTimedOut, R> = timeout === undefined ? once : once.pipe(
-      Effect.timeoutFail({
-        duration: timeout,
-        onTimeout: () => new StageTimedOut({ stage: stage.name, timeout: Duration.decode(timeout) })
-      })
-    )
+    const attempt: Effect.Effect<A, E | StageTimedOut, R> =
+      timeout === undefined
+        ? once
+        : once.pipe(
+            Effect.timeoutFail({
+              duration: timeout,
+              onTimeout: () => new StageTimedOut({ stage: stage.name, timeout: Duration.decode(timeout) })
+            })
+          )
     const retry = stage.retry
     if (retry === undefined || retry.times <= 0) return yield* attempt
     return yield* attempt.pipe(

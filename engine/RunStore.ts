@@ -1,5 +1,5 @@
-import { SqlClient, SqlSchema } from "@effect/sql"
 import * as os from "node:os"
+import { SqlClient, SqlSchema } from "@effect/sql"
 import { Duration, Effect, Option, Schema } from "effect"
 import { CheckResult } from "./Check.ts"
 import { Redactor } from "./Redactor.ts"
@@ -118,7 +118,7 @@ export const staleAfter = Duration.minutes(2)
  * whose process died (no heartbeat for `staleAfter`), so a killed manual run never stays `running`.
  */
 export class RunStore extends Effect.Service<RunStore>()("@seedtest/engine/RunStore", {
-  effect: Effect.gen(function*() {
+  effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const columns = sql`id, pipeline, params, trigger, slot, status, started_at, finished_at, heartbeat_at, stages, sinks,
                         checks, error`
@@ -144,7 +144,7 @@ export class RunStore extends Effect.Service<RunStore>()("@seedtest/engine/RunSt
      * stamps the heartbeats). Runs that fill a scheduler slot are left to the scheduler, which fails the slot with its
      * run and retries it.
      */
-    const failStale = Effect.fn("RunStore.failStale")(function*(after: Duration.DurationInput = staleAfter) {
+    const failStale = Effect.fn("RunStore.failStale")(function* (after: Duration.DurationInput = staleAfter) {
       const rows = yield* sql<{ id: string }>`
         UPDATE pipeline_run
         SET status = 'failed', finished_at = now(),
@@ -160,25 +160,28 @@ export class RunStore extends Effect.Service<RunStore>()("@seedtest/engine/RunSt
 
     // every process that opens the run history cleans up after the dead ones; one that cannot is not stopped by it
     const reaped = yield* failStale().pipe(
-      Effect.catchAll((e) => Effect.as(Effect.logWarning(`could not finish the runs of dead processes: ${e.message}`), []))
+      Effect.catchAll((e) =>
+        Effect.as(Effect.logWarning(`could not finish the runs of dead processes: ${e.message}`), [])
+      )
     )
-    if (reaped.length > 0) yield* Effect.logWarning(`marked ${reaped.length} run(s) of dead processes as failed: ${reaped.join(", ")}`)
+    if (reaped.length > 0)
+      yield* Effect.logWarning(`marked ${reaped.length} run(s) of dead processes as failed: ${reaped.join(", ")}`)
 
     return {
       failStale,
       /** Records a run as running. */
-      start: Effect.fn("RunStore.start")(function*(run: RunStart) {
+      start: Effect.fn("RunStore.start")(function* (run: RunStart) {
         const redactor = yield* Redactor
         yield* sql`INSERT INTO pipeline_run (id, pipeline, params, trigger, slot, status, host)
                    VALUES (${run.id}, ${run.pipeline}, ${redactor.scrub(json(run.params))}::jsonb, ${run.trigger},
                            ${run.slot ?? null}, 'running', ${hostName()})`
       }),
       /** Says the run's process is alive (the scheduler fails runs whose heartbeat stopped). */
-      heartbeat: Effect.fn("RunStore.heartbeat")(function*(id: string) {
+      heartbeat: Effect.fn("RunStore.heartbeat")(function* (id: string) {
         yield* sql`UPDATE pipeline_run SET heartbeat_at = now() WHERE id = ${id} AND status = 'running'`
       }),
       /** Records how a run ended. */
-      finish: Effect.fn("RunStore.finish")(function*(id: string, finish: RunFinish) {
+      finish: Effect.fn("RunStore.finish")(function* (id: string, finish: RunFinish) {
         const redactor = yield* Redactor
         const stages = finish.stages.map((s) => ({ ...s, error: s.error === null ? null : redactor.scrub(s.error) }))
         const error = finish.error === null ? null : { ...finish.error, message: redactor.scrub(finish.error.message) }
@@ -190,12 +193,17 @@ export class RunStore extends Effect.Service<RunStore>()("@seedtest/engine/RunSt
                    WHERE id = ${id}`
       }),
       /** The newest runs first. */
-      list: Effect.fn("RunStore.list")(function*(options: { readonly limit: number; readonly pipeline?: string | undefined }) {
-        const rows = yield* findMany({ limit: options.limit, pipeline: options.pipeline ?? null }).pipe(Effect.catchTag("ParseError", Effect.die))
+      list: Effect.fn("RunStore.list")(function* (options: {
+        readonly limit: number
+        readonly pipeline?: string | undefined
+      }) {
+        const rows = yield* findMany({ limit: options.limit, pipeline: options.pipeline ?? null }).pipe(
+          Effect.catchTag("ParseError", Effect.die)
+        )
         return rows.map(toRecord)
       }),
       /** Whether a run of `pipeline` with parameter `param` = `value` has succeeded (backfill skips those). */
-      succeededWith: Effect.fn("RunStore.succeededWith")(function*(pipeline: string, param: string, value: string) {
+      succeededWith: Effect.fn("RunStore.succeededWith")(function* (pipeline: string, param: string, value: string) {
         const rows = yield* sql<{ id: string }>`
           SELECT id FROM pipeline_run
           WHERE pipeline = ${pipeline} AND status = 'succeeded' AND params ->> ${param} = ${value}
@@ -203,7 +211,7 @@ export class RunStore extends Effect.Service<RunStore>()("@seedtest/engine/RunSt
         return Option.fromNullable(rows[0]?.id)
       }),
       /** One run by id. */
-      get: Effect.fn("RunStore.get")(function*(id: string) {
+      get: Effect.fn("RunStore.get")(function* (id: string) {
         const row = yield* findOne(id).pipe(Effect.catchTag("ParseError", Effect.die))
         return Option.map(row, toRecord)
       })

@@ -1,12 +1,12 @@
-import { SqlClient } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Cause, Duration, Effect, Exit, Fiber, Option, Schedule } from "effect"
 import type { CheckResult } from "./Check.ts"
 import { describe, type RunError, StageFailed } from "./Errors.ts"
 import type * as Pipeline from "./Pipeline.ts"
-import { announceFill, logAnnotations, prepare, type PreparedRun, type RunOptions } from "./PreparedRun.ts"
+import { announceFill, logAnnotations, type PreparedRun, prepare, type RunOptions } from "./PreparedRun.ts"
 import { RunObserver } from "./RunObserver.ts"
-import { type StageRecord, RunStore } from "./RunStore.ts"
+import { RunStore, type StageRecord } from "./RunStore.ts"
 import type { SinkWriteResult } from "./Sink.ts"
 import { commitSinks, sinkRows } from "./SinkWriting.ts"
 import { computeStages } from "./StageExecution.ts"
@@ -38,16 +38,16 @@ const errorRecord = (error: unknown) => ({
 
 /** The failure a run ended with, or null when it succeeded (an interruption is one too: nothing was committed). */
 const failureOf = (exit: Exit.Exit<unknown, unknown>): unknown =>
-  Exit.isSuccess(exit) ? null : Option.getOrElse(
-    Cause.failureOption(exit.cause),
-    () =>
-      Cause.isInterruptedOnly(exit.cause)
-        ? { _tag: "Interrupted", message: "the run was interrupted before it committed; nothing was written" }
-        : Cause.squash(exit.cause)
-  )
+  Exit.isSuccess(exit)
+    ? null
+    : Option.getOrElse(Cause.failureOption(exit.cause), () =>
+        Cause.isInterruptedOnly(exit.cause)
+          ? { _tag: "Interrupted", message: "the run was interrupted before it committed; nothing was written" }
+          : Cause.squash(exit.cause)
+      )
 
 const runPrepared = <R>(prepared: PreparedRun, options: RunOptions) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const store = yield* RunStore
     const observer = yield* RunObserver
     const tracker = StageTracker.make(prepared.pipeline)
@@ -71,37 +71,36 @@ const runPrepared = <R>(prepared: PreparedRun, options: RunOptions) =>
     })
     yield* announceFill(prepared, tracker)
     const beat = options.heartbeat ?? Duration.seconds(15)
-    const heartbeat = yield* store.heartbeat(prepared.runId).pipe(
-      Effect.ignore,
-      Effect.repeat(Schedule.spaced(beat)),
-      Effect.delay(beat),
-      Effect.fork
-    )
+    const heartbeat = yield* store
+      .heartbeat(prepared.runId)
+      .pipe(Effect.ignore, Effect.repeat(Schedule.spaced(beat)), Effect.delay(beat), Effect.fork)
 
-    const work = Effect.gen(function*() {
+    const work = Effect.gen(function* () {
       const outputs = yield* computeStages<R>(prepared, tracker, false)
       const sinks = yield* sinkRows(prepared, tracker, outputs)
       yield* observer.onEvent({ _tag: "Committing", runId: prepared.runId, sinks: sinks.length })
-      sinkResults.push(...yield* commitSinks<R>(prepared, sinks, checks))
+      sinkResults.push(...(yield* commitSinks<R>(prepared, sinks, checks)))
     })
 
     // recorded however the run ends: success, failure, or interruption (a SIGTERM past the grace period)
     const record = <E>(exit: Exit.Exit<void, E>) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* Fiber.interrupt(heartbeat)
         const failure = failureOf(exit)
-        yield* store.finish(prepared.runId, {
-          status: failure === null ? "succeeded" : "failed",
-          stages: StageTracker.snapshot(tracker),
-          sinks: sinkResults,
-          checks,
-          error: failure === null ? null : errorRecord(failure)
-        }).pipe(
-          // the run's own outcome matters more than its record; say so rather than hide it
-          Effect.catchAll((e) =>
-            Effect.logWarning(`run ${prepared.runId}: its record could not be finished: ${describe(e)}`)
+        yield* store
+          .finish(prepared.runId, {
+            status: failure === null ? "succeeded" : "failed",
+            stages: StageTracker.snapshot(tracker),
+            sinks: sinkResults,
+            checks,
+            error: failure === null ? null : errorRecord(failure)
+          })
+          .pipe(
+            // the run's own outcome matters more than its record; say so rather than hide it
+            Effect.catchAll((e) =>
+              Effect.logWarning(`run ${prepared.runId}: its record could not be finished: ${describe(e)}`)
+            )
           )
-        )
         yield* observer.onEvent({
           _tag: "RunFinished",
           runId: prepared.runId,

@@ -49,13 +49,17 @@ export const sameDayUpstreamFires = (
   const entry = schedule.find((e) => e.pipeline === pipeline && e.enabled)
   if (entry === undefined) return []
   const period = periodOf(slot, entry.timezone)
-  return registry.edges.filter((e) => e.to === pipeline).flatMap((edge) => {
-    const upstream = schedule.find((e) => e.pipeline === edge.from && e.enabled)
-    return upstream === undefined
-      ? []
-      : fireTimes(upstream, new Date(period.start.getTime() - 1), new Date(period.end.getTime() - 1))
-        .map((fire) => ({ pipeline: edge.from, fire }))
-  })
+  return registry.edges
+    .filter((e) => e.to === pipeline)
+    .flatMap((edge) => {
+      const upstream = schedule.find((e) => e.pipeline === edge.from && e.enabled)
+      return upstream === undefined
+        ? []
+        : fireTimes(upstream, new Date(period.start.getTime() - 1), new Date(period.end.getTime() - 1)).map((fire) => ({
+            pipeline: edge.from,
+            fire
+          }))
+    })
 }
 
 /** A scheduled run's parameters: the entry's, plus `asOf` = the slot's local date when the pipeline takes one. */

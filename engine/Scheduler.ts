@@ -4,9 +4,9 @@ import { catchUp } from "./CatchUp.ts"
 import { describe } from "./Errors.ts"
 import type * as Pipeline from "./Pipeline.ts"
 import type { Registry } from "./Registry.ts"
-import type { RunStore } from "./RunStore.ts"
 import * as Runner from "./Runner.ts"
-import { fireTimes, nextFire, periodOf, sameDayUpstreamFires, type ScheduledPipeline } from "./ScheduledPipeline.ts"
+import type { RunStore } from "./RunStore.ts"
+import { fireTimes, nextFire, periodOf, type ScheduledPipeline, sameDayUpstreamFires } from "./ScheduledPipeline.ts"
 import { SchedulerObserver } from "./SchedulerEvent.ts"
 import { runSlot } from "./SlotRun.ts"
 import { type Slot, SlotStore } from "./SlotStore.ts"
@@ -66,12 +66,8 @@ interface Running {
  * same period, retries failures with backoff, fails slots of dead processes, and on interruption (SIGTERM) stops
  * taking work and lets the current run finish within the grace period.
  */
-export const run = (
-  registry: Registry,
-  schedule: ReadonlyArray<ScheduledPipeline>,
-  options: SchedulerOptions
-) =>
-  Effect.gen(function*() {
+export const run = (registry: Registry, schedule: ReadonlyArray<ScheduledPipeline>, options: SchedulerOptions) =>
+  Effect.gen(function* () {
     const slots = yield* SlotStore
     const emit = (yield* SchedulerObserver).onEvent
     const enabled = schedule.filter((e) => e.enabled)
@@ -89,21 +85,25 @@ export const run = (
     const current = yield* Ref.make(Option.none<Running>())
 
     const registerDue = (now: Date) =>
-      Effect.forEach(enabled, (entry) =>
-        Effect.gen(function*() {
-          const due = fireTimes(entry, (yield* Ref.get(scannedUntil)).get(entry.pipeline)!, now)
-          yield* Ref.update(scannedUntil, (scanned) => new Map(scanned).set(entry.pipeline, now))
-          if (due.length === 0) return
-          yield* slots.register(
-            due.map((slot) => ({ pipeline: entry.pipeline, slot, status: "pending" as const, detail: null })),
-            now
-          )
-          for (const slot of due) yield* emit({ _tag: "Due", pipeline: entry.pipeline, slot })
-        }), { discard: true })
+      Effect.forEach(
+        enabled,
+        (entry) =>
+          Effect.gen(function* () {
+            const due = fireTimes(entry, (yield* Ref.get(scannedUntil)).get(entry.pipeline)!, now)
+            yield* Ref.update(scannedUntil, (scanned) => new Map(scanned).set(entry.pipeline, now))
+            if (due.length === 0) return
+            yield* slots.register(
+              due.map((slot) => ({ pipeline: entry.pipeline, slot, status: "pending" as const, detail: null })),
+              now
+            )
+            for (const slot of due) yield* emit({ _tag: "Due", pipeline: entry.pipeline, slot })
+          }),
+        { discard: true }
+      )
 
     /** Upstream pipelines that must finish this period first; `blocked` names one that gave up. */
     const upstreamState = (pipeline: string, slot: Date) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const period = periodOf(slot, entryOf.get(pipeline)!.timezone)
         const waiting: Array<string> = []
         const rowsOf = new Map<string, ReadonlyArray<Slot>>() // one read per upstream pipeline, however many fires
@@ -123,7 +123,7 @@ export const run = (
 
     /** Runs the first slot that can run now, if any, and waits for it; whether one ran. */
     const runNext = (now: Date) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const open = [...(yield* slots.open(now, options.maxAttempts))]
           .filter((s) => entryOf.has(s.pipeline))
           .sort((a, b) => a.slot.getTime() - b.slot.getTime() || rank.get(a.pipeline)! - rank.get(b.pipeline)!)
@@ -131,8 +131,7 @@ export const run = (
           const state = yield* upstreamState(candidate.pipeline, candidate.slot)
           const key = { pipeline: candidate.pipeline, slot: candidate.slot }
           if (state.blocked !== null) {
-            const detail =
-              `upstream ${state.blocked} failed for this period; run it, then \`seedtest run ${candidate.pipeline}\``
+            const detail = `upstream ${state.blocked} failed for this period; run it, then \`seedtest run ${candidate.pipeline}\``
             yield* slots.finish(key, { owner: options.owner, status: "skipped", now, detail, nextAttemptAt: null })
             yield* emit({ _tag: "Skipped", pipeline: candidate.pipeline, slot: candidate.slot, detail })
             continue
@@ -164,12 +163,11 @@ export const run = (
     /** Runs every slot that can run now, one at a time, re-reading after each run. */
     const drain = (now: Date): Effect.Effect<void, unknown, any> =>
       Effect.flatMap(runNext(now), (ran) =>
-        ran
-          ? Effect.flatMap(nowDate, (later) => Effect.zipRight(registerDue(later), drain(later)))
-          : Effect.void)
+        ran ? Effect.flatMap(nowDate, (later) => Effect.zipRight(registerDue(later), drain(later))) : Effect.void
+      )
 
     // one pass: fail stale slots, register what is due, run what can run, then sleep until the next reason to wake
-    const pass = Effect.gen(function*() {
+    const pass = Effect.gen(function* () {
       const now = yield* nowDate
       const stale = yield* slots.failStale(
         new Date(now.getTime() - toMillis(options.staleAfter)),
@@ -180,7 +178,10 @@ export const run = (
       yield* registerDue(now)
       yield* drain(now)
       const after = yield* nowDate
-      const fires = enabled.map((e) => nextFire(e, after)).filter((d): d is Date => d !== null).map((d) => d.getTime())
+      const fires = enabled
+        .map((e) => nextFire(e, after))
+        .filter((d): d is Date => d !== null)
+        .map((d) => d.getTime())
       const retry = yield* slots.nextRetry(options.maxAttempts)
       const until = Math.max(
         after.getTime() + 1,
@@ -206,13 +207,15 @@ export const run = (
             detail: describe(error),
             failures: retries + 1,
             retryAt: new Date(now.getTime() + Duration.toMillis(wait))
-          })))
+          })
+        )
+      )
     )
     const loop = Effect.forever(Effect.retry(pass, reportedBackoff))
 
     return yield* loop.pipe(
       Effect.onInterrupt(() =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const running = yield* Ref.get(current)
           yield* emit({ _tag: "Stopping", waitingFor: Option.getOrNull(Option.map(running, (r) => r.name)) })
           if (Option.isNone(running)) return

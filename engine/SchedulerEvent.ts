@@ -6,29 +6,29 @@ export type SchedulerEvent =
   | { readonly _tag: "Due"; readonly pipeline: string; readonly slot: Date }
   | { readonly _tag: "Missed"; readonly pipeline: string; readonly slots: ReadonlyArray<Date> }
   | {
-    readonly _tag: "Waiting"
-    readonly pipeline: string
-    readonly slot: Date
-    readonly upstream: ReadonlyArray<string>
-  }
+      readonly _tag: "Waiting"
+      readonly pipeline: string
+      readonly slot: Date
+      readonly upstream: ReadonlyArray<string>
+    }
   | {
-    readonly _tag: "Claimed"
-    readonly pipeline: string
-    readonly slot: Date
-    readonly attempt: number
-    readonly runId: string
-    /** From the slot's due time to the start of this run: waiting for upstream pipelines, earlier runs, retries. */
-    readonly lag: Duration.Duration
-  }
+      readonly _tag: "Claimed"
+      readonly pipeline: string
+      readonly slot: Date
+      readonly attempt: number
+      readonly runId: string
+      /** From the slot's due time to the start of this run: waiting for upstream pipelines, earlier runs, retries. */
+      readonly lag: Duration.Duration
+    }
   | {
-    readonly _tag: "Done"
-    readonly pipeline: string
-    readonly slot: Date
-    readonly runId: string
-    readonly status: "succeeded" | "failed"
-    readonly detail: string | null
-    readonly retryAt: Date | null
-  }
+      readonly _tag: "Done"
+      readonly pipeline: string
+      readonly slot: Date
+      readonly runId: string
+      readonly status: "succeeded" | "failed"
+      readonly detail: string | null
+      readonly retryAt: Date | null
+    }
   | { readonly _tag: "Skipped"; readonly pipeline: string; readonly slot: Date; readonly detail: string }
   | { readonly _tag: "Stale"; readonly pipeline: string; readonly slot: Date; readonly owner: string | null }
   | { readonly _tag: "Idle"; readonly until: Date }

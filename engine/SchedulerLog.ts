@@ -11,23 +11,29 @@ export const message = (event: SchedulerEvent): string => {
     case "Due":
       return `due ${event.pipeline} @ ${time(event.slot)}`
     case "Missed":
-      return `missed ${event.pipeline}: ${event.slots.length} slot(s) while no scheduler ran ` +
+      return (
+        `missed ${event.pipeline}: ${event.slots.length} slot(s) while no scheduler ran ` +
         `(${event.slots.map(time).join(", ")}); recorded as skipped, the latest runs`
+      )
     case "Waiting":
       return `waiting ${event.pipeline} @ ${time(event.slot)} for ${event.upstream.join(", ")}`
     case "Claimed":
-      return `claimed ${event.pipeline} @ ${time(event.slot)} (attempt ${event.attempt}, ${event.runId}, ` +
+      return (
+        `claimed ${event.pipeline} @ ${time(event.slot)} (attempt ${event.attempt}, ${event.runId}, ` +
         `${Duration.format(event.lag)} after its due time)`
+      )
     case "Done":
       return event.status === "succeeded"
         ? `done ${event.pipeline} @ ${time(event.slot)} succeeded (${event.runId})`
         : `failed ${event.pipeline} @ ${time(event.slot)}: ${event.detail ?? "?"}` +
-          (event.retryAt === null ? "" : `; retry at ${time(event.retryAt)}`)
+            (event.retryAt === null ? "" : `; retry at ${time(event.retryAt)}`)
     case "Skipped":
       return `skipped ${event.pipeline} @ ${time(event.slot)}: ${event.detail}`
     case "Stale":
-      return `stale ${event.pipeline} @ ${time(event.slot)}: ${event.owner ?? "?"} stopped sending heartbeats; ` +
+      return (
+        `stale ${event.pipeline} @ ${time(event.slot)}: ${event.owner ?? "?"} stopped sending heartbeats; ` +
         "failed, will retry"
+      )
     case "Idle":
       return `idle until ${time(event.until)}`
     case "Trouble":

@@ -1,5 +1,5 @@
-import type { Effect } from "effect"
 import type { SqlError } from "@effect/sql/SqlError"
+import type { Effect } from "effect"
 import type { Relation } from "./Relation.ts"
 import type { Resource } from "./Resource.ts"
 
@@ -53,7 +53,10 @@ export interface SinkWriter<in Row, R = never> {
  * relation once against what is stored and reports what `writeRelation` would change.
  */
 export interface RelationWriter<Row, R = never> extends SinkWriter<Row, R> {
-  readonly writeRelation: (relation: Relation<Row>, context: WriteContext) => Effect.Effect<SinkWriteResult, SqlError, R>
+  readonly writeRelation: (
+    relation: Relation<Row>,
+    context: WriteContext
+  ) => Effect.Effect<SinkWriteResult, SqlError, R>
   readonly previewRelation: (relation: Relation<Row>, context: WriteContext) => Effect.Effect<SinkPreview, SqlError, R>
 }
 

@@ -18,7 +18,7 @@ export const checksOf = (sink: Stage): ReadonlyArray<Check> => sink.checks ?? []
  * How many rows `sink` of `pipeline` wrote in the pipeline's last successful run, from its run record (null: none).
  */
 const previousRows = (pipeline: string, sink: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const [row] = yield* sql<{ rows: number | null }>`
       SELECT (s ->> 'rows')::float8 AS rows
@@ -30,16 +30,13 @@ const previousRows = (pipeline: string, sink: string) =>
 
 /** Fills the temporary table `check_rows(r jsonb)` with the sink's rows, as they are about to be written. */
 const loadRows = (input: SinkInput) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* sql`DROP TABLE IF EXISTS pg_temp.check_rows`
     yield* sql`CREATE TEMPORARY TABLE check_rows (r jsonb NOT NULL) ON COMMIT DROP`
     if (Relation.isRelation(input)) {
       // the relation runs once more, inside the transaction, to give its rows to the checks
-      yield* Relation.withSettings(
-        input,
-        sql`INSERT INTO check_rows SELECT to_jsonb(t) FROM (${input.query}) AS t`
-      )
+      yield* Relation.withSettings(input, sql`INSERT INTO check_rows SELECT to_jsonb(t) FROM (${input.query}) AS t`)
       return
     }
     for (let i = 0; i < input.length; i += chunk) {
@@ -59,7 +56,7 @@ export const evaluate = (
   input: SinkInput,
   inputs: Readonly<Record<string, unknown>>
 ): Effect.Effect<ReadonlyArray<CheckResult>, SqlError, SqlClient.SqlClient> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const checks = checksOf(sink)
     if (checks.length === 0) return []
     const sql = yield* SqlClient.SqlClient
@@ -67,7 +64,7 @@ export const evaluate = (
     const previous = yield* previousRows(pipeline, sink.name)
     const context = { pipeline, sink: sink.name, previousRows: previous, inputs }
     const results = yield* Effect.forEach(checks, (check) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const query = check.query(context)
         const [row] = yield* sql.unsafe<{ failing: number; rows: number; samples: ReadonlyArray<unknown> | string }>(
           `WITH v AS (${query.sql})
@@ -86,7 +83,8 @@ export const evaluate = (
           rows: row!.rows,
           samples
         })
-      }).pipe(Effect.withSpan(`check ${check.name}`, { attributes: { sink: sink.name, check: check.name } })))
+      }).pipe(Effect.withSpan(`check ${check.name}`, { attributes: { sink: sink.name, check: check.name } }))
+    )
     yield* sql`DROP TABLE check_rows`
     return results
   })

@@ -4,15 +4,15 @@ import { Duration, Effect, Option } from "effect"
 import type { CheckResult } from "./Check.ts"
 import { CheckFailed, describe, StageFailed } from "./Errors.ts"
 import type { PreparedRun } from "./PreparedRun.ts"
+import { stageContext } from "./PreparedRun.ts"
 import { Redactor } from "./Redactor.ts"
 import * as Relation from "./Relation.ts"
-import type { SinkWriter, SinkWriteResult, WriteContext } from "./Sink.ts"
+import type { SinkWriteResult, SinkWriter, WriteContext } from "./Sink.ts"
 import { writesRelations } from "./Sink.ts"
-import * as SinkChecks from "./SinkChecks.ts"
 import type { SinkInput } from "./SinkChecks.ts"
+import * as SinkChecks from "./SinkChecks.ts"
 import type { Stage } from "./Stage.ts"
 import { body, runStage } from "./StageExecution.ts"
-import { stageContext } from "./PreparedRun.ts"
 import type { StageTracker, TrackedStage } from "./StageTracker.ts"
 
 /** One sink with the rows it is about to write and the upstream outputs it consumed. */
@@ -33,10 +33,10 @@ const writerOf = <R>(sink: Stage) => sink.writer as SinkWriter<unknown, R>
 const checkWriterTakes = (prepared: PreparedRun, sink: Stage) => (input: unknown) =>
   Relation.isRelation(input) && !writesRelations(sink.writer!)
     ? Effect.dieMessage(
-      `sink "${sink.name}" of ${prepared.pipeline.name} returned a relation, but the writer of ${
-        sink.writer!.target
-      } does not take relations (it has no writeRelation)`
-    )
+        `sink "${sink.name}" of ${prepared.pipeline.name} returned a relation, but the writer of ${
+          sink.writer!.target
+        } does not take relations (it has no writeRelation)`
+      )
     : Effect.void
 
 /** The rows of every sink, computed from the stage outputs (pure, before any transaction opens). */
@@ -45,15 +45,18 @@ export const sinkRows = (
   tracker: StageTracker,
   outputs: ReadonlyMap<string, unknown>
 ): Effect.Effect<ReadonlyArray<PendingSink>, StageFailed> =>
-  Effect.forEach(prepared.pipeline.stages.filter((s) => s.kind === "sink"), (sink) => {
-    const record = tracker.of(sink.name)
-    const inputs = Object.fromEntries(sink.inputs.map((name) => [name, outputs.get(name)]))
-    const rows = () =>
-      Effect.tap(body<never>(sink)(inputs, stageContext(prepared, record, false)), checkWriterTakes(prepared, sink))
-    return runStage(prepared, sink, record, rows).pipe(
-      Effect.map((input) => ({ sink, input: input as SinkInput, inputs, record }))
-    )
-  })
+  Effect.forEach(
+    prepared.pipeline.stages.filter((s) => s.kind === "sink"),
+    (sink) => {
+      const record = tracker.of(sink.name)
+      const inputs = Object.fromEntries(sink.inputs.map((name) => [name, outputs.get(name)]))
+      const rows = () =>
+        Effect.tap(body<never>(sink)(inputs, stageContext(prepared, record, false)), checkWriterTakes(prepared, sink))
+      return runStage(prepared, sink, record, rows).pipe(
+        Effect.map((input) => ({ sink, input: input as SinkInput, inputs, record }))
+      )
+    }
+  )
 
 /** Writes one sink's input with its writer: rows, or a relation executed in the database. */
 const writeSink = <R>(writer: SinkWriter<unknown, R>, input: SinkInput, context: WriteContext) =>
@@ -74,7 +77,7 @@ export const previewSink = <R>(sink: Stage, input: SinkInput, context: WriteCont
  * and fails with `CheckFailed` on the first failed check of severity `error`.
  */
 export const runChecks = (prepared: PreparedRun, pending: PendingSink, results: Array<CheckResult>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const evaluated = yield* SinkChecks.evaluate(prepared.pipeline.name, pending.sink, pending.input, pending.inputs)
     results.push(...evaluated)
     const failed = evaluated.find((r) => r.status === "failed" && r.severity === "error")
@@ -99,7 +102,7 @@ export const commitSinks = <R>(
   sinks: ReadonlyArray<PendingSink>,
   checks: Array<CheckResult>
 ): Effect.Effect<ReadonlyArray<SinkWriteResult>, StageFailed | CheckFailed, R | SqlClient.SqlClient> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const redactor = yield* Redactor
     const context = { runId: prepared.runId, pipeline: prepared.pipeline.name }
@@ -111,31 +114,33 @@ export const commitSinks = <R>(
         attempts: 1,
         detail: redactor.scrub(describe(error))
       })
-    return yield* sql.withTransaction(
-      Effect.forEach(sinks, (pending) => {
-        const { input, record, sink } = pending
-        return runChecks(prepared, pending, checks).pipe(
-          Effect.zipRight(writeSink(writerOf<R>(sink), input, context)),
-          // the sink's time includes its checks and write; a relation's rows are known once the database wrote them
-          Effect.timed,
-          Effect.map(([elapsed, result]) => {
-            record.millis = (record.millis ?? 0) + Duration.toMillis(elapsed)
-            if (Relation.isRelation(input)) record.rows = result.inserted + result.updated
-            return result
-          }),
-          Effect.mapError((e) => {
-            record.status = "failed"
-            record.error = describe(e)
-            return e instanceof CheckFailed ? e : writeFailed(sink.name, "WriteFailed", e)
-          })
-        )
-      })
-    ).pipe(
-      Effect.catchTag("SqlError", (e) => writeFailed("commit", "WriteFailed", e)),
-      // @effect/sql makes a failed COMMIT or ROLLBACK a defect; here it means the connection went away mid-commit,
-      // which is the environment's failure, not a bug
-      Effect.catchSomeDefect((defect) =>
-        defect instanceof SqlError ? Option.some(writeFailed("commit", "DatabaseLost", defect)) : Option.none()
+    return yield* sql
+      .withTransaction(
+        Effect.forEach(sinks, (pending) => {
+          const { input, record, sink } = pending
+          return runChecks(prepared, pending, checks).pipe(
+            Effect.zipRight(writeSink(writerOf<R>(sink), input, context)),
+            // the sink's time includes its checks and write; a relation's rows are known once the database wrote them
+            Effect.timed,
+            Effect.map(([elapsed, result]) => {
+              record.millis = (record.millis ?? 0) + Duration.toMillis(elapsed)
+              if (Relation.isRelation(input)) record.rows = result.inserted + result.updated
+              return result
+            }),
+            Effect.mapError((e) => {
+              record.status = "failed"
+              record.error = describe(e)
+              return e instanceof CheckFailed ? e : writeFailed(sink.name, "WriteFailed", e)
+            })
+          )
+        })
       )
-    )
+      .pipe(
+        Effect.catchTag("SqlError", (e) => writeFailed("commit", "WriteFailed", e)),
+        // @effect/sql makes a failed COMMIT or ROLLBACK a defect; here it means the connection went away mid-commit,
+        // which is the environment's failure, not a bug
+        Effect.catchSomeDefect((defect) =>
+          defect instanceof SqlError ? Option.some(writeFailed("commit", "DatabaseLost", defect)) : Option.none()
+        )
+      )
   })

@@ -39,14 +39,14 @@ const reasonOf = (cause: Cause.Cause<unknown>): string =>
  * outcome recorded on the slot (failed ones with the time of their retry). Never fails: the outcome is on the slot.
  */
 export const runSlot = (claimed: ClaimedSlot, options: SlotRunOptions) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const slots = yield* SlotStore
     const emit = (yield* SchedulerObserver).onEvent
     const { attempt, pipeline, runId, slot } = claimed
     const key = { pipeline: pipeline.name, slot }
     // runs even when the run is interrupted at the end of a grace period: the slot becomes retryable
     const finish = (exit: Exit.Exit<unknown, unknown>) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const now = new Date(yield* Clock.currentTimeMillis)
         const failed = Exit.isFailure(exit)
         const next = failed ? retryAt(now, attempt, options) : null
@@ -56,7 +56,7 @@ export const runSlot = (claimed: ClaimedSlot, options: SlotRunOptions) =>
         yield* slots.finish(key, { owner: options.owner, status, now, detail, nextAttemptAt: next })
         yield* emit({ _tag: "Done", pipeline: pipeline.name, slot, runId, status, detail, retryAt: next })
       }).pipe(Effect.ignore)
-    return yield* Effect.gen(function*() {
+    return yield* Effect.gen(function* () {
       yield* Effect.flatMap(Clock.currentTimeMillis, (now) => slots.heartbeat(key, options.owner, new Date(now))).pipe(
         Effect.ignore,
         Effect.repeat(Schedule.spaced(options.heartbeat)),

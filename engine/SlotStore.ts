@@ -22,10 +22,15 @@ const Key = Schema.Struct({ pipeline: Schema.String, slot: Schema.DateFromSelf }
  * `now()`, so a simulated week under TestClock and a real one behave alike.
  */
 export class SlotStore extends Effect.Service<SlotStore>()("@seedtest/engine/SlotStore", {
-  effect: Effect.gen(function*() {
+  effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const parseDie = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      effect.pipe(Effect.catchIf((e): e is Extract<E, { _tag: "ParseError" }> => (e as { _tag?: string })._tag === "ParseError", Effect.die))
+      effect.pipe(
+        Effect.catchIf(
+          (e): e is Extract<E, { _tag: "ParseError" }> => (e as { _tag?: string })._tag === "ParseError",
+          Effect.die
+        )
+      )
 
     const findOpen = SqlSchema.findAll({
       Request: Schema.Struct({ now: Schema.DateFromSelf, maxAttempts: Schema.Number }),
@@ -47,7 +52,8 @@ export class SlotStore extends Effect.Service<SlotStore>()("@seedtest/engine/Slo
     const findLatest = SqlSchema.findOne({
       Request: Schema.String,
       Result: Schema.Struct({ slot: Schema.DateFromSelf }),
-      execute: (pipeline) => sql`SELECT max(slot) AS slot FROM schedule_slot WHERE pipeline = ${pipeline} HAVING max(slot) IS NOT NULL`
+      execute: (pipeline) =>
+        sql`SELECT max(slot) AS slot FROM schedule_slot WHERE pipeline = ${pipeline} HAVING max(slot) IS NOT NULL`
     })
     const nextRetry = SqlSchema.findOne({
       Request: Schema.Number,
@@ -59,8 +65,13 @@ export class SlotStore extends Effect.Service<SlotStore>()("@seedtest/engine/Slo
 
     return {
       /** Records fire times (idempotent across replicas: the first writer of a slot wins). */
-      register: Effect.fn("SlotStore.register")(function*(
-        slots: ReadonlyArray<{ readonly pipeline: string; readonly slot: Date; readonly status: "pending" | "skipped"; readonly detail: string | null }>,
+      register: Effect.fn("SlotStore.register")(function* (
+        slots: ReadonlyArray<{
+          readonly pipeline: string
+          readonly slot: Date
+          readonly status: "pending" | "skipped"
+          readonly detail: string | null
+        }>,
         now: Date
       ) {
         for (const s of slots) {
@@ -81,7 +92,7 @@ export class SlotStore extends Effect.Service<SlotStore>()("@seedtest/engine/Slo
        * Takes a slot for `owner`. Only one replica can win: the row is updated only while it is still claimable,
        * and Postgres serialises the competing UPDATEs on the row lock.
        */
-      claim: Effect.fn("SlotStore.claim")(function*(
+      claim: Effect.fn("SlotStore.claim")(function* (
         key: typeof Key.Type,
         claim: { readonly owner: string; readonly runId: string; readonly now: Date; readonly maxAttempts: number }
       ) {
@@ -98,18 +109,26 @@ export class SlotStore extends Effect.Service<SlotStore>()("@seedtest/engine/Slo
       /** Says the claimed slot's run is alive. */
       heartbeat: (key: typeof Key.Type, owner: string, now: Date) =>
         sql`UPDATE schedule_slot SET heartbeat_at = ${now}
-            WHERE pipeline = ${key.pipeline} AND slot = ${key.slot} AND owner = ${owner} AND status = 'running'`.pipe(Effect.asVoid),
+            WHERE pipeline = ${key.pipeline} AND slot = ${key.slot} AND owner = ${owner} AND status = 'running'`.pipe(
+          Effect.asVoid
+        ),
       /** Ends a claimed slot. A failure may be retried at `nextAttemptAt`. */
-      finish: Effect.fn("SlotStore.finish")(function*(
+      finish: Effect.fn("SlotStore.finish")(function* (
         key: typeof Key.Type,
-        end: { readonly owner: string; readonly status: "succeeded" | "failed" | "skipped"; readonly now: Date; readonly detail: string | null; readonly nextAttemptAt: Date | null }
+        end: {
+          readonly owner: string
+          readonly status: "succeeded" | "failed" | "skipped"
+          readonly now: Date
+          readonly detail: string | null
+          readonly nextAttemptAt: Date | null
+        }
       ) {
         yield* sql`UPDATE schedule_slot
                    SET status = ${end.status}, updated_at = ${end.now}, detail = ${end.detail}, next_attempt_at = ${end.nextAttemptAt}
                    WHERE pipeline = ${key.pipeline} AND slot = ${key.slot}`
       }),
       /** Fails running slots whose heartbeat stopped (their process died), and their run records. */
-      failStale: Effect.fn("SlotStore.failStale")(function*(staleBefore: Date, now: Date, nextAttemptAt: Date) {
+      failStale: Effect.fn("SlotStore.failStale")(function* (staleBefore: Date, now: Date, nextAttemptAt: Date) {
         const stale = yield* sql<{ pipeline: string; slot: Date; owner: string | null; run_id: string | null }>`
           UPDATE schedule_slot
           SET status = 'failed', updated_at = ${now}, next_attempt_at = ${nextAttemptAt},

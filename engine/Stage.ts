@@ -1,6 +1,6 @@
 import type { Duration, Effect, Schema } from "effect"
-import type { Need } from "./Need.ts"
 import type { Check } from "./Check.ts"
+import type { Need } from "./Need.ts"
 import type { Resource } from "./Resource.ts"
 import type { SinkWriter } from "./Sink.ts"
 
@@ -44,7 +44,10 @@ export interface Stage {
   readonly timeout: Duration.DurationInput | undefined
   readonly retry: RetryPolicy | undefined
   /** Computes the output (for sinks: the rows to write) from the upstream outputs. */
-  readonly run: (inputs: Record<string, unknown>, context: StageContext<any>) => Effect.Effect<unknown, unknown, unknown>
+  readonly run: (
+    inputs: Record<string, unknown>,
+    context: StageContext<any>
+  ) => Effect.Effect<unknown, unknown, unknown>
   /** Sinks only: how their rows are written. */
   readonly writer: SinkWriter<any, any> | undefined
   /** Sinks only: the data checks on their rows, evaluated before the run commits. */
@@ -56,5 +59,5 @@ export const rowCount = (output: unknown): number | undefined =>
   Array.isArray(output)
     ? output.length
     : typeof output === "object" && output !== null && "rows" in output && Array.isArray(output.rows)
-    ? output.rows.length
-    : undefined
+      ? output.rows.length
+      : undefined

@@ -27,7 +27,7 @@ export const runStage = <A, R>(
   record: TrackedStage,
   work: () => Effect.Effect<A, unknown, R>
 ): Effect.Effect<A, StageFailed, R> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const observer = yield* RunObserver
     const started = performance.now()
     record.startedAt = new Date().toISOString()
@@ -55,7 +55,7 @@ export const runStage = <A, R>(
 
 /** Turns the cause of a stage's failure into a StageFailed (interruptions stay interruptions). */
 const toStageFailed = (prepared: PreparedRun, stage: Stage, record: TrackedStage, cause: Cause.Cause<unknown>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(Cause.map(cause, () => undefined as never))
     const observer = yield* RunObserver
     const common = { pipeline: prepared.pipeline.name, stage: stage.name, attempts: record.attempts }
@@ -79,12 +79,12 @@ export const computeStages = <R>(
   tracker: StageTracker,
   dryRun: boolean
 ): Effect.Effect<ReadonlyMap<string, unknown>, StageFailed, R> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const stages = prepared.pipeline.stages.filter((s) => s.kind !== "sink")
     const done = new Map<string, Deferred.Deferred<unknown>>()
     for (const stage of stages) done.set(stage.name, yield* Deferred.make<unknown>())
     const inputsOf = (stage: Stage) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const values: Record<string, unknown> = {}
         for (const name of stage.inputs) values[name] = yield* Deferred.await(done.get(name)!)
         return values

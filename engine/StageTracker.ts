@@ -25,17 +25,20 @@ export interface StageTracker {
 /** Every stage of the pipeline as "not run". */
 export const make = (pipeline: Pipeline.Any): StageTracker => {
   const records = new Map<string, TrackedStage>(
-    pipeline.stages.map((s) => [s.name, {
-      name: s.name,
-      kind: s.kind,
-      status: "not run",
-      startedAt: null,
-      millis: null,
-      rows: null,
-      attempts: 0,
-      notes: {},
-      error: null
-    }])
+    pipeline.stages.map((s) => [
+      s.name,
+      {
+        name: s.name,
+        kind: s.kind,
+        status: "not run",
+        startedAt: null,
+        millis: null,
+        rows: null,
+        attempts: 0,
+        notes: {},
+        error: null
+      }
+    ])
   )
   return {
     records,

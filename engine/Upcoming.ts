@@ -31,11 +31,12 @@ export const upcomingFires = (
     return result
   })
   const rank = new Map(registry.order.map((n, i) => [n, i] as const))
-  return fires.map(({ fire, pipeline }) => {
-    const after = ScheduledPipeline.sameDayUpstreamFires(registry, enabled, pipeline, fire)
-    const startsAfter = new Date(Math.max(fire.getTime(), ...after.map((a) => a.fire.getTime())))
-    return { pipeline, fire, startsAfter, after: [...new Set(after.map((a) => a.pipeline))] }
-  })
+  return fires
+    .map(({ fire, pipeline }) => {
+      const after = ScheduledPipeline.sameDayUpstreamFires(registry, enabled, pipeline, fire)
+      const startsAfter = new Date(Math.max(fire.getTime(), ...after.map((a) => a.fire.getTime())))
+      return { pipeline, fire, startsAfter, after: [...new Set(after.map((a) => a.pipeline))] }
+    })
     .sort((a, b) => a.startsAfter.getTime() - b.startsAfter.getTime() || rank.get(a.pipeline)! - rank.get(b.pipeline)!)
     .slice(0, count)
 }

@@ -23,9 +23,19 @@ export const aggregateFeaturesDaily = Pipeline.make({
   }
 })
   .relation("topicDays", {
-    description: "Attempts aggregated per student, topic and UTC day over the lookback, set-based, with a 28-day " +
+    description:
+      "Attempts aggregated per student, topic and UTC day over the lookback, set-based, with a 28-day " +
       "baseline; the rows stay in the database.",
-    reads: Resource.columns("attempt", ["id", "student_id", "topic_id", "correct", "response_time_ms", "hint_used", "started_at", "completed_at"]),
+    reads: Resource.columns("attempt", [
+      "id",
+      "student_id",
+      "topic_id",
+      "correct",
+      "response_time_ms",
+      "hint_used",
+      "started_at",
+      "completed_at"
+    ]),
     run: ({ params, record }) => {
       const range = { firstDay: addDays(params.asOf, -params.lookbackDays), scanTo: addDays(params.asOf, 1) }
       record("days", range)

@@ -5,8 +5,8 @@ import * as Check from "../engine/Check.ts"
 import * as Need from "../engine/Need.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
-import { SegmentMetaSink, type SegmentMetaRow } from "../sinks/SegmentMetaSink.ts"
-import { UserSegmentSink, type UserSegmentRow } from "../sinks/UserSegmentSink.ts"
+import { type SegmentMetaRow, SegmentMetaSink } from "../sinks/SegmentMetaSink.ts"
+import { type UserSegmentRow, UserSegmentSink } from "../sinks/UserSegmentSink.ts"
 import { SegmentFeatureSourceRow, segmentFeatures as segmentFeatureRows } from "../sources/SegmentFeaturesQuery.ts"
 import { ClusterClient } from "../stages/models/ClusterClient.ts"
 import { acrossServiceRestart } from "../stages/models/RServiceClient.ts"
@@ -49,11 +49,13 @@ const KMEANS_SEED = 20_240_601
  */
 export const clusterSegments = Pipeline.make({
   name: "cluster-segments",
-  description: "Learning-pattern segments (k-means over accuracy trend, speed, accuracy and hint use; k by the gap statistic unless given) into user_segment and segment_meta.",
+  description:
+    "Learning-pattern segments (k-means over accuracy trend, speed, accuracy and hint use; k by the gap statistic unless given) into user_segment and segment_meta.",
   params: SegmentSettings
 })
   .source("featureSource", {
-    description: "Per user over the lookback weeks: mean KPIs (weekly_kpi) and accuracy, hints, speed and accuracy trend (features_topic_daily), set-based.",
+    description:
+      "Per user over the lookback weeks: mean KPIs (weekly_kpi) and accuracy, hints, speed and accuracy trend (features_topic_daily), set-based.",
     reads: [
       ...Resource.columns("weekly_kpi", ["A_t", "R_t", "sessions", "mean_gap"]),
       ...Resource.columns("features_topic_daily", ["user_id", "date", "attempts", "correct", "hints", "avg_time_ms"])
@@ -72,24 +74,30 @@ export const clusterSegments = Pipeline.make({
     }
   })
   .transform("features", {
-    description: "The cluster features of users with enough history; the others are listed in the run record (stages/segments).",
+    description:
+      "The cluster features of users with enough history; the others are listed in the run record (stages/segments).",
     inputs: ["featureSource"],
     run: ({ featureSource }, { params, record }) => {
       const split = segmentFeatures(featureSource, params.minWeeks)
       record("users", split.features.length)
-      record("tooLittleHistory", { count: split.tooLittleHistory.length, minWeeks: params.minWeeks, userIds: split.tooLittleHistory })
+      record("tooLittleHistory", {
+        count: split.tooLittleHistory.length,
+        minWeeks: params.minWeeks,
+        userIds: split.tooLittleHistory
+      })
       record("trendShrinkage", split.trendShrinkage)
       return split
     }
   })
   .model("segments", {
-    description: "POST /cluster/fit: robustly standardised features, k-means (k by the gap statistic when CLUSTER_N_CLUSTERS is empty), labels from the centres.",
+    description:
+      "POST /cluster/fit: robustly standardised features, k-means (k by the gap statistic when CLUSTER_N_CLUSTERS is empty), labels from the centres.",
     inputs: ["features"],
     output: ClusterFitResponse,
     timeout: "5 minutes",
     retry: acrossServiceRestart,
     run: ({ features }, { params, record }) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         if (features.features.length < 3) {
           return yield* new SegmentInputError({
             reason: "TooFewUsers",
@@ -124,41 +132,48 @@ export const clusterSegments = Pipeline.make({
         return {
           user_id: s.user_id,
           segment_label: s.segment_label,
-          features_snapshot: { features: values, cluster: s.cluster, distance: s.distance, run_id: runId, as_of: params.asOf }
+          features_snapshot: {
+            features: values,
+            cluster: s.cluster,
+            distance: s.distance,
+            run_id: runId,
+            as_of: params.asOf
+          }
         }
       })
     },
     checks: [
       Check.uniqueKey<UserSegmentRow>(["user_id"]),
       // a segment for a user that was never sent to the model is a wrong answer, not a user to store
-      Check.subsetOf<UserSegmentRow, ReturnType<typeof segmentFeatures>>(
-        "user_id",
-        "features",
-        (f) => f.features.map((u) => u.user_id)
+      Check.subsetOf<UserSegmentRow, ReturnType<typeof segmentFeatures>>("user_id", "features", (f) =>
+        f.features.map((u) => u.user_id)
       )
     ]
   })
   .sink("segmentMeta", {
-    description: "Centres, labels, traits and quality metrics into segment_meta, replacing a segmentation for the same as-of day.",
+    description:
+      "Centres, labels, traits and quality metrics into segment_meta, replacing a segmentation for the same as-of day.",
     inputs: ["segments"],
     writer: SegmentMetaSink,
     rows: ({ segments }, { params, runId }): ReadonlyArray<SegmentMetaRow> => {
       const meta = segments.segment_meta
-      return [{
-        run_id: runId,
-        as_of: params.asOf,
-        method: meta.method,
-        n_clusters: meta.n_clusters,
-        centers: meta.centers,
-        metrics: { ...meta.metrics, k_selection: meta.k_selection },
-        model: {
-          features: meta.features,
-          scaling: meta.scaling,
-          nstart: meta.nstart,
-          seed: meta.seed,
-          warnings: meta.warnings,
-          lookback_weeks: params.lookbackWeeks
+      return [
+        {
+          run_id: runId,
+          as_of: params.asOf,
+          method: meta.method,
+          n_clusters: meta.n_clusters,
+          centers: meta.centers,
+          metrics: { ...meta.metrics, k_selection: meta.k_selection },
+          model: {
+            features: meta.features,
+            scaling: meta.scaling,
+            nstart: meta.nstart,
+            seed: meta.seed,
+            warnings: meta.warnings,
+            lookback_weeks: params.lookbackWeeks
+          }
         }
-      }]
+      ]
     }
   })

@@ -4,14 +4,22 @@ import { daysBetween } from "../engine/Calendar.ts"
 import * as Check from "../engine/Check.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
-import { kpiKeys, WeeklyKpiSink, type WeeklyKpiRow } from "../sinks/WeeklyKpiSink.ts"
-import { growthPosterior, GrowthPosteriorRow } from "../sources/GrowthPosteriorQuery.ts"
+import { kpiKeys, type WeeklyKpiRow, WeeklyKpiSink } from "../sinks/WeeklyKpiSink.ts"
+import { GrowthPosteriorRow, growthPosterior } from "../sources/GrowthPosteriorQuery.ts"
 import { OutOfRange, outOfRange, WeeklyWindows, weeklyWindows } from "../sources/WeeklyKpiQuery.ts"
 import { kpiWeeks } from "../stages/kpi/KpiWeeks.ts"
 import { closedFormGoal, weeklyKpis } from "../stages/kpi/WeeklyKpis.ts"
 
 const attemptColumns = Resource.columns("attempt", [
-  "id", "student_id", "item_id", "session_id", "correct", "response_time_ms", "hint_used", "started_at", "completed_at"
+  "id",
+  "student_id",
+  "item_id",
+  "session_id",
+  "correct",
+  "response_time_ms",
+  "hint_used",
+  "started_at",
+  "completed_at"
 ])
 const sessionColumns = Resource.columns("session", ["id", "user_id", "started_at", "ended_at"])
 
@@ -21,7 +29,8 @@ const sessionColumns = Resource.columns("session", ["id", "user_id", "started_at
  */
 export const computeDailyKpis = Pipeline.make({
   name: "compute-daily-kpis",
-  description: "Weekly learning KPIs per student (improvement, efficiency, recovery, engagement, goal attainment, churn heuristic) into weekly_kpi.",
+  description:
+    "Weekly learning KPIs per student (improvement, efficiency, recovery, engagement, goal attainment, churn heuristic) into weekly_kpi.",
   params: KpiSettings,
   // a week counts as computed when its row holds this pipeline's keys (survival may have written only S)
   partitions: {
@@ -38,7 +47,8 @@ export const computeDailyKpis = Pipeline.make({
   }
 })
   .source("windows", {
-    description: "Window statistics per student and week (14/28/56-day windows) in one set-based pass over attempt and session.",
+    description:
+      "Window statistics per student and week (14/28/56-day windows) in one set-based pass over attempt and session.",
     reads: [...attemptColumns, ...sessionColumns],
     output: WeeklyWindows,
     run: ({ params, record }) => {
@@ -49,7 +59,10 @@ export const computeDailyKpis = Pipeline.make({
   })
   .source("outOfRange", {
     description: "Attempts and sessions dated after now, and sessions without attempts: counted for the run record.",
-    reads: [...Resource.columns("attempt", ["session_id", "started_at"]), ...Resource.columns("session", ["id", "started_at"])],
+    reads: [
+      ...Resource.columns("attempt", ["session_id", "started_at"]),
+      ...Resource.columns("session", ["id", "started_at"])
+    ],
     output: OutOfRange,
     run: ({ params, record }) =>
       outOfRange(kpiWeeks(params.asOf, params.lookbackDays)).pipe(
@@ -57,7 +70,8 @@ export const computeDailyKpis = Pipeline.make({
       )
   })
   .source("growthPosterior", {
-    description: "With METRICS_USE_BAYESIAN=true: the growth model's posterior P and sigma per student and week (fails when there is none).",
+    description:
+      "With METRICS_USE_BAYESIAN=true: the growth model's posterior P and sigma per student and week (fails when there is none).",
     reads: Resource.many("growth_brms_posterior"),
     output: Schema.Array(GrowthPosteriorRow),
     run: ({ params, record }) => {
@@ -66,7 +80,8 @@ export const computeDailyKpis = Pipeline.make({
     }
   })
   .transform("kpis", {
-    description: "The KPI formulas (stages/kpi) applied to each student-week; P and sigma from the posterior when Bayesian.",
+    description:
+      "The KPI formulas (stages/kpi) applied to each student-week; P and sigma from the posterior when Bayesian.",
     inputs: ["windows", "growthPosterior"],
     run: ({ growthPosterior, windows }, { params, record }): ReadonlyArray<WeeklyKpiRow> => {
       const posterior = new Map(growthPosterior.map((p) => [`${p.user_id}|${p.week_start}`, p]))
@@ -75,7 +90,9 @@ export const computeDailyKpis = Pipeline.make({
         const fromPosterior = posterior.get(`${w.user_id}|${w.week_start}`)
         if (params.useBayesian && fromPosterior === undefined) withoutPosterior++
         const goal = params.useBayesian
-          ? fromPosterior === undefined ? null : { probability01: fromPosterior.p_goal, sigma: fromPosterior.sigma }
+          ? fromPosterior === undefined
+            ? null
+            : { probability01: fromPosterior.p_goal, sigma: fromPosterior.sigma }
           : closedFormGoal(w, { target01: params.target, horizonWeeks: params.horizonWeeks })
         return { user_id: w.user_id, week_start: w.week_start, kpis: weeklyKpis(w, goal) }
       })

@@ -4,7 +4,7 @@ import * as Check from "../engine/Check.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
 import * as Resource from "../engine/Resource.ts"
 import { GrowthBrmsMetaSink } from "../sinks/GrowthBrmsMetaSink.ts"
-import { GrowthPosteriorSink, type GrowthPosteriorRow } from "../sinks/GrowthPosteriorSink.ts"
+import { type GrowthPosteriorRow, GrowthPosteriorSink } from "../sinks/GrowthPosteriorSink.ts"
 import { growthWeeks, WeeklyAccuracy, weeklyAccuracy } from "../sources/WeeklyAccuracyQuery.ts"
 import { fitAcceptance } from "../stages/growth/FitAcceptance.ts"
 import { growthMetaRow, growthPosteriorRows } from "../stages/growth/GrowthRows.ts"
@@ -29,11 +29,13 @@ export class GrowthInputError extends Data.TaggedError("GrowthInputError")<{
  */
 export const fitBayesianGrowth = Pipeline.make({
   name: "fit-bayesian-growth",
-  description: "Bayesian growth model of weekly accuracy (brms formula; student effects integrated out): per-student probability of reaching the goal accuracy by the horizon.",
+  description:
+    "Bayesian growth model of weekly accuracy (brms formula; student effects integrated out): per-student probability of reaching the goal accuracy by the horizon.",
   params: GrowthSettings
 })
   .source("weeklyAccuracy", {
-    description: "Accuracy per student and week over LOOKBACK_WEEKS, set-based from attempt; thin weeks and students with too few weeks are left out and counted.",
+    description:
+      "Accuracy per student and week over LOOKBACK_WEEKS, set-based from attempt; thin weeks and students with too few weeks are left out and counted.",
     reads: Resource.columns("attempt", ["id", "student_id", "correct", "started_at", "completed_at"]),
     output: WeeklyAccuracy,
     run: ({ params, record }) => {
@@ -51,12 +53,13 @@ export const fitBayesianGrowth = Pipeline.make({
     }
   })
   .model("growthFit", {
-    description: "POST /growth/fit (r-brms-plumber): the population sampled over every student; then POST /growth/predict in chunks of students over the R_BRMS_URL replicas (GROWTH_CONCURRENCY at once): each student's exact posterior growth line and probability of reaching METRICS_DEFAULT_TARGET by GOAL_HORIZON_WEEKS; weeks weighted by their graded attempts.",
+    description:
+      "POST /growth/fit (r-brms-plumber): the population sampled over every student; then POST /growth/predict in chunks of students over the R_BRMS_URL replicas (GROWTH_CONCURRENCY at once): each student's exact posterior growth line and probability of reaching METRICS_DEFAULT_TARGET by GOAL_HORIZON_WEEKS; weeks weighted by their graded attempts.",
     inputs: ["weeklyAccuracy"],
     output: GrowthFitResponse,
     // no stage retry: the client retries transport failures, and a fit that failed once would fail again
     run: ({ weeklyAccuracy }, { params, record }) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const students = new Set(weeklyAccuracy.rows.map((r) => r.student)).size
         if (students < 2) {
           return yield* new GrowthInputError({
@@ -72,17 +75,20 @@ export const fitBayesianGrowth = Pipeline.make({
         }
         const rows = weeklyAccuracy.rows.map(({ graded, score, student, week }) => ({ student, week, score, graded }))
         // the fit samples the population; the students are conditioned on its draws in chunks, over every replica
-        const { student_draws, ...fit } = yield* brms.fit({
-          rows,
-          target: params.target,
-          horizon_weeks: params.horizonWeeks,
-          as_of_week: weeks.asOfWeek,
-          iter: params.iter,
-          chains: params.chains,
-          family: params.family,
-          seed: params.seed,
-          students: false
-        }, timeout)
+        const { student_draws, ...fit } = yield* brms.fit(
+          {
+            rows,
+            target: params.target,
+            horizon_weeks: params.horizonWeeks,
+            as_of_week: weeks.asOfWeek,
+            iter: params.iter,
+            chains: params.chains,
+            family: params.family,
+            seed: params.seed,
+            students: false
+          },
+          timeout
+        )
         record("rSeconds", fit.timing)
         // the student family (brms) has no closed form: its fit answers every student itself
         if (student_draws === undefined || student_draws === null) return fit
@@ -90,26 +96,36 @@ export const fitBayesianGrowth = Pipeline.make({
         let answered = 0
         const progress = () => ({ total: chunks.length, answered, instances: brms.instances.length })
         record("studentChunks", progress())
-        const answers = yield* Effect.forEach(chunks, (chunk) =>
-          brms.predict({
-            rows: chunk,
-            target: fit.target,
-            horizon_weeks: fit.horizon_weeks,
-            as_of_week: fit.as_of_week,
-            population: { standardisation: fit.model.standardisation, draws: student_draws }
-          }, timeout).pipe(
-            Effect.tap(() =>
-              Effect.sync(() => {
-                answered++
-                record("studentChunks", progress())
-              })
-            )
-          ), { concurrency: Option.getOrElse(params.concurrency, () => brms.concurrency) })
+        const answers = yield* Effect.forEach(
+          chunks,
+          (chunk) =>
+            brms
+              .predict(
+                {
+                  rows: chunk,
+                  target: fit.target,
+                  horizon_weeks: fit.horizon_weeks,
+                  as_of_week: fit.as_of_week,
+                  population: { standardisation: fit.model.standardisation, draws: student_draws }
+                },
+                timeout
+              )
+              .pipe(
+                Effect.tap(() =>
+                  Effect.sync(() => {
+                    answered++
+                    record("studentChunks", progress())
+                  })
+                )
+              ),
+          { concurrency: Option.getOrElse(params.concurrency, () => brms.concurrency) }
+        )
         return { ...fit, students: answers.flatMap((answer) => answer.students) }
       })
   })
   .transform("acceptance", {
-    description: "The fit replaces the posterior only when its population parameters converged: R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no divergent transitions; a rejection is recorded.",
+    description:
+      "The fit replaces the posterior only when its population parameters converged: R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no divergent transitions; a rejection is recorded.",
     inputs: ["growthFit"],
     run: ({ growthFit }, { record }) => {
       const acceptance = fitAcceptance(growthFit.diagnostics)
@@ -119,19 +135,27 @@ export const fitBayesianGrowth = Pipeline.make({
     }
   })
   .sink("growthMeta", {
-    description: "Append the fit (formula, priors, posterior summary, diagnostics with accepted true/false) to growth_brms_meta.",
+    description:
+      "Append the fit (formula, priors, posterior summary, diagnostics with accepted true/false) to growth_brms_meta.",
     inputs: ["growthFit", "acceptance"],
     writer: GrowthBrmsMetaSink,
     rows: ({ acceptance, growthFit }, { params, runId }) => [
-      growthMetaRow(growthFit, acceptance, { runId, weekStart: growthWeeks(params.asOf, params.lookbackWeeks).lastWeek })
+      growthMetaRow(growthFit, acceptance, {
+        runId,
+        weekStart: growthWeeks(params.asOf, params.lookbackWeeks).lastWeek
+      })
     ]
   })
   .sink("growthPosterior", {
-    description: "Replace growth_brms_posterior for the as-of week with P, sigma and the 95% interval per student (accepted fits only).",
+    description:
+      "Replace growth_brms_posterior for the as-of week with P, sigma and the 95% interval per student (accepted fits only).",
     inputs: ["growthFit", "acceptance"],
     writer: GrowthPosteriorSink,
     rows: ({ acceptance, growthFit }, { params, runId }) =>
-      growthPosteriorRows(growthFit, acceptance, { runId, weekStart: growthWeeks(params.asOf, params.lookbackWeeks).lastWeek }),
+      growthPosteriorRows(growthFit, acceptance, {
+        runId,
+        weekStart: growthWeeks(params.asOf, params.lookbackWeeks).lastWeek
+      }),
     checks: [
       Check.inRange<GrowthPosteriorRow>("p_goal", 0, 1),
       Check.notNaN<GrowthPosteriorRow>("p_goal"),

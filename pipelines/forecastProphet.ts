@@ -39,7 +39,8 @@ export const forecastProphet = Pipeline.make({
   params: ForecastSettings
 })
   .source("series", {
-    description: "weekly_kpi.I_t over PROPHET_LOOKBACK_WEEKS: students with ≥ 4 weeks (the others are counted) and the cohort mean per week.",
+    description:
+      "weekly_kpi.I_t over PROPHET_LOOKBACK_WEEKS: students with ≥ 4 weeks (the others are counted) and the cohort mean per week.",
     reads: Resource.many("weekly_kpi.I_t"),
     needs: [Need.weeks("weekly_kpi.I_t", (p) => p.lookbackWeeks)],
     output: KpiSeries,
@@ -52,12 +53,13 @@ export const forecastProphet = Pipeline.make({
     }
   })
   .model("forecasts", {
-    description: "POST /prophet/fit (r-forecast-plumber) in batches of batchSize series, spread over the R_FORECAST_URL replicas (FORECAST_CONCURRENCY at once); per-series statuses are counted, not failures.",
+    description:
+      "POST /prophet/fit (r-forecast-plumber) in batches of batchSize series, spread over the R_FORECAST_URL replicas (FORECAST_CONCURRENCY at once); per-series statuses are counted, not failures.",
     inputs: ["series"],
     output: Forecasts,
     retry: acrossServiceRestart,
     run: ({ series }, { params, record }) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const all = forecastSeries(series.points)
         if (all.length === 0) {
           record("statuses", statusCounts([]))
@@ -71,17 +73,23 @@ export const forecastProphet = Pipeline.make({
         const answers = yield* Effect.forEach(
           batches,
           (batch) =>
-            forecast.prophetFit({
-              series: Chunk.toReadonlyArray(batch),
-              horizon_weeks: params.forecastWeeks,
-              anomaly_threshold: params.anomalyThreshold
-            }, {
-              timeout: Duration.seconds(params.timeoutSeconds),
-              timeoutSetting:
-                `R_FORECAST_TIMEOUT_SECS=${params.timeoutSeconds} for a batch of ${Chunk.size(batch)} series`
-            }).pipe(
-              Effect.tap(() => Effect.sync(() => record("batches", { total: Chunk.size(batches), answered: ++answered })))
-            ),
+            forecast
+              .prophetFit(
+                {
+                  series: Chunk.toReadonlyArray(batch),
+                  horizon_weeks: params.forecastWeeks,
+                  anomaly_threshold: params.anomalyThreshold
+                },
+                {
+                  timeout: Duration.seconds(params.timeoutSeconds),
+                  timeoutSetting: `R_FORECAST_TIMEOUT_SECS=${params.timeoutSeconds} for a batch of ${Chunk.size(batch)} series`
+                }
+              )
+              .pipe(
+                Effect.tap(() =>
+                  Effect.sync(() => record("batches", { total: Chunk.size(batches), answered: ++answered }))
+                )
+              ),
           { concurrency: Option.getOrElse(params.concurrency, () => forecast.concurrency) }
         )
         const forecasts = answers.flatMap((a) => a.series)
@@ -92,7 +100,8 @@ export const forecastProphet = Pipeline.make({
       })
   })
   .sink("prophetForecast", {
-    description: "Replace the as-of week's prophet_fit_meta rows (one per series; user_id null = cohort) and prophet_anomalies.",
+    description:
+      "Replace the as-of week's prophet_fit_meta rows (one per series; user_id null = cohort) and prophet_anomalies.",
     inputs: ["forecasts"],
     writer: ProphetForecastSink,
     rows: ({ forecasts }, { params, runId }) =>

@@ -1,15 +1,15 @@
-import { Duration, Effect, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Duration, Effect, Schema } from "effect"
 import { defaultReportsRoot, ReportSettings } from "../config/ReportSettings.ts"
 import * as Need from "../engine/Need.ts"
 import * as Pipeline from "../engine/Pipeline.ts"
-import { sweepReportLeftovers } from "../stages/report/ReportLeftovers.ts"
 import { ReportArtifactsSink, type StagedReport } from "../sinks/ReportArtifactsSink.ts"
 import { fileStep } from "../sinks/ReportFileError.ts"
 import { ReportInputs, reportInputs, reportReads } from "../sources/ReportInputsQuery.ts"
 import { renderReports } from "../stages/report/ReportFiles.ts"
+import { sweepReportLeftovers } from "../stages/report/ReportLeftovers.ts"
 import { reportText } from "../stages/report/ReportText.ts"
 import { HISTORY_WEEKS, reportWeek } from "../stages/report/ReportWeek.ts"
 import { cohortForecast, type StudentReport, studentReports } from "../stages/report/StudentReport.ts"
@@ -19,10 +19,17 @@ const Rendered = Schema.Struct({
   staging: Schema.String,
   destination: Schema.String,
   generatedAt: Schema.String,
-  files: Schema.Array(Schema.Struct({ user_id: Schema.String, format: Schema.Literal("html", "pdf"), file: Schema.String }))
+  files: Schema.Array(
+    Schema.Struct({ user_id: Schema.String, format: Schema.Literal("html", "pdf"), file: Schema.String })
+  )
 })
 
-const sectionsOf = (r: StudentReport) => ({ growth: r.growth, forecast: r.forecast, churn: r.churn, segment: r.segment })
+const sectionsOf = (r: StudentReport) => ({
+  growth: r.growth,
+  forecast: r.forecast,
+  churn: r.churn,
+  segment: r.segment
+})
 
 /**
  * `generate-weekly-report`: one self-contained HTML page per active student for the last complete week (KPI
@@ -31,11 +38,13 @@ const sectionsOf = (r: StudentReport) => ({ growth: r.growth, forecast: r.foreca
  */
 export const generateWeeklyReport = Pipeline.make({
   name: "generate-weekly-report",
-  description: "Weekly report per student (HTML, optionally PDF) from the KPIs and every model's output, plus a cohort index and report_artifacts.",
+  description:
+    "Weekly report per student (HTML, optionally PDF) from the KPIs and every model's output, plus a cohort index and report_artifacts.",
   params: ReportSettings
 })
   .source("inputs", {
-    description: "The week's active students (weekly_kpi), their KPI history, weekly accuracy and the latest output of every model, set-based.",
+    description:
+      "The week's active students (weekly_kpi), their KPI history, weekly accuracy and the latest output of every model, set-based.",
     reads: reportReads,
     // the charts' weeks end with the last complete week, one before the as-of week the KPI run ends with
     needs: [Need.weeks("weekly_kpi", () => HISTORY_WEEKS + 1)],
@@ -47,7 +56,8 @@ export const generateWeeklyReport = Pipeline.make({
     }
   })
   .transform("reports", {
-    description: "Per-student report view-models and the cohort's I_t forecast: every model output decoded; a missing or unreadable one becomes an 'unavailable' section with its reason.",
+    description:
+      "Per-student report view-models and the cohort's I_t forecast: every model output decoded; a missing or unreadable one becomes an 'unavailable' section with its reason.",
     inputs: ["inputs"],
     run: ({ inputs }, { params, record }) => {
       const reports = studentReports(inputs, reportWeek(params.asOf))
@@ -68,11 +78,12 @@ export const generateWeeklyReport = Pipeline.make({
     }
   })
   .model("render", {
-    description: "Vega-Lite charts (compiled and parsed once) rendered to SVG per student, pages and the teachers' overview written to a staging folder; PDFs printed with one headless Chromium (a page that fails twice is named, not fatal).",
+    description:
+      "Vega-Lite charts (compiled and parsed once) rendered to SVG per student, pages and the teachers' overview written to a staging folder; PDFs printed with one headless Chromium (a page that fails twice is named, not fatal).",
     inputs: ["reports"],
     output: Rendered,
     run: ({ reports }, { dryRun, params, record, runId }) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const week = reportWeek(params.asOf).weekStart
         const root = path.resolve(params.outputDir === "" ? yield* defaultReportsRoot : params.outputDir)
         const destination = path.join(root, week)
@@ -80,12 +91,17 @@ export const generateWeeklyReport = Pipeline.make({
         if (!dryRun) {
           const swept = yield* sweepReportLeftovers(root)
           if (swept.removed.length > 0 || swept.kept.length > 0) record("leftovers", swept)
-          if (swept.kept.length > 0) yield* Effect.logWarning(`reports folder ${root}: kept ${swept.kept.map((k) => `${k.folder} (${k.why})`).join(", ")}`)
+          if (swept.kept.length > 0)
+            yield* Effect.logWarning(
+              `reports folder ${root}: kept ${swept.kept.map((k) => `${k.folder} (${k.why})`).join(", ")}`
+            )
         }
         const staging = dryRun
           ? yield* fileStep("Write", os.tmpdir(), () => fs.mkdtemp(path.join(os.tmpdir(), "seedtest-report-")))
           : path.join(root, `.staging-${week}-${runId}`)
-        const removeStaging = fileStep("Remove", staging, () => fs.rm(staging, { recursive: true, force: true })).pipe(Effect.ignore)
+        const removeStaging = fileStep("Remove", staging, () => fs.rm(staging, { recursive: true, force: true })).pipe(
+          Effect.ignore
+        )
         const pdf = params.format !== "html" && !dryRun
         if (params.format !== "html" && dryRun) record("pdf", "not printed in a dry run")
         const { failedPdfs, files } = yield* renderReports(reports.students, {
@@ -102,13 +118,16 @@ export const generateWeeklyReport = Pipeline.make({
         if (failedPdfs.length > 0) {
           // the week's pages are published without these PDFs; the run record names them for a re-print
           record("failedPdfs", failedPdfs)
-          yield* Effect.logWarning(`${failedPdfs.length} PDF(s) could not be printed after a retry: ${failedPdfs.map((f) => f.user_id).join(", ")}`)
+          yield* Effect.logWarning(
+            `${failedPdfs.length} PDF(s) could not be printed after a retry: ${failedPdfs.map((f) => f.user_id).join(", ")}`
+          )
         }
         return { staging, destination, generatedAt: new Date().toISOString(), files }
       })
   })
   .sink("artifacts", {
-    description: "Move the staged folder into <output>/<week_start>/ and upsert report_artifacts (user, week, format) in the run's transaction.",
+    description:
+      "Move the staged folder into <output>/<week_start>/ and upsert report_artifacts (user, week, format) in the run's transaction.",
     inputs: ["render"],
     writer: ReportArtifactsSink,
     rows: ({ render }, { params }): ReadonlyArray<StagedReport> => {

@@ -3,11 +3,19 @@ import { aggregateFeaturesDaily } from "./aggregateFeaturesDaily.ts"
 import { clusterSegments } from "./clusterSegments.ts"
 import { computeDailyKpis } from "./computeDailyKpis.ts"
 import { fitBayesianGrowth } from "./fitBayesianGrowth.ts"
-import { forecastProphet } from "./forecastProphet.ts"
 import { fitSurvivalChurn } from "./fitSurvivalChurn.ts"
+import { forecastProphet } from "./forecastProphet.ts"
 import { generateWeeklyReport } from "./generateWeeklyReport.ts"
 
-const all = [computeDailyKpis, aggregateFeaturesDaily, fitSurvivalChurn, clusterSegments, fitBayesianGrowth, forecastProphet, generateWeeklyReport] as const
+const all = [
+  computeDailyKpis,
+  aggregateFeaturesDaily,
+  fitSurvivalChurn,
+  clusterSegments,
+  fitBayesianGrowth,
+  forecastProphet,
+  generateWeeklyReport
+] as const
 
 /**
  * Every pipeline of the project. The scheduler, `plan`, `list` and `run` read this list; the cross-pipeline order

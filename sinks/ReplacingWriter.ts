@@ -61,12 +61,13 @@ export const replacing = <Row extends Stored, Stored extends Record<string, unkn
   // the stored fields only: a row may carry its dependents' rows, which its table has no column for
   const stored = (rows: ReadonlyArray<Row>) =>
     rows.map((r) => Object.fromEntries(names.map((c) => [c, r[c]])) as Stored)
-  const scopes = (rows: ReadonlyArray<Row>) =>
-    [...new Set(rows.map((r) => r[options.scope]).filter((v) => v !== null && v !== undefined))]
+  const scopes = (rows: ReadonlyArray<Row>) => [
+    ...new Set(rows.map((r) => r[options.scope]).filter((v) => v !== null && v !== undefined))
+  ]
   // what a write replaces: per table (dependents first, found through their rows in the table), how many rows
   // there are, and a few of the table's own stored rows for a dry run
   const replaced = (values: ReadonlyArray<unknown>, remove: boolean) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const inScope = sql`${sql(options.scope)} IN ${sql.in(values)}`
       let count = 0
@@ -78,7 +79,9 @@ export const replacing = <Row extends Stored, Stored extends Record<string, unkn
           : yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql(d.table)} WHERE ${owned}`
         count += r?.n ?? 0
       }
-      const sample = remove ? [] : yield* sql<{ scope: unknown; stored: unknown }>`
+      const sample = remove
+        ? []
+        : yield* sql<{ scope: unknown; stored: unknown }>`
         SELECT ${sql(options.scope)}::text AS scope, to_jsonb(t) AS stored
         FROM ${sql(options.table)} t WHERE ${inScope} LIMIT ${sampleSize}`
       const [r] = remove
@@ -92,7 +95,7 @@ export const replacing = <Row extends Stored, Stored extends Record<string, unkn
     target,
     writes: options.writes ?? Resource.many(options.table, ...dependents.map((d) => d.table)),
     write: (rows, context: WriteContext) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const values = scopes(rows)
         const deleted = values.length === 0 ? 0 : (yield* replaced(values, true)).count
         let inserted = (yield* main.write(stored(rows), context)).inserted
@@ -101,7 +104,7 @@ export const replacing = <Row extends Stored, Stored extends Record<string, unkn
         return { target, inserted, updated: 0, deleted } satisfies SinkWriteResult
       }).pipe(Effect.withSpan("ReplacingWriter.write", { attributes: { table: target, rows: rows.length } })),
     preview: (rows, context: WriteContext) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const values = scopes(rows)
         const before = values.length === 0 ? { count: 0, sample: [] } : yield* replaced(values, false)
         const own = yield* main.preview(stored(rows), context)

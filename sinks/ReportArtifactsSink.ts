@@ -1,7 +1,7 @@
+import * as fs from "node:fs/promises"
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import { Context, Duration, Effect } from "effect"
-import * as fs from "node:fs/promises"
 import * as Resource from "../engine/Resource.ts"
 import type { SinkWriteResult, SinkWriter } from "../engine/Sink.ts"
 import { fileStep } from "./ReportFileError.ts"
@@ -39,22 +39,32 @@ interface Moved {
   readonly previous: string | undefined
 }
 
-const exists = (p: string) => Effect.promise(() => fs.stat(p).then(() => true, () => false))
+const exists = (p: string) =>
+  Effect.promise(() =>
+    fs.stat(p).then(
+      () => true,
+      () => false
+    )
+  )
 
 /** Moves the staging folder into place, putting the week's previous folder aside (same file system: renames). */
 const publish = (staging: string, destination: string, runId: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const previous = (yield* exists(destination)) ? `${destination}.previous-${runId}` : undefined
     if (previous !== undefined) yield* fileStep("Move", destination, () => fs.rename(destination, previous))
     yield* fileStep("Move", staging, () => fs.rename(staging, destination)).pipe(
-      Effect.tapError(() => previous === undefined ? Effect.void : fileStep("Move", previous, () => fs.rename(previous, destination)).pipe(Effect.ignore))
+      Effect.tapError(() =>
+        previous === undefined
+          ? Effect.void
+          : fileStep("Move", previous, () => fs.rename(previous, destination)).pipe(Effect.ignore)
+      )
     )
     return { destination, previous } satisfies Moved
   }).pipe(Effect.withSpan("ReportArtifactsSink.publish"))
 
 /** Undoes `publish`: the new folder is removed and the previous one (if any) is back. */
 const unpublish = (moved: Moved) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     yield* fileStep("Remove", moved.destination, () => fs.rm(moved.destination, { recursive: true, force: true }))
     const previous = moved.previous
     if (previous !== undefined) yield* fileStep("Move", previous, () => fs.rename(previous, moved.destination))
@@ -67,7 +77,7 @@ const unpublish = (moved: Moved) =>
  * (`txid_status`) on a connection outside it until it is no longer in progress.
  */
 const settle = (txid: string, moved: Moved) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const query = sql<{ status: string | null }>`SELECT txid_status(${txid}::bigint)::text AS status`.pipe(
       Effect.map((rows) => rows[0]?.status ?? null)
@@ -80,13 +90,17 @@ const settle = (txid: string, moved: Moved) =>
     }
     if (status === "aborted") {
       yield* unpublish(moved)
-      yield* Effect.logWarning(`the run's transaction did not commit: removed ${moved.destination}${moved.previous === undefined ? "" : " and restored the previous reports"}`)
+      yield* Effect.logWarning(
+        `the run's transaction did not commit: removed ${moved.destination}${moved.previous === undefined ? "" : " and restored the previous reports"}`
+      )
     } else if (moved.previous !== undefined) {
       const previous = moved.previous
       yield* fileStep("Remove", previous, () => fs.rm(previous, { recursive: true, force: true }))
     }
   }).pipe(
-    Effect.catchAll((e) => Effect.logWarning(`report folder ${moved.destination}: could not settle after the commit: ${e.message}`)),
+    Effect.catchAll((e) =>
+      Effect.logWarning(`report folder ${moved.destination}: could not settle after the commit: ${e.message}`)
+    ),
     Effect.withSpan("ReportArtifactsSink.settle")
   )
 
@@ -95,7 +109,8 @@ const outsideTransaction = (context: Context.Context<SqlClient.SqlClient>): Cont
   Context.omit(SqlClient.TransactionConnection)(context) as Context.Context<SqlClient.SqlClient>
 
 // the sink interface speaks SqlError; a file move that fails aborts the transaction the same way
-const asSqlError = (e: { readonly message: string; readonly cause: unknown }) => new SqlError({ cause: e.cause, message: e.message })
+const asSqlError = (e: { readonly message: string; readonly cause: unknown }) =>
+  new SqlError({ cause: e.cause, message: e.message })
 
 /**
  * Writes `report_artifacts` (upsert on user, week, format) and publishes the report files of the run: the folder
@@ -106,18 +121,19 @@ export const ReportArtifactsSink: SinkWriter<StagedReport, SqlClient.SqlClient> 
   target: "report_artifacts + report files",
   writes: Resource.many("report_artifacts", "report_files"),
   write: (rows, context) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const first = rows[0]
-      if (first === undefined) return { target: ReportArtifactsSink.target, inserted: 0, updated: 0, deleted: 0 } satisfies SinkWriteResult
+      if (first === undefined)
+        return { target: ReportArtifactsSink.target, inserted: 0, updated: 0, deleted: 0 } satisfies SinkWriteResult
       const sql = yield* SqlClient.SqlClient
       const moved = yield* publish(first.staging, first.destination, context.runId).pipe(Effect.mapError(asSqlError))
       const written = yield* artifacts.write(rows.map(toArtifact), context).pipe(
-        Effect.zipLeft(Effect.gen(function*() {
-          const [tx] = yield* sql<{ txid: string }>`SELECT txid_current()::text AS txid`
-          yield* Effect.forkDaemon(
-            settle(tx!.txid, moved).pipe(Effect.mapInputContext(outsideTransaction))
-          )
-        })),
+        Effect.zipLeft(
+          Effect.gen(function* () {
+            const [tx] = yield* sql<{ txid: string }>`SELECT txid_current()::text AS txid`
+            yield* Effect.forkDaemon(settle(tx!.txid, moved).pipe(Effect.mapInputContext(outsideTransaction)))
+          })
+        ),
         Effect.tapError(() => unpublish(moved).pipe(Effect.ignore))
       )
       return { ...written, target: ReportArtifactsSink.target }

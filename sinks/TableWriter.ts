@@ -110,10 +110,13 @@ export const upsert = <Row extends Record<string, unknown>>(
   const key = options.key.map(quote).join(", ")
   const merge = new Set<string>(options.merge ?? [])
   const valueColumns = names.filter((c) => !options.key.includes(c as keyof Row & string))
-  const newValue = (c: string) => (merge.has(c) ? `coalesce(t.${quote(c)}, '{}'::jsonb) || x.${quote(c)}` : `x.${quote(c)}`)
+  const newValue = (c: string) =>
+    merge.has(c) ? `coalesce(t.${quote(c)}, '{}'::jsonb) || x.${quote(c)}` : `x.${quote(c)}`
   const updates = [
     ...valueColumns.map((c) =>
-      merge.has(c) ? `${quote(c)} = coalesce(t.${quote(c)}, '{}'::jsonb) || EXCLUDED.${quote(c)}` : `${quote(c)} = EXCLUDED.${quote(c)}`
+      merge.has(c)
+        ? `${quote(c)} = coalesce(t.${quote(c)}, '{}'::jsonb) || EXCLUDED.${quote(c)}`
+        : `${quote(c)} = EXCLUDED.${quote(c)}`
     ),
     ...(options.touch === undefined ? [] : [`${quote(options.touch)} = now()`])
   ]
@@ -150,8 +153,10 @@ export const upsert = <Row extends Record<string, unknown>>(
       (sql) => sql<{ inserted: number; updated: number }>`${insertHead}${from(sql)}${insertTail}`
     ).pipe(Effect.map(([counts]) => ({ inserted: counts?.inserted ?? 0, updated: counts?.updated ?? 0 })))
   const compare = (from: (sql: SqlClient.SqlClient) => Statement.Fragment) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) =>
-      sql<PreviewCounts>`${compareHead}${from(sql)}${compareJoin}
+    Effect.flatMap(
+      SqlClient.SqlClient,
+      (sql) =>
+        sql<PreviewCounts>`${compareHead}${from(sql)}${compareJoin}
     SELECT count(*) AS rows,
            count(*) FILTER (WHERE is_new) AS inserts,
            count(*) FILTER (WHERE NOT is_new AND before IS DISTINCT FROM after) AS updates,
@@ -160,14 +165,13 @@ export const upsert = <Row extends Record<string, unknown>>(
                      WHERE is_new OR before IS DISTINCT FROM after LIMIT ${sampleSize}) c), '[]'::jsonb) AS changes,
            coalesce((SELECT jsonb_agg(to_jsonb(s.row)) FROM (SELECT row FROM compared LIMIT ${sampleSize}) s),
                     '[]'::jsonb) AS sample
-    FROM compared`).pipe(
-      Effect.map(([r]) => r ?? { rows: 0, inserts: 0, updates: 0, unchanged: 0, changes: [], sample: [] })
-    )
+    FROM compared`
+    ).pipe(Effect.map(([r]) => r ?? { rows: 0, inserts: 0, updates: 0, unchanged: 0, changes: [], sample: [] }))
   return {
     target,
     writes: options.writes ?? [Resource.make(options.table)],
     write: (rows) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         let inserted = 0
         let updated = 0
         for (const chunk of chunks(rows, chunkSize)) {
@@ -178,31 +182,41 @@ export const upsert = <Row extends Record<string, unknown>>(
         return { target, inserted, updated, deleted: 0 } satisfies SinkWriteResult
       }).pipe(Effect.withSpan("TableWriter.upsert", { attributes: { table: target, rows: rows.length } })),
     preview: (rows) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         let total = emptyPreview(target)
         for (const chunk of chunks(rows, chunkSize)) {
           const r = yield* compare((sql) => fromRows(sql, chunk))
-          total = addPreview(total, {
-            target,
-            rows: chunk.length,
-            inserts: r.inserts,
-            updates: r.updates,
-            unchanged: r.unchanged,
-            deletes: 0,
-            sample: chunk.slice(0, sampleSize),
-            changes: r.changes
-          }, sampleSize)
+          total = addPreview(
+            total,
+            {
+              target,
+              rows: chunk.length,
+              inserts: r.inserts,
+              updates: r.updates,
+              unchanged: r.unchanged,
+              deletes: 0,
+              sample: chunk.slice(0, sampleSize),
+              changes: r.changes
+            },
+            sampleSize
+          )
         }
         return total
       }).pipe(Effect.withSpan("TableWriter.preview", { attributes: { table: target, rows: rows.length } })),
     writeRelation: (relation) =>
-      Relation.withSettings(relation, countWritten((sql) => fromRelation(sql, relation))).pipe(
+      Relation.withSettings(
+        relation,
+        countWritten((sql) => fromRelation(sql, relation))
+      ).pipe(
         Effect.map((counts): SinkWriteResult => ({ target, ...counts, deleted: 0 })),
         Effect.withSpan("TableWriter.upsertRelation", { attributes: { table: target } })
       ),
     previewRelation: (relation) =>
-      Effect.gen(function*() {
-        const r = yield* Relation.withSettings(relation, compare((sql) => fromRelation(sql, relation)))
+      Effect.gen(function* () {
+        const r = yield* Relation.withSettings(
+          relation,
+          compare((sql) => fromRelation(sql, relation))
+        )
         return {
           target,
           rows: r.rows,
@@ -218,7 +232,9 @@ export const upsert = <Row extends Record<string, unknown>>(
 }
 
 /** Appends rows (run-stamped meta tables): every row is an insert. */
-export const append = <Row extends Record<string, unknown>>(options: Options<Row>): RelationWriter<Row, SqlClient.SqlClient> => {
+export const append = <Row extends Record<string, unknown>>(
+  options: Options<Row>
+): RelationWriter<Row, SqlClient.SqlClient> => {
   const names = Object.keys(options.columns)
   const insertHead = text(`INSERT INTO ${quote(options.table)} (${names.map(quote).join(", ")})
                      SELECT ${names.map((c) => `x.${quote(c)}`).join(", ")} FROM `)
@@ -238,14 +254,14 @@ export const append = <Row extends Record<string, unknown>>(options: Options<Row
     target,
     writes: options.writes ?? [Resource.make(options.table)],
     write: (rows) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         for (const chunk of chunks(rows, chunkSize)) yield* sql`${insertHead}${fromRows(sql, chunk)}`
         return { target, inserted: rows.length, updated: 0, deleted: 0 } satisfies SinkWriteResult
       }).pipe(Effect.withSpan("TableWriter.append", { attributes: { table: target, rows: rows.length } })),
     preview: (rows) => Effect.succeed(insertsOnly(rows.length, rows.slice(0, sampleSize))),
     writeRelation: (relation) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         const [counted] = yield* Relation.withSettings(
           relation,
@@ -256,7 +272,7 @@ export const append = <Row extends Record<string, unknown>>(options: Options<Row
         return { target, inserted: counted?.inserted ?? 0, updated: 0, deleted: 0 } satisfies SinkWriteResult
       }).pipe(Effect.withSpan("TableWriter.appendRelation", { attributes: { table: target } })),
     previewRelation: (relation) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         const from = fromRelation(sql, relation)
         const [r] = yield* Relation.withSettings(

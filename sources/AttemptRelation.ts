@@ -5,7 +5,7 @@ import { Effect } from "effect"
  * Whether `attempt.id` is guaranteed unique (a table with a one-column unique index on it): then no deduplication
  * is needed. A view, or a table without such an index, may repeat ids.
  */
-export const attemptIdsUnique = Effect.fn("AttemptRelation.attemptIdsUnique")(function*() {
+export const attemptIdsUnique = Effect.fn("AttemptRelation.attemptIdsUnique")(function* () {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql<{ unique: boolean }>`
     SELECT EXISTS (
@@ -31,9 +31,10 @@ export const attempts = (
   deduplicate: boolean,
   bounds?: { readonly lo: Statement.Fragment; readonly hi: Statement.Fragment }
 ): Statement.Fragment => {
-  const inRange = bounds === undefined
-    ? sql`FROM attempt r, b WHERE r.started_at >= b.lo AND r.started_at < b.hi`
-    : sql`FROM attempt r WHERE r.started_at >= ${bounds.lo} AND r.started_at < ${bounds.hi}`
+  const inRange =
+    bounds === undefined
+      ? sql`FROM attempt r, b WHERE r.started_at >= b.lo AND r.started_at < b.hi`
+      : sql`FROM attempt r WHERE r.started_at >= ${bounds.lo} AND r.started_at < ${bounds.hi}`
   return deduplicate
     ? sql`(SELECT DISTINCT ON (id) r.*, count(*) OVER (PARTITION BY id) AS copies
         ${inRange}

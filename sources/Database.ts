@@ -1,9 +1,9 @@
-import { PgClient } from "@effect/sql-pg"
-import type { SqlClient } from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
-import { type ConfigError, Data, Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import type { SqlClient } from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { PgClient } from "@effect/sql-pg"
+import { type ConfigError, Data, Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import pg from "pg"
 import { DatabaseSettings } from "../config/DatabaseSettings.ts"
 import * as Migrations from "../db/Migrations.ts"
@@ -93,7 +93,9 @@ interface HolderAddress {
 const readAddress = (dataDir: string): HolderAddress | undefined => {
   try {
     const parsed = JSON.parse(fs.readFileSync(addressFile(dataDir), "utf8")) as Partial<HolderAddress>
-    return typeof parsed.pid === "number" && typeof parsed.host === "string" && (typeof parsed.port === "number" || parsed.port === null)
+    return typeof parsed.pid === "number" &&
+      typeof parsed.host === "string" &&
+      (typeof parsed.port === "number" || parsed.port === null)
       ? { pid: parsed.pid, host: parsed.host, port: parsed.port }
       : undefined
   } catch {
@@ -102,7 +104,10 @@ const readAddress = (dataDir: string): HolderAddress | undefined => {
 }
 
 const publishAddress = (dataDir: string, port: number | null) =>
-  fs.writeFileSync(addressFile(dataDir), JSON.stringify({ pid: process.pid, host: "127.0.0.1", port } satisfies HolderAddress))
+  fs.writeFileSync(
+    addressFile(dataDir),
+    JSON.stringify({ pid: process.pid, host: "127.0.0.1", port } satisfies HolderAddress)
+  )
 
 /**
  * The socket address of the live process that holds `dataDir`, waiting while its database starts (it says so in the
@@ -115,7 +120,10 @@ const holderAddress = (dataDir: string, holder: number) =>
     if (address.port !== null) return Effect.succeed({ host: address.host, port: address.port })
     return processAlive(holder) ? Effect.fail("starting" as const) : Effect.fail("none" as const)
   }).pipe(
-    Effect.retry({ schedule: Schedule.spaced("200 millis").pipe(Schedule.upTo("60 seconds")), while: (e) => e === "starting" }),
+    Effect.retry({
+      schedule: Schedule.spaced("200 millis").pipe(Schedule.upTo("60 seconds")),
+      while: (e) => e === "starting"
+    }),
     Effect.mapError(() => new EmbeddedDatabaseError({ reason: "Locked", dataDir }))
   )
 
@@ -126,10 +134,14 @@ const holderAddress = (dataDir: string, holder: number) =>
  * between (rebinding the unnamed statement). This view of the database also counts as "in a transaction" an
  * exchange that has not yet ended with ReadyForQuery(idle), so each client's statement or transaction runs whole.
  */
-export const exclusivePerClient = <DB extends {
-  isInTransaction(): boolean
-  execProtocolRawStream(message: Uint8Array, options: { onRawData: (data: Uint8Array) => void }): Promise<void>
-}>(db: DB): DB => {
+export const exclusivePerClient = <
+  DB extends {
+    isInTransaction(): boolean
+    execProtocolRawStream(message: Uint8Array, options: { onRawData: (data: Uint8Array) => void }): Promise<void>
+  }
+>(
+  db: DB
+): DB => {
   let open = false
   return new Proxy(db, {
     get(target, prop) {
@@ -179,7 +191,7 @@ export const layerEmbedded = (
   dataDir: string | undefined
 ): Layer.Layer<PgClient.PgClient | SqlClient, SqlError | EmbeddedDatabaseError> =>
   Layer.unwrapScoped(
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const pgdata = dataDir === undefined ? undefined : path.resolve(dataDir, "pgdata")
       if (dataDir !== undefined) {
         const folder = path.resolve(dataDir)
@@ -189,7 +201,14 @@ export const layerEmbedded = (
           // another process (the console, the scheduler, another run) holds the folder: use its database through its
           // socket server, one connection like its own
           const holder = yield* holderAddress(folder, locked.left.pid)
-          return PgClient.layer({ host: holder.host, port: holder.port, username: "postgres", database: "postgres", maxConnections: 1, ...clientOptions })
+          return PgClient.layer({
+            host: holder.host,
+            port: holder.port,
+            username: "postgres",
+            database: "postgres",
+            maxConnections: 1,
+            ...clientOptions
+          })
         }
         // other processes find this process's database through this file; until the port is in it, they wait
         yield* Effect.acquireRelease(
@@ -209,14 +228,21 @@ export const layerEmbedded = (
         (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
       )
       const port = yield* freeLoopbackPort.pipe(
-        Effect.mapError((cause) => new EmbeddedDatabaseError({ reason: "StartFailed", dataDir: pgdata ?? "memory", cause }))
+        Effect.mapError(
+          (cause) => new EmbeddedDatabaseError({ reason: "StartFailed", dataDir: pgdata ?? "memory", cause })
+        )
       )
       yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: async () => {
             const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket")
             // several processes may share this database (see exclusivePerClient): allow a few clients
-            const server = new PGLiteSocketServer({ db: exclusivePerClient(db), port, host: "127.0.0.1", maxConnections: 16 })
+            const server = new PGLiteSocketServer({
+              db: exclusivePerClient(db),
+              port,
+              host: "127.0.0.1",
+              maxConnections: 16
+            })
             await server.start()
             return server
           },
@@ -237,14 +263,17 @@ export const layerEmbedded = (
   )
 
 /** `DATABASE_URL` when set, else the embedded database in `SEEDTEST_DATA_DIR`; its password joins the Redactor. */
-export const layer: Layer.Layer<PgClient.PgClient | SqlClient, SqlError | EmbeddedDatabaseError | ConfigError.ConfigError> =
-  Layer.unwrapEffect(
-    Effect.map(DatabaseSettings, (settings) =>
-      Option.match(settings.url, {
-        onNone: () => layerEmbedded(settings.dataDir),
-        onSome: layerUrl
-      }))
+export const layer: Layer.Layer<
+  PgClient.PgClient | SqlClient,
+  SqlError | EmbeddedDatabaseError | ConfigError.ConfigError
+> = Layer.unwrapEffect(
+  Effect.map(DatabaseSettings, (settings) =>
+    Option.match(settings.url, {
+      onNone: () => layerEmbedded(settings.dataDir),
+      onSome: layerUrl
+    })
   )
+)
 
 /** The secrets inside a database URL (its password), for the Redactor. */
 export const urlSecrets = (url: Redacted.Redacted<string>): ReadonlyArray<string> => {
@@ -260,7 +289,7 @@ export const urlSecrets = (url: Redacted.Redacted<string>): ReadonlyArray<string
 /** Adds the database password to the Redactor for everything built on top. */
 export const redactorLayer = Layer.effect(
   Redactor.Redactor,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const settings = yield* DatabaseSettings
     const current = yield* Redactor.Redactor
     const secrets = Option.match(settings.url, { onNone: () => [], onSome: urlSecrets })
@@ -269,6 +298,5 @@ export const redactorLayer = Layer.effect(
 )
 
 /** Applies pending migrations when built. */
-export const migrated = <E, R>(
-  database: Layer.Layer<PgClient.PgClient | SqlClient, E, R>
-) => Layer.provideMerge(Layer.effectDiscard(Migrations.run), database)
+export const migrated = <E, R>(database: Layer.Layer<PgClient.PgClient | SqlClient, E, R>) =>
+  Layer.provideMerge(Layer.effectDiscard(Migrations.run), database)

@@ -27,7 +27,7 @@ export type GrowthPosteriorRow = typeof GrowthPosteriorRow.Type
  * For each student and KPI week, the posterior of the latest growth fit made for that week or before it. Fails
  * with `GrowthPosteriorUnavailable` when there is none at all: P must never silently fall back to the closed form.
  */
-export const growthPosterior = Effect.fn("GrowthPosteriorQuery.growthPosterior")(function*(weeks: KpiWeeks) {
+export const growthPosterior = Effect.fn("GrowthPosteriorQuery.growthPosterior")(function* (weeks: KpiWeeks) {
   const sql = yield* SqlClient.SqlClient
   const query = SqlSchema.findAll({
     Request: Schema.Struct({ firstWeek: Schema.String, lastWeek: Schema.String }),
@@ -41,7 +41,8 @@ export const growthPosterior = Effect.fn("GrowthPosteriorQuery.growthPosterior")
   })
   const rows = yield* query({ firstWeek: weeks.firstWeek, lastWeek: weeks.lastWeek }).pipe(
     Effect.catchTag("SqlError", (cause) =>
-      Effect.fail(new GrowthPosteriorUnavailable({ reason: "QueryFailed", detail: "reading it failed.", cause }))),
+      Effect.fail(new GrowthPosteriorUnavailable({ reason: "QueryFailed", detail: "reading it failed.", cause }))
+    ),
     Effect.catchTag("ParseError", Effect.die)
   )
   if (rows.length === 0) {

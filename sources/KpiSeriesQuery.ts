@@ -41,7 +41,7 @@ const Row = Schema.Struct({ ...KpiSeriesPoint.fields, kind: Schema.Literal("stud
  * One pass over `weekly_kpi` in the lookback: every student's weekly value of `key` (students with fewer than
  * MIN_SERIES_POINTS values are only counted), and the cohort series, the mean over all students with a value.
  */
-export const kpiSeries = Effect.fn("KpiSeriesQuery.kpiSeries")(function*(key: string, weeks: SeriesWeeks) {
+export const kpiSeries = Effect.fn("KpiSeriesQuery.kpiSeries")(function* (key: string, weeks: SeriesWeeks) {
   const sql = yield* SqlClient.SqlClient
   const query = SqlSchema.findAll({
     Request: Schema.Struct({ key: Schema.String, firstWeek: Schema.String, lastWeek: Schema.String }),

@@ -17,9 +17,10 @@ const Request = Schema.Struct({ firstWeek: Schema.String, lastWeek: Schema.Strin
  * Per student, A_t, E_t and R_t of their latest `weekly_kpi` week in [firstWeek, lastWeek] that has any of the
  * three (a key that is absent or null reads as null).
  */
-export const latestKpis = Effect.fn("LatestKpiQuery.latestKpis")(function*(
-  weeks: { readonly firstWeek: string; readonly lastWeek: string }
-) {
+export const latestKpis = Effect.fn("LatestKpiQuery.latestKpis")(function* (weeks: {
+  readonly firstWeek: string
+  readonly lastWeek: string
+}) {
   const sql = yield* SqlClient.SqlClient
   const query = SqlSchema.findAll({
     Request,

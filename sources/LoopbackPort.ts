@@ -1,5 +1,5 @@
-import { Data, Effect } from "effect"
 import { createServer } from "node:net"
+import { Data, Effect } from "effect"
 
 /** No loopback port could be bound (the machine is out of ports, or loopback is unavailable). */
 export class NoFreePort extends Data.TaggedError("NoFreePort")<{ readonly cause: unknown }> {

@@ -93,7 +93,7 @@ export type ReportInputs = typeof ReportInputs.Type
  * The report's inputs in a handful of set-based statements (one per table), each limited to the week's active
  * students: KPI history, weekly accuracy from `attempt`, the latest model outputs made for the as-of week or before.
  */
-export const reportInputs = Effect.fn("ReportInputsQuery.reportInputs")(function*(week: ReportWeek) {
+export const reportInputs = Effect.fn("ReportInputsQuery.reportInputs")(function* (week: ReportWeek) {
   const sql = yield* SqlClient.SqlClient
   const unique = yield* attemptIdsUnique()
   // each statement is a template whose fragments carry their own parameters (only the ones it uses are sent)
@@ -104,16 +104,22 @@ export const reportInputs = Effect.fn("ReportInputsQuery.reportInputs")(function
     SqlSchema.findAll({ Request: Schema.Void, Result: result, execute: () => statement })(undefined)
   const json = (statement: Statement.Statement<object>) =>
     Effect.map(rows(JsonRow, statement), (rs) => rs.map((r) => r.row))
-  const [users, kpis, accuracy, posteriors, lastActive, cohortSeries] = yield* Effect.all([
-    rows(Schema.Struct({ user_id: Schema.String }), sql`${active} ORDER BY user_id`),
-    rows(KpiHistoryRow, sql`
+  const [users, kpis, accuracy, posteriors, lastActive, cohortSeries] = yield* Effect.all(
+    [
+      rows(Schema.Struct({ user_id: Schema.String }), sql`${active} ORDER BY user_id`),
+      rows(
+        KpiHistoryRow,
+        sql`
       SELECT k.user_id, to_char(k.week_start, 'YYYY-MM-DD') AS week_start, k.kpis
       FROM weekly_kpi k
       -- up to the model week too: survival writes S for the as-of day's week, after the reported week ended
       WHERE k.week_start BETWEEN ${historyFrom}::date AND greatest(${weekStart}::date, ${modelWeek}::date)
         AND k.user_id IN (${active})
-      ORDER BY k.user_id, k.week_start`),
-    rows(WeeklyAccuracyPoint, sql`
+      ORDER BY k.user_id, k.week_start`
+      ),
+      rows(
+        WeeklyAccuracyPoint,
+        sql`
       WITH b AS (SELECT (${historyFrom}::date)::timestamp AT TIME ZONE 'UTC' AS lo,
                         least((${weekEnd}::date)::timestamp AT TIME ZONE 'UTC', now()) AS hi)
       SELECT x.student_id AS user_id,
@@ -124,63 +130,85 @@ export const reportInputs = Effect.fn("ReportInputsQuery.reportInputs")(function
       FROM ${attempts(sql, !unique)} x, b
       WHERE x.student_id IN (${active})
       GROUP BY 1, 2 HAVING count(x.correct) > 0
-      ORDER BY 1, 2`),
-    rows(PosteriorRow, sql`
+      ORDER BY 1, 2`
+      ),
+      rows(
+        PosteriorRow,
+        sql`
       SELECT DISTINCT ON (p.user_id) p.run_id, p.user_id, to_char(p.week_start, 'YYYY-MM-DD') AS week_start,
              p.p_goal, p.sigma, p.lower95, p.upper95, p.target, p.horizon_weeks,
              to_char(p.fitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS fitted_at
       FROM growth_brms_posterior p
       WHERE p.week_start <= ${modelWeek}::date AND p.user_id IN (${active})
-      ORDER BY p.user_id, p.week_start DESC, p.fitted_at DESC`),
-    rows(LastActiveDay, sql`
+      ORDER BY p.user_id, p.week_start DESC, p.fitted_at DESC`
+      ),
+      rows(
+        LastActiveDay,
+        sql`
       SELECT x.student_id AS user_id, to_char(max(x.started_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS last_day
       FROM attempt x
       WHERE x.student_id IN (${active}) AND x.started_at < (${weekEnd}::date)::timestamp AT TIME ZONE 'UTC'
-      GROUP BY 1 ORDER BY 1`),
-    rows(CohortPoint, sql`
+      GROUP BY 1 ORDER BY 1`
+      ),
+      rows(
+        CohortPoint,
+        sql`
       SELECT to_char(k.week_start, 'YYYY-MM-DD') AS week_start, avg((k.kpis ->> 'I_t')::float8) AS value,
              count(*)::int AS students
       FROM weekly_kpi k
       WHERE k.week_start BETWEEN ${historyFrom}::date AND ${weekStart}::date
         AND jsonb_typeof(k.kpis -> 'I_t') = 'number'
-      GROUP BY k.week_start ORDER BY k.week_start`)
-  ], { concurrency: 1 })
+      GROUP BY k.week_start ORDER BY k.week_start`
+      )
+    ],
+    { concurrency: 1 }
+  )
   const posteriorRuns = [...new Set(posteriors.map((p) => p.run_id))]
-  const [growthMeta, forecasts, survivalFits, segments, segmentMeta, cohortForecasts] = yield* Effect.all([
-    // the latest fit (accepted or not), then the fits the students' posteriors came from
-    json(sql`
+  const [growthMeta, forecasts, survivalFits, segments, segmentMeta, cohortForecasts] = yield* Effect.all(
+    [
+      // the latest fit (accepted or not), then the fits the students' posteriors came from
+      json(sql`
       SELECT row FROM (
         (SELECT to_jsonb(g) AS row, g.fitted_at FROM growth_brms_meta g ORDER BY g.fitted_at DESC LIMIT 1)
         UNION ALL
         (SELECT to_jsonb(g) AS row, g.fitted_at FROM growth_brms_meta g WHERE g.run_id = ANY(${posteriorRuns}::text[]))
       ) m ORDER BY m.fitted_at DESC`),
-    // per student, the latest fit of I_t made for the as-of week or before (as_of_week when the table has it)
-    json(sql`
+      // per student, the latest fit of I_t made for the as-of week or before (as_of_week when the table has it)
+      json(sql`
       SELECT DISTINCT ON (m.user_id) to_jsonb(m) AS row
       FROM prophet_fit_meta m
       WHERE m.metric = 'I_t' AND m.user_id IN (${active})
         AND coalesce((to_jsonb(m) ->> 'as_of_week')::date, ${modelWeek}::date) <= ${modelWeek}::date
       ORDER BY m.user_id, (to_jsonb(m) ->> 'as_of_week') DESC NULLS LAST, m.fitted_at DESC`),
-    json(sql`
+      json(sql`
       SELECT to_jsonb(s) AS row FROM survival_fit_meta s
       WHERE coalesce((to_jsonb(s) ->> 'as_of')::date, ${modelWeek}::date + 6) <= ${modelWeek}::date + 6
       ORDER BY s.fitted_at DESC LIMIT 1`),
-    json(sql`SELECT to_jsonb(u) AS row FROM user_segment u WHERE u.user_id IN (${active})`),
-    json(sql`
+      json(sql`SELECT to_jsonb(u) AS row FROM user_segment u WHERE u.user_id IN (${active})`),
+      json(sql`
       SELECT to_jsonb(s) AS row FROM segment_meta s
       WHERE coalesce((to_jsonb(s) ->> 'as_of')::date, ${modelWeek}::date + 6) <= ${modelWeek}::date + 6
       ORDER BY s.fitted_at DESC LIMIT 1`),
-    json(sql`
+      json(sql`
       SELECT to_jsonb(m) AS row FROM prophet_fit_meta m
       WHERE m.metric = 'I_t' AND m.user_id IS NULL
         AND coalesce((to_jsonb(m) ->> 'as_of_week')::date, ${modelWeek}::date) <= ${modelWeek}::date
       ORDER BY (to_jsonb(m) ->> 'as_of_week') DESC NULLS LAST, m.fitted_at DESC LIMIT 1`)
-  ], { concurrency: 1 })
-  const runIds = [...new Set([...forecasts, ...cohortForecasts].flatMap((f) => {
-    const id = (f as { run_id?: unknown } | null)?.run_id
-    return typeof id === "string" ? [id] : []
-  }))]
-  const anomalies = runIds.length === 0 ? [] : yield* json(sql`
+    ],
+    { concurrency: 1 }
+  )
+  const runIds = [
+    ...new Set(
+      [...forecasts, ...cohortForecasts].flatMap((f) => {
+        const id = (f as { run_id?: unknown } | null)?.run_id
+        return typeof id === "string" ? [id] : []
+      })
+    )
+  ]
+  const anomalies =
+    runIds.length === 0
+      ? []
+      : yield* json(sql`
     SELECT to_jsonb(a) AS row FROM prophet_anomalies a WHERE a.run_id = ANY(${runIds}::text[]) ORDER BY a.week_start`)
   return {
     users: users.map((u) => u.user_id),

@@ -83,9 +83,11 @@ ORDER BY 1`
  * precision needs. One set-based statement; users present in only one of the two tables come with zero history on
  * the other side.
  */
-export const segmentFeatures = Effect.fn("SegmentFeaturesQuery.segmentFeatures")(function*(
-  range: { readonly firstWeek: string; readonly lastWeek: string; readonly asOf: string }
-) {
+export const segmentFeatures = Effect.fn("SegmentFeaturesQuery.segmentFeatures")(function* (range: {
+  readonly firstWeek: string
+  readonly lastWeek: string
+  readonly asOf: string
+}) {
   const sql = yield* SqlClient.SqlClient
   const query = SqlSchema.findAll({
     Request,

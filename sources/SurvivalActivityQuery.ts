@@ -47,9 +47,10 @@ ORDER BY g.user_id`
  * Per student with any activity in the `lookbackDays` days ending with `asOf` (UTC): the active days (attempts or
  * sessions), the number of sessions and the mean gap between active days. One set-based pass over both tables.
  */
-export const survivalActivity = Effect.fn("SurvivalActivityQuery.survivalActivity")(function*(
-  request: { readonly asOf: string; readonly lookbackDays: number }
-) {
+export const survivalActivity = Effect.fn("SurvivalActivityQuery.survivalActivity")(function* (request: {
+  readonly asOf: string
+  readonly lookbackDays: number
+}) {
   const sql = yield* SqlClient.SqlClient
   const query = SqlSchema.findAll({
     Request,

@@ -68,9 +68,10 @@ WHERE w.day >= b.first_day`
  * before (null when either is empty). One set-based pass over `attempt`, as a relation: its rows go straight into
  * `features_topic_daily` without passing through Node.
  */
-export const topicDays = Effect.fn("TopicFeaturesQuery.topicDays")(function*(
-  range: { readonly firstDay: string; readonly scanTo: string }
-) {
+export const topicDays = Effect.fn("TopicFeaturesQuery.topicDays")(function* (range: {
+  readonly firstDay: string
+  readonly scanTo: string
+}) {
   const sql = yield* SqlClient.SqlClient
   const unique = yield* attemptIdsUnique()
   return Relation.make({

@@ -30,7 +30,12 @@ export interface GrowthWeeks {
 /** The growth weeks of an as-of day. */
 export const growthWeeks = (asOf: string, lookbackWeeks: number): GrowthWeeks => {
   const lastWeek = lastCompleteWeek(asOf)
-  return { firstWeek: addDays(lastWeek, -7 * (lookbackWeeks - 1)), lastWeek, scanTo: addDays(lastWeek, 7), asOfWeek: lookbackWeeks - 1 }
+  return {
+    firstWeek: addDays(lastWeek, -7 * (lookbackWeeks - 1)),
+    lastWeek,
+    scanTo: addDays(lastWeek, 7),
+    asOfWeek: lookbackWeeks - 1
+  }
 }
 
 /** One student's accuracy in one week: `week` counts from 0 at the first lookback week. */
@@ -95,7 +100,7 @@ FROM sw JOIN counted c USING (student)
 ORDER BY sw.student, sw.week`
 
 /** The weekly accuracy of every student in the growth weeks, read set-based from `attempt`. */
-export const weeklyAccuracy = Effect.fn("WeeklyAccuracyQuery.weeklyAccuracy")(function*(weeks: GrowthWeeks) {
+export const weeklyAccuracy = Effect.fn("WeeklyAccuracyQuery.weeklyAccuracy")(function* (weeks: GrowthWeeks) {
   const sql = yield* SqlClient.SqlClient
   const unique = yield* attemptIdsUnique()
   const query = SqlSchema.findAll({

@@ -89,7 +89,11 @@ const weekIndex = (column: "x.started_at" | "s.started_at") =>
 
 /** How many KPI weeks (Mondays from `firstWeek` to `lastWeek`) a run computes. */
 export const targetWeekCount = (weeks: Pick<KpiWeeks, "firstWeek" | "lastWeek">): number =>
-  Math.max(0, Math.round((Date.parse(`${weeks.lastWeek}T00:00:00Z`) - Date.parse(`${weeks.firstWeek}T00:00:00Z`)) / 604_800_000) + 1)
+  Math.max(
+    0,
+    Math.round((Date.parse(`${weeks.lastWeek}T00:00:00Z`) - Date.parse(`${weeks.firstWeek}T00:00:00Z`)) / 604_800_000) +
+      1
+  )
 
 const range = (n: number) => Array.from({ length: n }, (_, k) => k)
 
@@ -108,27 +112,24 @@ const maxSession = generated(`interval '${MAX_SESSION_SECONDS} seconds'`)
  * taken over the per-(student, week) arrays of the four weeks concatenated once per (student, window end) (a
  * window function over a student × week grid), instead of sorting every value once per KPI week it falls in.
  */
-export const windowsQuery = (
-  sql: SqlClient.SqlClient,
-  deduplicate: boolean,
-  request: typeof Request.Type
-) => {
+export const windowsQuery = (sql: SqlClient.SqlClient, deduplicate: boolean, request: typeof Request.Type) => {
   const targets = targetWeekCount(request)
   // the weeks of the scan (7 before the first KPI week, then the KPI weeks) fit a bigint bit mask up to 56 KPI weeks
   const wrongMask = targets + 7 <= 63
   // wrong in the previous 28 days of KPI week k: bits k..k+3 of the mask
-  const wrongBefore = (k: number) => wrongMask ? `(wm >> ${k}) & 15 <> 0` : `wb_${k}`
+  const wrongBefore = (k: number) => (wrongMask ? `(wm >> ${k}) & 15 <> 0` : `wb_${k}`)
   // the scanned range [lo, hi) of `b`, as expressions of the parameters the planner can estimate the attempts of
   const rangeFrom = sql`(${request.scanFrom}::date)::timestamp AT TIME ZONE 'UTC'`
   const rangeTo = sql`least((${request.scanTo}::date)::timestamp AT TIME ZONE 'UTC', now())`
   // the per-(student, item) aggregates of R_t, one pair of columns per KPI week (code-generated from `targets`)
   const perItem = generated(
-    `${wrongMask ? "         bit_or(1::int8 << o) FILTER (WHERE NOT correct) AS wm,\n" : ""}${
-      range(targets).map((k) =>
-        `${wrongMask ? "" : `         bool_or(NOT correct) FILTER (WHERE o BETWEEN ${k} AND ${k + 3}) AS wb_${k},\n`}` +
-        `         max(code) FILTER (WHERE o BETWEEN ${k + 4} AND ${k + 7}) AS lr_${k}`
-      ).join(",\n")
-    }`
+    `${wrongMask ? "         bit_or(1::int8 << o) FILTER (WHERE NOT correct) AS wm,\n" : ""}${range(targets)
+      .map(
+        (k) =>
+          `${wrongMask ? "" : `         bool_or(NOT correct) FILTER (WHERE o BETWEEN ${k} AND ${k + 3}) AS wb_${k},\n`}` +
+          `         max(code) FILTER (WHERE o BETWEEN ${k + 4} AND ${k + 7}) AS lr_${k}`
+      )
+      .join(",\n")}`
   )
   const perItemFilter = generated(`
   WHERE (NOT correct AND o <= ${targets + 2}) OR (correct IS NOT NULL AND o >= 4)
@@ -139,10 +140,14 @@ export const windowsQuery = (
       : `bool_or(NOT correct) FILTER (WHERE o <= ${targets + 2})`
   }`)
   const returned = generated(
-    range(targets).map((k) => `count(*) FILTER (WHERE ${wrongBefore(k)} AND lr_${k} IS NOT NULL)`).join(", ")
+    range(targets)
+      .map((k) => `count(*) FILTER (WHERE ${wrongBefore(k)} AND lr_${k} IS NOT NULL)`)
+      .join(", ")
   )
   const recovered = generated(
-    range(targets).map((k) => `count(*) FILTER (WHERE ${wrongBefore(k)} AND lr_${k} % 2 = 1)`).join(", ")
+    range(targets)
+      .map((k) => `count(*) FILTER (WHERE ${wrongBefore(k)} AND lr_${k} % 2 = 1)`)
+      .join(", ")
   )
   return sql`
 WITH
@@ -298,7 +303,7 @@ ORDER BY k.student_id, k.target`
 }
 
 /** The window statistics of every student and week of `weeks`, read set-based from `attempt` and `session`. */
-export const weeklyWindows = Effect.fn("WeeklyKpiQuery.weeklyWindows")(function*(weeks: KpiWeeks) {
+export const weeklyWindows = Effect.fn("WeeklyKpiQuery.weeklyWindows")(function* (weeks: KpiWeeks) {
   const sql = yield* SqlClient.SqlClient
   const unique = yield* attemptIdsUnique()
   const query = SqlSchema.findAll({
@@ -312,7 +317,10 @@ export const weeklyWindows = Effect.fn("WeeklyKpiQuery.weeklyWindows")(function*
   // planner overestimates the per-student-week array_agg states, so hash tables get 4 × work_mem (1 GB) before they
   // spill; sorts stay within 256 MB.
   const rows = yield* sql.withTransaction(
-    Effect.zipRight(sql`SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL hash_mem_multiplier = 4`, query(weeks))
+    Effect.zipRight(
+      sql`SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL hash_mem_multiplier = 4`,
+      query(weeks)
+    )
   )
   const first = rows[0]
   const quality: InputQuality = {
@@ -326,7 +334,18 @@ export const weeklyWindows = Effect.fn("WeeklyKpiQuery.weeklyWindows")(function*
     sessions_invalid_length: first?.q_sessions_invalid_length ?? 0
   }
   return {
-    rows: rows.map(({ q_attempts: _1, q_null_correct: _2, q_invalid_response_time: _3, q_duplicate_rows: _4, q_single_attempt_students: _5, q_sessions: _6, q_sessions_invalid_length: _7, ...row }) => row),
+    rows: rows.map(
+      ({
+        q_attempts: _1,
+        q_null_correct: _2,
+        q_invalid_response_time: _3,
+        q_duplicate_rows: _4,
+        q_single_attempt_students: _5,
+        q_sessions: _6,
+        q_sessions_invalid_length: _7,
+        ...row
+      }) => row
+    ),
     quality
   } satisfies WeeklyWindows
 })
@@ -343,7 +362,7 @@ export type OutOfRange = typeof OutOfRange.Type
  * Attempts and sessions that start after now (clock errors: never read by any window), and sessions in the run's
  * range without any attempt (kept as visits; counted so an operator can see them).
  */
-export const outOfRange = Effect.fn("WeeklyKpiQuery.outOfRange")(function*(weeks: KpiWeeks) {
+export const outOfRange = Effect.fn("WeeklyKpiQuery.outOfRange")(function* (weeks: KpiWeeks) {
   const sql = yield* SqlClient.SqlClient
   const query = SqlSchema.single({
     Request,

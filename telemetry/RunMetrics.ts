@@ -10,10 +10,16 @@ export const runDuration = Metric.histogram(
 )
 
 /** Runs that failed, per pipeline. */
-export const runFailures = Metric.counter("seedtest_run_failures_total", { description: "pipeline runs that ended failed", incremental: true })
+export const runFailures = Metric.counter("seedtest_run_failures_total", {
+  description: "pipeline runs that ended failed",
+  incremental: true
+})
 
 /** Rows handed to sinks, per pipeline and sink stage. */
-export const rowsWritten = Metric.counter("seedtest_rows_written_total", { description: "rows the sink stages of runs wrote", incremental: true })
+export const rowsWritten = Metric.counter("seedtest_rows_written_total", {
+  description: "rows the sink stages of runs wrote",
+  incremental: true
+})
 
 /**
  * How late scheduled runs start, per pipeline (seconds): from a slot's due time to the start of its run — waiting for
@@ -34,7 +40,10 @@ const record = (pipelines: Map<string, string>, event: RunEvent): Effect.Effect<
       const pipeline = pipelines.get(event.runId)
       return pipeline === undefined || event.kind !== "sink" || event.rows === undefined
         ? Effect.void
-        : Metric.incrementBy(rowsWritten.pipe(Metric.tagged("pipeline", pipeline), Metric.tagged("stage", event.stage)), event.rows)
+        : Metric.incrementBy(
+            rowsWritten.pipe(Metric.tagged("pipeline", pipeline), Metric.tagged("stage", event.stage)),
+            event.rows
+          )
     }
     case "RunFinished": {
       const pipeline = pipelines.get(event.runId)
@@ -72,8 +81,8 @@ export const recordSlotLag = (event: SchedulerEvent): Effect.Effect<void> =>
     : Effect.void
 
 /** A scheduler observer that also records the slot lag, around `inner` (the CLI's log lines). */
-export const observingScheduler = (
-  inner: { readonly onEvent: (event: SchedulerEvent) => Effect.Effect<void> }
-): { readonly onEvent: (event: SchedulerEvent) => Effect.Effect<void> } => ({
+export const observingScheduler = (inner: {
+  readonly onEvent: (event: SchedulerEvent) => Effect.Effect<void>
+}): { readonly onEvent: (event: SchedulerEvent) => Effect.Effect<void> } => ({
   onEvent: (event) => Effect.zipRight(inner.onEvent(event), recordSlotLag(event))
 })

@@ -43,5 +43,6 @@ export const layer: Layer.Layer<never, ConfigError.ConfigError> = Layer.unwrapEf
     Option.match(settings.endpoint, {
       onNone: () => loggerLayer(settings.logFormat),
       onSome: (endpoint) => Layer.merge(loggerLayer(settings.logFormat), otlpLayer(settings, endpoint))
-    }))
+    })
+  )
 )

@@ -11,7 +11,10 @@ import { seededRandom } from "../../test/support/simulate.ts"
 const args = process.argv.slice(2)
 // `--seeds K`: also fit the first size with K sampler seeds and count how many fits the acceptance rule takes
 const seeds = args.includes("--seeds") ? Number(args[args.indexOf("--seeds") + 1]) : 0
-const sizes = args.filter((_, i) => args[i - 1] !== "--seeds").map(Number).filter((n) => n > 0)
+const sizes = args
+  .filter((_, i) => args[i - 1] !== "--seeds")
+  .map(Number)
+  .filter((n) => n > 0)
 
 const rowsFor = (students: number) => {
   const random = seededRandom(students)
@@ -28,15 +31,29 @@ const rowsFor = (students: number) => {
   }).flat()
 }
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const service = yield* startRService("brms")
   const brms = yield* makeBrmsClient(service.connection())
-  const warm = yield* brms.fit({ rows: rowsFor(30), target: 0.7, horizon_weeks: 4, iter: 1000, chains: 2, family: "gaussian" })
+  const warm = yield* brms.fit({
+    rows: rowsFor(30),
+    target: 0.7,
+    horizon_weeks: 4,
+    iter: 1000,
+    chains: 2,
+    family: "gaussian"
+  })
   const compilesAfterWarmUp = (yield* brms.health()).compiles
   console.log(`warm-up fit: ${warm.timing.total_seconds.toFixed(2)} s R-internal`)
   for (const students of sizes.length > 0 ? sizes : [200]) {
     const started = performance.now()
-    const fit = yield* brms.fit({ rows: rowsFor(students), target: 0.7, horizon_weeks: 4, iter: 1000, chains: 2, family: "gaussian" })
+    const fit = yield* brms.fit({
+      rows: rowsFor(students),
+      target: 0.7,
+      horizon_weeks: 4,
+      iter: 1000,
+      chains: 2,
+      family: "gaussian"
+    })
     const endToEnd = (performance.now() - started) / 1000
     const compiles = (yield* brms.health()).compiles - compilesAfterWarmUp
     console.log(
@@ -52,14 +69,25 @@ const program = Effect.gen(function*() {
   const first = (sizes.length > 0 ? sizes : [200])[0]!
   let accepted = 0
   for (let seed = 1; seed <= seeds; seed++) {
-    const fit = yield* brms.fit({ rows: rowsFor(first), target: 0.7, horizon_weeks: 4, iter: 1000, chains: 2, family: "gaussian", seed })
+    const fit = yield* brms.fit({
+      rows: rowsFor(first),
+      target: 0.7,
+      horizon_weeks: 4,
+      iter: 1000,
+      chains: 2,
+      family: "gaussian",
+      seed
+    })
     if (fit.diagnostics.converged) accepted++
     console.log(
       `  seed ${seed}: max R-hat ${fit.diagnostics.max_rhat?.toFixed(4)}, min bulk ESS ${fit.diagnostics.min_ess_bulk?.toFixed(0)}, ` +
         `min tail ESS ${fit.diagnostics.min_ess_tail?.toFixed(0)}, divergences ${fit.diagnostics.divergences}`
     )
   }
-  if (seeds > 0) console.log(`${first} students, default settings: ${accepted}/${seeds} seeds accepted (R-hat ≤ 1.01, ESS ≥ 400, no divergences)`)
+  if (seeds > 0)
+    console.log(
+      `${first} students, default settings: ${accepted}/${seeds} seeds accepted (R-hat ≤ 1.01, ESS ≥ 400, no divergences)`
+    )
 }).pipe(Effect.scoped, Effect.provide(platformLayer))
 
 NodeRuntime.runMain(program)

@@ -8,7 +8,7 @@ import { addDays, seededRandom } from "../../test/support/simulate.ts"
 
 const args = process.argv.slice(2)
 const workersAt = args.indexOf("--workers")
-const workers = workersAt >= 0 ? args[workersAt + 1] ?? "1" : "1"
+const workers = workersAt >= 0 ? (args[workersAt + 1] ?? "1") : "1"
 const batchSize = Number(args.find((a, i) => i !== workersAt + 1 && /^\d+$/.test(a)) ?? 500)
 const singles = 20
 
@@ -16,11 +16,14 @@ const seriesFor = (count: number) => {
   const random = seededRandom(count)
   return Array.from({ length: count }, (_, i) => ({
     id: `s${i}`,
-    points: Array.from({ length: 12 }, (_, w) => ({ week_start: addDays("2024-01-01", 7 * w), value: random.normal(0.02 * w, 0.05) }))
+    points: Array.from({ length: 12 }, (_, w) => ({
+      week_start: addDays("2024-01-01", 7 * w),
+      value: random.normal(0.02 * w, 0.05)
+    }))
   }))
 }
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const service = yield* startRService("forecast", { args: ["--workers", workers] })
   const forecast = yield* makeForecastClient(service.connection())
   const request = (series: ReturnType<typeof seriesFor>) => ({ series, horizon_weeks: 4, anomaly_threshold: 2.5 })

@@ -20,9 +20,11 @@ const monday = (flag: string, value: string) =>
     onRight: (date) =>
       Calendar.isMonday(date)
         ? Effect.succeed(date)
-        : Effect.fail(new UsageError({
-          detail: `${flag} ${value} is not a Monday; weeks start on Monday (did you mean ${Calendar.mondayOf(date)}?).`
-        }))
+        : Effect.fail(
+            new UsageError({
+              detail: `${flag} ${value} is not a Monday; weeks start on Monday (did you mean ${Calendar.mondayOf(date)}?).`
+            })
+          )
   })
 
 /** `seedtest backfill <pipeline> --from <week> --to <week> [--force]`: one run per week, oldest first. */
@@ -32,19 +34,23 @@ export const backfill = Command.make(
     pipeline: Args.text({ name: "pipeline" }).pipe(Args.withDescription("the pipeline to backfill")),
     from: Options.text("from").pipe(Options.withDescription("first week, its Monday (YYYY-MM-DD)")),
     to: Options.text("to").pipe(Options.withDescription("last week, its Monday (YYYY-MM-DD), inclusive")),
-    force: Options.boolean("force").pipe(Options.withDescription("also re-run weeks that already have a successful run"))
+    force: Options.boolean("force").pipe(
+      Options.withDescription("also re-run weeks that already have a successful run")
+    )
   },
   ({ force, from, pipeline, to }) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const p = yield* (yield* registry).get(pipeline)
       if (!("asOf" in (p.params as object))) {
-        return yield* new UsageError({ detail: `Pipeline "${p.name}" has no asOf parameter, so it cannot be run for past weeks.` })
+        return yield* new UsageError({
+          detail: `Pipeline "${p.name}" has no asOf parameter, so it cannot be run for past weeks.`
+        })
       }
       const start = yield* monday("--from", from)
       const end = yield* monday("--to", to)
       if (end < start) return yield* new UsageError({ detail: `--to ${to} is before --from ${from}.` })
       const weeks = Calendar.weeksBetween(start, end)
-      return yield* Effect.gen(function*() {
+      return yield* Effect.gen(function* () {
         const store = yield* RunStore
         let ran = 0
         let skipped = 0
@@ -65,6 +71,8 @@ export const backfill = Command.make(
         yield* Console.log(`backfill of ${p.name}: ${ran} week(s) run, ${skipped} already done`)
       }).pipe(Effect.provide(DataLayer))
     })
-).pipe(Command.withDescription(
-  "Run a pipeline once per week over a range, oldest first, each as of that week's Sunday; weeks with a successful run are skipped unless --force. Stops at the first failure (nothing of that week is written)."
-))
+).pipe(
+  Command.withDescription(
+    "Run a pipeline once per week over a range, oldest first, each as of that week's Sunday; weeks with a successful run are skipped unless --force. Stops at the first failure (nothing of that week is written)."
+  )
+)

@@ -9,18 +9,22 @@ export const list = Command.make(
   "list",
   { json: Options.boolean("json").pipe(Options.withDescription("print JSON instead of text")) },
   ({ json }) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { order, pipelines } = yield* registry
-      const rows = order.map((name) => pipelines.find((p) => p.name === name)!).map((p) => ({
-        name: p.name,
-        description: p.description,
-        reads: Pipeline.reads(p).map(Resource.format),
-        writes: Pipeline.writes(p).map(Resource.format)
-      }))
+      const rows = order
+        .map((name) => pipelines.find((p) => p.name === name)!)
+        .map((p) => ({
+          name: p.name,
+          description: p.description,
+          reads: Pipeline.reads(p).map(Resource.format),
+          writes: Pipeline.writes(p).map(Resource.format)
+        }))
       if (json) return yield* Console.log(JSON.stringify(rows, null, 2))
       if (rows.length === 0) return yield* Console.log("no pipelines are registered yet")
       for (const r of rows) {
-        yield* Console.log(`${r.name}\n  ${r.description}\n  reads:  ${r.reads.join(", ") || "—"}\n  writes: ${r.writes.join(", ") || "—"}\n`)
+        yield* Console.log(
+          `${r.name}\n  ${r.description}\n  reads:  ${r.reads.join(", ") || "—"}\n  writes: ${r.writes.join(", ") || "—"}\n`
+        )
       }
     })
 ).pipe(Command.withDescription("List the pipelines, in dependency order, with what each reads and writes."))

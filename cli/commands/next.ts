@@ -12,14 +12,21 @@ export const next = Command.make(
     json: Options.boolean("json").pipe(Options.withDescription("print JSON instead of text"))
   },
   ({ count, json }) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const reg = yield* registry
       const { entries } = yield* loadSchedule(reg)
       const upcoming = upcomingFires(reg, entries, yield* DateTime.nowAsDate, count)
       if (json) return yield* Console.log(JSON.stringify(upcoming, null, 2))
       for (const u of upcoming) {
-        const wait = u.after.length === 0 ? "" : `  after ${u.after.join(", ")}${u.startsAfter > u.fire ? ` (not before ${u.startsAfter.toISOString()})` : ""}`
+        const wait =
+          u.after.length === 0
+            ? ""
+            : `  after ${u.after.join(", ")}${u.startsAfter > u.fire ? ` (not before ${u.startsAfter.toISOString()})` : ""}`
         yield* Console.log(`${u.fire.toISOString()}  ${u.pipeline}${wait}`)
       }
     })
-).pipe(Command.withDescription("The next scheduled runs, in the order they will run, with the same-day upstream pipelines each waits for."))
+).pipe(
+  Command.withDescription(
+    "The next scheduled runs, in the order they will run, with the same-day upstream pipelines each waits for."
+  )
+)

@@ -20,14 +20,22 @@ const show = Command.make(
   "show",
   { id: Args.text({ name: "run-id" }).pipe(Args.withDescription("a run id from `seedtest runs`")), json },
   ({ id, json }) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const store = yield* RunStore
-      const run = yield* store.get(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(new UnknownRun({ id })), onSome: Effect.succeed })))
+      const run = yield* store
+        .get(id)
+        .pipe(
+          Effect.flatMap(Option.match({ onNone: () => Effect.fail(new UnknownRun({ id })), onSome: Effect.succeed }))
+        )
       if (json) return yield* Console.log(JSON.stringify(run, null, 2))
       const lines = [
         `${run.id}  ${run.pipeline}  ${run.status}  (${run.trigger}${run.slot === null ? "" : ` ${run.slot}`})`,
         `started ${run.startedAt.toISOString()}, ${duration(run)}`,
-        `params: ${Object.entries(run.params).map(([k, v]) => `${k}=${v}`).join(" ") || "—"}`,
+        `params: ${
+          Object.entries(run.params)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" ") || "—"
+        }`,
         "",
         "stages:"
       ]
@@ -40,7 +48,8 @@ const show = Command.make(
       }
       if (run.sinks.length > 0) {
         lines.push("", "written:")
-        for (const s of run.sinks) lines.push(`  ${s.target}: ${s.inserted} inserted, ${s.updated} updated, ${s.deleted} deleted`)
+        for (const s of run.sinks)
+          lines.push(`  ${s.target}: ${s.inserted} inserted, ${s.updated} updated, ${s.deleted} deleted`)
       }
       if (run.checks.length > 0) {
         lines.push("", "checks:")
@@ -54,9 +63,11 @@ const show = Command.make(
       if (run.error !== null) lines.push("", `error: ${run.error.message}`)
       yield* Console.log(lines.join("\n"))
     }).pipe(Effect.provide(DataLayer))
-).pipe(Command.withDescription(
-  "Show one run: parameters, per-stage status, timings, row counts, what it wrote, its data checks, its error."
-))
+).pipe(
+  Command.withDescription(
+    "Show one run: parameters, per-stage status, timings, row counts, what it wrote, its data checks, its error."
+  )
+)
 
 /** `seedtest runs`: the run history, newest first. */
 export const runs = Command.make(
@@ -67,7 +78,7 @@ export const runs = Command.make(
     json
   },
   ({ json, limit, pipeline }) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const store = yield* RunStore
       const history = yield* store.list({ limit, pipeline: Option.getOrUndefined(pipeline) })
       if (json) return yield* Console.log(JSON.stringify(history, null, 2))

@@ -1,7 +1,7 @@
-import { Command, Options } from "@effect/cli"
-import { DateTime, Duration, Effect, Layer, Logger, LogLevel, Option, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
+import { Command, Options } from "@effect/cli"
+import { DateTime, Duration, Effect, Layer, Logger, LogLevel, Option, Schedule } from "effect"
 import * as Scheduler from "../../engine/Scheduler.ts"
 import { SchedulerObserver } from "../../engine/SchedulerEvent.ts"
 import * as SchedulerLog from "../../engine/SchedulerLog.ts"
@@ -27,7 +27,10 @@ const healthBeat = (file: string) =>
 export const scheduler = Command.make(
   "scheduler",
   {
-    owner: Options.text("owner").pipe(Options.optional, Options.withDescription("this replica's name (default host:pid)")),
+    owner: Options.text("owner").pipe(
+      Options.optional,
+      Options.withDescription("this replica's name (default host:pid)")
+    ),
     grace: Options.integer("grace").pipe(
       Options.withDefault(Duration.toSeconds(Scheduler.defaults.grace)),
       Options.withDescription("seconds a run may take to finish after SIGTERM before it is interrupted and rolled back")
@@ -43,11 +46,13 @@ export const scheduler = Command.make(
     )
   },
   ({ grace, healthFile, owner, poll, verbose }) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const reg = yield* registry
       const schedule = yield* loadSchedule(reg)
       if (schedule.notYetAvailable.length > 0) {
-        yield* Effect.logWarning(`not scheduling pipelines that are not available yet: ${schedule.notYetAvailable.join(", ")}`)
+        yield* Effect.logWarning(
+          `not scheduling pipelines that are not available yet: ${schedule.notYetAvailable.join(", ")}`
+        )
       }
       if (Option.isSome(healthFile)) yield* healthBeat(healthFile.value)
       yield* runScheduler(reg, schedule.entries, {
@@ -61,6 +66,8 @@ export const scheduler = Command.make(
         Logger.withMinimumLogLevel(verbose ? LogLevel.Debug : LogLevel.Info)
       )
     }).pipe(Effect.provide(SlotStore.Default.pipe(Layer.provideMerge(DataLayer))))
-).pipe(Command.withDescription(
-  "Run the scheduler daemon: fires each pipeline on its cron (config/schedule.json or SEEDTEST_SCHEDULE_FILE), after the pipelines it reads from that are due the same day; each slot runs once across replicas; SIGTERM lets the current run finish within --grace."
-))
+).pipe(
+  Command.withDescription(
+    "Run the scheduler daemon: fires each pipeline on its cron (config/schedule.json or SEEDTEST_SCHEDULE_FILE), after the pipelines it reads from that are due the same day; each slot runs once across replicas; SIGTERM lets the current run finish within --grace."
+  )
+)

@@ -5,7 +5,7 @@ import { Effect } from "effect"
  * The output tables of the models (mission.md "Tables"), compatible with the existing production schema: every
  * statement is `IF NOT EXISTS`, so a database that already has them keeps its rows and columns.
  */
-export default Effect.gen(function*() {
+export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`
     CREATE TABLE IF NOT EXISTS weekly_kpi (

@@ -9,7 +9,7 @@ export const demoTableComment = "seedtest demo table: created by migration 0003 
  * database has no relation of that name (embedded/demo databases); a host table or view is never touched, not even
  * with an index. The tables carry no foreign keys: like a host view, they may hold what the pipelines must survive.
  */
-export default Effect.gen(function*() {
+export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const [present] = yield* sql<{ attempt: boolean; session: boolean }>`
     SELECT to_regclass('attempt') IS NOT NULL AS attempt, to_regclass('session') IS NOT NULL AS session`

@@ -5,7 +5,7 @@ import { Effect } from "effect"
  * One row per (pipeline, fire time) the scheduler has seen. The primary key is what makes a slot run once across
  * scheduler replicas: a replica takes a slot by a conditional UPDATE that only one of them can win.
  */
-export default Effect.gen(function*() {
+export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`
     CREATE TABLE IF NOT EXISTS schedule_slot (

@@ -6,7 +6,7 @@ import { Effect } from "effect"
  * replaces its own row instead of adding one) and keep what their predict endpoints need besides the mission's
  * columns (baseline hazard and imputation; scaling). Added columns are nullable: rows of the old system stay valid.
  */
-export default Effect.gen(function*() {
+export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`ALTER TABLE survival_fit_meta ADD COLUMN IF NOT EXISTS as_of date`
   yield* sql`ALTER TABLE survival_fit_meta ADD COLUMN IF NOT EXISTS model jsonb`

@@ -1,5 +1,5 @@
-import type { KpiSeriesPoint } from "../../sources/KpiSeriesQuery.ts"
 import type { ProphetSeriesRow } from "../../sinks/ProphetForecastSink.ts"
+import type { KpiSeriesPoint } from "../../sources/KpiSeriesQuery.ts"
 import type { ForecastSeries, SeriesForecast } from "../models/schemas/Forecast.ts"
 
 /** The id of the cohort series in a Prophet request; student series are `user:<id>`, so no student id collides. */
@@ -57,7 +57,13 @@ export const seriesRows = (
       anomaly_threshold: settings.anomalyThreshold
     }
     if (f.status !== "ok") {
-      return { ...common, changepoints: [], forecast: [], fit_meta: { status: f.status, message: f.message }, anomalies: [] }
+      return {
+        ...common,
+        changepoints: [],
+        forecast: [],
+        fit_meta: { status: f.status, message: f.message },
+        anomalies: []
+      }
     }
     return {
       ...common,

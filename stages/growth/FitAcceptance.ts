@@ -25,11 +25,13 @@ export const fitAcceptance = (diagnostics: GrowthDiagnostics): FitAcceptance => 
     max_rhat === null && "R-hat could not be computed",
     max_rhat !== null && max_rhat > thresholds.max_rhat && `max R-hat ${max_rhat.toFixed(3)} > ${thresholds.max_rhat}`,
     min_ess_bulk === null && "bulk ESS could not be computed",
-    min_ess_bulk !== null && min_ess_bulk < thresholds.min_ess_bulk &&
-    `min bulk ESS ${min_ess_bulk.toFixed(0)} < ${thresholds.min_ess_bulk}`,
+    min_ess_bulk !== null &&
+      min_ess_bulk < thresholds.min_ess_bulk &&
+      `min bulk ESS ${min_ess_bulk.toFixed(0)} < ${thresholds.min_ess_bulk}`,
     min_ess_tail === null && "tail ESS could not be computed",
-    min_ess_tail !== null && min_ess_tail < thresholds.min_ess_tail &&
-    `min tail ESS ${min_ess_tail.toFixed(0)} < ${thresholds.min_ess_tail}`,
+    min_ess_tail !== null &&
+      min_ess_tail < thresholds.min_ess_tail &&
+      `min tail ESS ${min_ess_tail.toFixed(0)} < ${thresholds.min_ess_tail}`,
     divergences > thresholds.max_divergences && `${divergences} divergent transitions`
   ].filter((r): r is string => typeof r === "string")
   return { accepted: reasons.length === 0, reasons, max_rhat, min_ess_bulk, min_ess_tail, divergences, thresholds }

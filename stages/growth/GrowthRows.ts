@@ -13,7 +13,11 @@ export interface FitIdentity {
  * The fit's row of `growth_brms_meta`: formula, priors, population posterior and every student's growth line
  * (intercept, slope, correlation), diagnostics with the verdict.
  */
-export const growthMetaRow = (fit: GrowthFitResponse, acceptance: FitAcceptance, id: FitIdentity): GrowthBrmsMetaRow => ({
+export const growthMetaRow = (
+  fit: GrowthFitResponse,
+  acceptance: FitAcceptance,
+  id: FitIdentity
+): GrowthBrmsMetaRow => ({
   run_id: id.runId,
   formula: fit.model.formula,
   priors: { scale: fit.model.priors_scale, priors: fit.model.priors },
@@ -38,7 +42,12 @@ export const growthMetaRow = (fit: GrowthFitResponse, acceptance: FitAcceptance,
     students: Object.fromEntries(fit.students.map((st) => [st.student, st.coefficients])),
     timing: fit.timing
   },
-  diagnostics: { ...fit.diagnostics, accepted: acceptance.accepted, reasons: acceptance.reasons, thresholds: acceptance.thresholds }
+  diagnostics: {
+    ...fit.diagnostics,
+    accepted: acceptance.accepted,
+    reasons: acceptance.reasons,
+    thresholds: acceptance.thresholds
+  }
 })
 
 /** The per-student posterior rows of an accepted fit; none for a rejected one (the last good posterior stays). */
@@ -49,14 +58,14 @@ export const growthPosteriorRows = (
 ): ReadonlyArray<GrowthPosteriorRow> =>
   acceptance.accepted
     ? fit.students.map((s) => ({
-      run_id: id.runId,
-      user_id: s.student,
-      week_start: id.weekStart,
-      p_goal: s.probability_reach_target01,
-      sigma: s.sigma,
-      lower95: s.interval95.lower,
-      upper95: s.interval95.upper,
-      target: fit.target,
-      horizon_weeks: fit.horizon_weeks
-    }))
+        run_id: id.runId,
+        user_id: s.student,
+        week_start: id.weekStart,
+        p_goal: s.probability_reach_target01,
+        sigma: s.sigma,
+        lower95: s.interval95.lower,
+        upper95: s.interval95.upper,
+        target: fit.target,
+        horizon_weeks: fit.horizon_weeks
+      }))
     : []

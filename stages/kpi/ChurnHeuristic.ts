@@ -18,6 +18,7 @@ export interface ChurnInputs {
 export const churnHeuristic = (inputs: ChurnInputs): number | null =>
   finiteOrNull(
     0.6 * clamp(inputs.daysSinceLast / 14) +
-      0.25 * (inputs.meanGapDays === null || !Number.isFinite(inputs.meanGapDays) ? 0.5 : clamp(inputs.meanGapDays / 7)) +
+      0.25 *
+        (inputs.meanGapDays === null || !Number.isFinite(inputs.meanGapDays) ? 0.5 : clamp(inputs.meanGapDays / 7)) +
       0.15 * clamp(1 - inputs.sessions / 10)
   )

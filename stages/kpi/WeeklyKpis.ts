@@ -2,7 +2,7 @@ import type { WeeklyKpis } from "../../sinks/WeeklyKpiSink.ts"
 import { churnHeuristic } from "./ChurnHeuristic.ts"
 import { efficiency } from "./Efficiency.ts"
 import { engagement } from "./Engagement.ts"
-import { type GoalAttainment, goalAttainment, type AccuracyTrend } from "./GoalAttainment.ts"
+import { type AccuracyTrend, type GoalAttainment, goalAttainment } from "./GoalAttainment.ts"
 import { improvement } from "./Improvement.ts"
 import { finiteOrNull, ratioOrNull } from "./Numbers.ts"
 import { recovery } from "./Recovery.ts"
@@ -57,7 +57,10 @@ export const accuracyTrend = (w: WeeklyWindows): AccuracyTrend => ({
  * form (`goalAttainment`) or the growth model's posterior.
  */
 export const weeklyKpis = (w: WeeklyWindows, goal: GoalAttainment | null): WeeklyKpis => ({
-  I_t: improvement({ graded: w.graded_14, correct: w.correct_14 }, { graded: w.graded_prev_14, correct: w.correct_prev_14 }),
+  I_t: improvement(
+    { graded: w.graded_14, correct: w.correct_14 },
+    { graded: w.graded_prev_14, correct: w.correct_prev_14 }
+  ),
   E_t: efficiency(w.median_rt_28, w.median_rt_prev_28),
   R_t: recovery(w.returned_items, w.recovered_items),
   A_t: engagement({
@@ -70,7 +73,11 @@ export const weeklyKpis = (w: WeeklyWindows, goal: GoalAttainment | null): Weekl
   sigma: finiteOrNull(goal?.sigma),
   sessions: w.sessions_28,
   mean_gap: finiteOrNull(w.mean_gap_days),
-  churn_heuristic: churnHeuristic({ daysSinceLast: w.days_since_last, meanGapDays: w.mean_gap_days, sessions: w.sessions_28 })
+  churn_heuristic: churnHeuristic({
+    daysSinceLast: w.days_since_last,
+    meanGapDays: w.mean_gap_days,
+    sessions: w.sessions_28
+  })
 })
 
 /** The closed-form P and sigma of a window row. */

@@ -28,7 +28,9 @@ export const clustersAreDefined = (
 ): string | undefined => {
   const clusters = new Set(defined)
   const i = assigned.findIndex((a) => !clusters.has(a.cluster))
-  return i < 0 ? undefined : `${where}.${i}.cluster is ${assigned[i]!.cluster}, which is not one of the clusters ${[...clusters].sort((a, b) => a - b).join(", ")}`
+  return i < 0
+    ? undefined
+    : `${where}.${i}.cluster is ${assigned[i]!.cluster}, which is not one of the clusters ${[...clusters].sort((a, b) => a - b).join(", ")}`
 }
 
 /** The first problem of several checks. */

@@ -18,7 +18,7 @@ export const connectionConfig = RServiceClient.connectionConfig({
 
 /** Build the brms client for an explicit connection. */
 export const make = (connection: RServiceClient.RServiceConnection) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const client = yield* RServiceClient.make(connection)
     const fit = client.endpoint("/growth/fit", GrowthFitRequest, GrowthFitResponse)
     const predict = client.endpoint("/growth/predict", GrowthPredictRequest, GrowthPredictResponse)
@@ -29,18 +29,19 @@ export const make = (connection: RServiceClient.RServiceConnection) =>
       /** Answers and failures per instance so far. */
       stats: client.stats,
       /** Fit `score ~ week + (week | student)` and get the per-student goal posterior. */
-      fit: Effect.fn("BrmsClient.fit")(function*(request: GrowthFitRequest, options?: RServiceClient.CallOptions) {
+      fit: Effect.fn("BrmsClient.fit")(function* (request: GrowthFitRequest, options?: RServiceClient.CallOptions) {
         yield* Effect.annotateCurrentSpan({ rows: request.rows.length, iter: request.iter, chains: request.chains })
         return yield* fit(request, options)
       }),
       /** Goal probability from stored per-student coefficients (stateless). */
-      predict: Effect.fn("BrmsClient.predict")(
-        function*(request: GrowthPredictRequest, options?: RServiceClient.CallOptions) {
-          return yield* predict(request, options)
-        }
-      ),
+      predict: Effect.fn("BrmsClient.predict")(function* (
+        request: GrowthPredictRequest,
+        options?: RServiceClient.CallOptions
+      ) {
+        return yield* predict(request, options)
+      }),
       /** Readiness (compiled model loaded) and the compile count. */
-      health: Effect.fn("BrmsClient.health")(function*() {
+      health: Effect.fn("BrmsClient.health")(function* () {
         return yield* client.health(BrmsHealth)
       })
     }
@@ -52,6 +53,9 @@ export class BrmsClient extends Effect.Service<BrmsClient>()("seedtest/stages/mo
 }) {
   /** The client for an explicit connection instead of the environment. */
   static layer(connection: RServiceClient.RServiceConnection): Layer.Layer<BrmsClient, never, HttpClient.HttpClient> {
-    return Layer.effect(BrmsClient, Effect.map(make(connection), (client) => BrmsClient.make(client)))
+    return Layer.effect(
+      BrmsClient,
+      Effect.map(make(connection), (client) => BrmsClient.make(client))
+    )
   }
 }

@@ -19,18 +19,44 @@ export const connectionConfig = RServiceClient.connectionConfig({
 
 /** Build the cluster client for an explicit connection. */
 export const make = (connection: RServiceClient.RServiceConnection) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const client = yield* RServiceClient.make(connection)
     const fit = client.endpoint("/cluster/fit", ClusterFitRequest, ClusterFitResponse, (request, answer) =>
       firstProblem(
-        () => idsWereSent(request.features.map((f) => f.user_id), answer.segments.map((s) => s.user_id), "segments"),
-        () => clustersAreDefined(answer.segment_meta.centers.map((c) => c.cluster), answer.segments, "segments")
-      ))
-    const predict = client.endpoint("/cluster/predict", ClusterPredictRequest, ClusterPredictResponse, (request, answer) =>
-      firstProblem(
-        () => idsWereSent(request.features.map((f) => f.user_id), answer.segments.map((s) => s.user_id), "segments"),
-        () => clustersAreDefined(request.centers.map((c) => c.cluster), answer.segments, "segments")
-      ))
+        () =>
+          idsWereSent(
+            request.features.map((f) => f.user_id),
+            answer.segments.map((s) => s.user_id),
+            "segments"
+          ),
+        () =>
+          clustersAreDefined(
+            answer.segment_meta.centers.map((c) => c.cluster),
+            answer.segments,
+            "segments"
+          )
+      )
+    )
+    const predict = client.endpoint(
+      "/cluster/predict",
+      ClusterPredictRequest,
+      ClusterPredictResponse,
+      (request, answer) =>
+        firstProblem(
+          () =>
+            idsWereSent(
+              request.features.map((f) => f.user_id),
+              answer.segments.map((s) => s.user_id),
+              "segments"
+            ),
+          () =>
+            clustersAreDefined(
+              request.centers.map((c) => c.cluster),
+              answer.segments,
+              "segments"
+            )
+        )
+    )
     return {
       /** The instances' base URLs and the calls worth having in flight at once over them. */
       instances: client.instances,
@@ -38,17 +64,18 @@ export const make = (connection: RServiceClient.RServiceConnection) =>
       /** Answers and failures per instance so far. */
       stats: client.stats,
       /** Segment users: scaled features, k-means, labels from the centres. */
-      fit: Effect.fn("ClusterClient.fit")(function*(request: ClusterFitRequest, options?: RServiceClient.CallOptions) {
+      fit: Effect.fn("ClusterClient.fit")(function* (request: ClusterFitRequest, options?: RServiceClient.CallOptions) {
         yield* Effect.annotateCurrentSpan({ users: request.features.length })
         return yield* fit(request, options)
       }),
       /** Assign users to stored centres with the stored scaling (stateless). */
-      predict: Effect.fn("ClusterClient.predict")(
-        function*(request: ClusterPredictRequest, options?: RServiceClient.CallOptions) {
-          return yield* predict(request, options)
-        }
-      ),
-      health: Effect.fn("ClusterClient.health")(function*() {
+      predict: Effect.fn("ClusterClient.predict")(function* (
+        request: ClusterPredictRequest,
+        options?: RServiceClient.CallOptions
+      ) {
+        return yield* predict(request, options)
+      }),
+      health: Effect.fn("ClusterClient.health")(function* () {
         return yield* client.health(ClusterHealth)
       })
     }
@@ -59,7 +86,12 @@ export class ClusterClient extends Effect.Service<ClusterClient>()("seedtest/sta
   effect: Effect.flatMap(connectionConfig, make)
 }) {
   /** The client for an explicit connection instead of the environment. */
-  static layer(connection: RServiceClient.RServiceConnection): Layer.Layer<ClusterClient, never, HttpClient.HttpClient> {
-    return Layer.effect(ClusterClient, Effect.map(make(connection), (client) => ClusterClient.make(client)))
+  static layer(
+    connection: RServiceClient.RServiceConnection
+  ): Layer.Layer<ClusterClient, never, HttpClient.HttpClient> {
+    return Layer.effect(
+      ClusterClient,
+      Effect.map(make(connection), (client) => ClusterClient.make(client))
+    )
   }
 }

@@ -19,14 +19,33 @@ export const connectionConfig = RServiceClient.connectionConfig({
 
 /** Build the forecast client for an explicit connection. */
 export const make = (connection: RServiceClient.RServiceConnection) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const client = yield* RServiceClient.make(connection)
     const prophet = client.endpoint("/prophet/fit", ProphetFitRequest, ProphetFitResponse, (request, answer) =>
-      idsWereSent(request.series.map((s) => s.id), answer.series.map((s) => s.id), "series"))
+      idsWereSent(
+        request.series.map((s) => s.id),
+        answer.series.map((s) => s.id),
+        "series"
+      )
+    )
     const survivalFit = client.endpoint("/survival/fit", SurvivalFitRequest, SurvivalFitResponse, (request, answer) =>
-      idsWereSent(request.rows.map((r) => r.user_id), answer.risk_scores.map((r) => r.user_id), "risk_scores"))
-    const survivalPredict = client.endpoint("/survival/predict", SurvivalPredictRequest, SurvivalPredictResponse, (request, answer) =>
-      idsWereSent(request.rows.map((r) => r.user_id), answer.risk_scores.map((r) => r.user_id), "risk_scores"))
+      idsWereSent(
+        request.rows.map((r) => r.user_id),
+        answer.risk_scores.map((r) => r.user_id),
+        "risk_scores"
+      )
+    )
+    const survivalPredict = client.endpoint(
+      "/survival/predict",
+      SurvivalPredictRequest,
+      SurvivalPredictResponse,
+      (request, answer) =>
+        idsWereSent(
+          request.rows.map((r) => r.user_id),
+          answer.risk_scores.map((r) => r.user_id),
+          "risk_scores"
+        )
+    )
     return {
       /** The instances' base URLs and the calls worth having in flight at once over them. */
       instances: client.instances,
@@ -34,26 +53,29 @@ export const make = (connection: RServiceClient.RServiceConnection) =>
       /** Answers and failures per instance so far. */
       stats: client.stats,
       /** Prophet fits of many weekly series in one request; each series answers on its own. */
-      prophetFit: Effect.fn("ForecastClient.prophetFit")(
-        function*(request: ProphetFitRequest, options?: RServiceClient.CallOptions) {
-          yield* Effect.annotateCurrentSpan({ series: request.series.length })
-          return yield* prophet(request, options)
-        }
-      ),
+      prophetFit: Effect.fn("ForecastClient.prophetFit")(function* (
+        request: ProphetFitRequest,
+        options?: RServiceClient.CallOptions
+      ) {
+        yield* Effect.annotateCurrentSpan({ series: request.series.length })
+        return yield* prophet(request, options)
+      }),
       /** Cox proportional-hazards churn model and per-student churn probabilities. */
-      survivalFit: Effect.fn("ForecastClient.survivalFit")(
-        function*(request: SurvivalFitRequest, options?: RServiceClient.CallOptions) {
-          yield* Effect.annotateCurrentSpan({ rows: request.rows.length })
-          return yield* survivalFit(request, options)
-        }
-      ),
+      survivalFit: Effect.fn("ForecastClient.survivalFit")(function* (
+        request: SurvivalFitRequest,
+        options?: RServiceClient.CallOptions
+      ) {
+        yield* Effect.annotateCurrentSpan({ rows: request.rows.length })
+        return yield* survivalFit(request, options)
+      }),
       /** Churn probabilities from stored coefficients and baseline hazard (stateless). */
-      survivalPredict: Effect.fn("ForecastClient.survivalPredict")(
-        function*(request: SurvivalPredictRequest, options?: RServiceClient.CallOptions) {
-          return yield* survivalPredict(request, options)
-        }
-      ),
-      health: Effect.fn("ForecastClient.health")(function*() {
+      survivalPredict: Effect.fn("ForecastClient.survivalPredict")(function* (
+        request: SurvivalPredictRequest,
+        options?: RServiceClient.CallOptions
+      ) {
+        return yield* survivalPredict(request, options)
+      }),
+      health: Effect.fn("ForecastClient.health")(function* () {
         return yield* client.health(ForecastHealth)
       })
     }
@@ -64,7 +86,12 @@ export class ForecastClient extends Effect.Service<ForecastClient>()("seedtest/s
   effect: Effect.flatMap(connectionConfig, make)
 }) {
   /** The client for an explicit connection instead of the environment. */
-  static layer(connection: RServiceClient.RServiceConnection): Layer.Layer<ForecastClient, never, HttpClient.HttpClient> {
-    return Layer.effect(ForecastClient, Effect.map(make(connection), (client) => ForecastClient.make(client)))
+  static layer(
+    connection: RServiceClient.RServiceConnection
+  ): Layer.Layer<ForecastClient, never, HttpClient.HttpClient> {
+    return Layer.effect(
+      ForecastClient,
+      Effect.map(make(connection), (client) => ForecastClient.make(client))
+    )
   }
 }

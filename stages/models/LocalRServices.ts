@@ -3,15 +3,16 @@
  * loopback port with a fresh token, and stops with the scope that started it. The CLI uses this when no
  * `R_*_URL` is set; tests use it to run against the real services.
  */
-import { Command, HttpClient } from "@effect/platform"
-import type { CommandExecutor } from "@effect/platform/CommandExecutor"
-import { NodeContext, NodeHttpClient } from "@effect/platform-node"
-import { Data, Duration, Effect, Layer, Redacted, Ref, Schedule, Schema, type Scope, Stream } from "effect"
+
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import { availableParallelism } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { Command, HttpClient } from "@effect/platform"
+import type { CommandExecutor } from "@effect/platform/CommandExecutor"
+import { NodeContext, NodeHttpClient } from "@effect/platform-node"
+import { Data, Duration, Effect, Layer, Redacted, Ref, Schedule, Schema, type Scope, Stream } from "effect"
 import { freeLoopbackPort } from "../../sources/LoopbackPort.ts"
 import type { RServiceConnection } from "./RServiceClient.ts"
 
@@ -74,17 +75,23 @@ const stderrTailChars = 1500
 
 /** Poll `/health` until it says ready (the first brms start compiles the Stan model: minutes). */
 const awaitReady = (url: string, within: Duration.DurationInput) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const http = yield* HttpClient.HttpClient
     const check = http.get(`${url}/health`).pipe(
       Effect.flatMap((res) => res.json),
       Effect.flatMap(Schema.decodeUnknown(Ready)),
       Effect.scoped,
-      Effect.filterOrFail((health) => health.ready, () => new Error("not ready yet"))
+      Effect.filterOrFail(
+        (health) => health.ready,
+        () => new Error("not ready yet")
+      )
     )
     yield* check.pipe(
       Effect.retry(Schedule.spaced(Duration.millis(500))),
-      Effect.timeoutFail({ duration: within, onTimeout: () => new Error(`${url} not ready within ${Duration.format(within)}`) })
+      Effect.timeoutFail({
+        duration: within,
+        onTimeout: () => new Error(`${url} not ready within ${Duration.format(within)}`)
+      })
     )
   })
 
@@ -103,7 +110,7 @@ export const startRService = (
     readonly replicaOf?: RunningRService
   } = {}
 ): Effect.Effect<RunningRService, unknown, Scope.Scope | CommandExecutor | HttpClient.HttpClient> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const port = options.replacing === undefined ? yield* freeLoopbackPort : Number(new URL(options.replacing.url).port)
     const sharing = options.replacing ?? options.replicaOf
     const token = sharing === undefined ? randomBytes(24).toString("hex") : Redacted.value(sharing.token)
@@ -140,10 +147,12 @@ export const startRService = (
     // R writes to both pipes; drain them so a full pipe never blocks it, keeping stderr's tail for the error
     const stderrTail = yield* Ref.make("")
     yield* Effect.forkScoped(Stream.runDrain(process.stdout))
-    yield* Effect.forkScoped(process.stderr.pipe(
-      Stream.decodeText(),
-      Stream.runForEach((chunk) => Ref.update(stderrTail, (tail) => (tail + chunk).slice(-stderrTailChars)))
-    ))
+    yield* Effect.forkScoped(
+      process.stderr.pipe(
+        Stream.decodeText(),
+        Stream.runForEach((chunk) => Ref.update(stderrTail, (tail) => (tail + chunk).slice(-stderrTailChars)))
+      )
+    )
     const url = `http://127.0.0.1:${port}`
     const within = options.readyWithin ?? Duration.minutes(service === "brms" ? 5 : 1)
     const startError = (reason: RServiceStartError["reason"], detail: string) =>
@@ -157,7 +166,9 @@ export const startRService = (
       Effect.flatMap((detail) => startError("Exited", detail))
     )
     yield* Effect.raceFirst(
-      awaitReady(url, within).pipe(Effect.catchAll(() => startError("NotReady", `was not ready at ${url} within ${Duration.format(within)}`))),
+      awaitReady(url, within).pipe(
+        Effect.catchAll(() => startError("NotReady", `was not ready at ${url} within ${Duration.format(within)}`))
+      ),
       exited
     )
     return {
@@ -179,4 +190,3 @@ export const startRService = (
 
 /** Node's HTTP client and process executor, what the helpers and clients need. */
 export const platformLayer = Layer.merge(NodeContext.layer, NodeHttpClient.layerUndici)
-

@@ -86,7 +86,10 @@ export interface RServiceConnection {
 
 /** The base URLs of a connection: its `url` split at commas, without trailing slashes. */
 export const instanceUrls = (connection: Pick<RServiceConnection, "url">): ReadonlyArray<string> =>
-  connection.url.split(",").map((part) => part.trim().replace(/\/+$/, "")).filter((part) => part.length > 0)
+  connection.url
+    .split(",")
+    .map((part) => part.trim().replace(/\/+$/, ""))
+    .filter((part) => part.length > 0)
 
 /** A URL as messages show it: any user or password in it replaced by `***`. */
 export const shownUrl = (url: string): string => {
@@ -228,10 +231,10 @@ const reasonOfStatus = (status: number): RServiceErrorReason =>
   status === 401 || status === 403
     ? "Unauthorized"
     : status === 502 || status === 503 || status === 504
-    ? "Transport"
-    : status >= 400 && status < 500
-    ? "InvalidRequest"
-    : "ModelFailure"
+      ? "Transport"
+      : status >= 400 && status < 500
+        ? "InvalidRequest"
+        : "ModelFailure"
 
 /** One instance of a service as the client sees it; mutated only inside `Effect.sync` (one JS thread). */
 interface Instance {
@@ -251,14 +254,16 @@ const failsOver = (error: RServiceError): boolean => error.reason === "Transport
  * The order a call tries instances in: those not being skipped first, the least busy, then the least used (so work
  * spreads evenly); then the skipped ones, the soonest back first — they are still tried when nothing else answers.
  */
-const preference = (now: number) => (a: Instance, b: Instance): number => {
-  const skippedA = a.skipUntil > now ? 1 : 0
-  const skippedB = b.skipUntil > now ? 1 : 0
-  if (skippedA !== skippedB) return skippedA - skippedB
-  if (skippedA === 1 && a.skipUntil !== b.skipUntil) return a.skipUntil - b.skipUntil
-  if (a.inFlight !== b.inFlight) return a.inFlight - b.inFlight
-  return a.answered + a.failed - (b.answered + b.failed)
-}
+const preference =
+  (now: number) =>
+  (a: Instance, b: Instance): number => {
+    const skippedA = a.skipUntil > now ? 1 : 0
+    const skippedB = b.skipUntil > now ? 1 : 0
+    if (skippedA !== skippedB) return skippedA - skippedB
+    if (skippedA === 1 && a.skipUntil !== b.skipUntil) return a.skipUntil - b.skipUntil
+    if (a.inFlight !== b.inFlight) return a.inFlight - b.inFlight
+    return a.answered + a.failed - (b.answered + b.failed)
+  }
 
 /**
  * Build a client for one connection; the HttpClient is resolved here, not per call. A connection whose `url` lists
@@ -267,7 +272,7 @@ const preference = (now: number) => (a: Instance, b: Instance): number => {
  * fails only when no instance answered, with an error naming each of them.
  */
 export const make = (connection: RServiceConnection): Effect.Effect<RServiceClient, never, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const http = yield* HttpClient.HttpClient
     const instances: Array<Instance> = instanceUrls(connection).map((url) => ({
       url,
@@ -280,12 +285,14 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
     const cooldownMs = Duration.toMillis(connection.cooldown ?? Duration.seconds(30))
     const concurrency = instances.length * Math.max(1, connection.workersPerInstance ?? 2)
 
-    const failure = (endpoint: string) =>
-    (
-      reason: RServiceErrorReason,
-      detail: string,
-      extra: { readonly status?: number; readonly field?: string } = {}
-    ) => new RServiceError({ reason, service: connection.service, endpoint, detail, ...extra })
+    const failure =
+      (endpoint: string) =>
+      (
+        reason: RServiceErrorReason,
+        detail: string,
+        extra: { readonly status?: number; readonly field?: string } = {}
+      ) =>
+        new RServiceError({ reason, service: connection.service, endpoint, detail, ...extra })
 
     /** One attempt at one instance. */
     const exchange = <A, I>(
@@ -297,10 +304,10 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
       const fail = failure(endpoint)
       const timeout = options.timeout ?? connection.timeout
       const setting = options.timeoutSetting === undefined ? "" : ` (${options.timeoutSetting})`
-      return Effect.gen(function*() {
-        const res = yield* http.execute(request).pipe(
-          Effect.mapError((error) => fail("Transport", transportDetail(error)))
-        )
+      return Effect.gen(function* () {
+        const res = yield* http
+          .execute(request)
+          .pipe(Effect.mapError((error) => fail("Transport", transportDetail(error))))
         const text = yield* res.text.pipe(
           Effect.mapError((error) => fail("Transport", `reading the body failed: ${error.description ?? error.reason}`))
         )
@@ -311,10 +318,14 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
         if (res.status >= 400) {
           const body = decodeErrorBody(text)
           const detail = body._tag === "Some" ? body.value : undefined
-          return yield* fail(reasonOfStatus(res.status), detail?.message ?? (text.slice(0, 500) || `HTTP ${res.status}`), {
-            status: res.status,
-            ...(detail?.field === undefined ? {} : { field: detail.field })
-          })
+          return yield* fail(
+            reasonOfStatus(res.status),
+            detail?.message ?? (text.slice(0, 500) || `HTTP ${res.status}`),
+            {
+              status: res.status,
+              ...(detail?.field === undefined ? {} : { field: detail.field })
+            }
+          )
         }
         return yield* Schema.decodeUnknown(Schema.parseJson(response))(text).pipe(
           Effect.mapError((error) => fail("UndecodableResponse", undecodable(text, error), { status: res.status }))
@@ -353,7 +364,8 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
               if (!failsOver(error)) return
               instance.failed++
               instance.skipUntil = now + cooldownMs
-            }))
+            })
+          )
         ),
         Effect.withSpan("RServiceClient.attempt", { attributes: { "r.instance": instance.shown } })
       )
@@ -366,7 +378,7 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
       options: CallOptions,
       counted: () => void
     ): Effect.Effect<A, RServiceError> =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const failures: Array<readonly [Instance, RServiceError]> = []
         for (const instance of [...instances].sort(preference(now))) {
@@ -404,7 +416,7 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
             times: connection.retries,
             while: (error) => error.isTransient
           }),
-          Effect.mapError((error) => attempts < 2 ? error : new RServiceError({ ...fieldsOf(error), attempts }))
+          Effect.mapError((error) => (attempts < 2 ? error : new RServiceError({ ...fieldsOf(error), attempts })))
         )
       }).pipe(
         Effect.withSpan("RServiceClient.call", {
@@ -447,9 +459,7 @@ export const make = (connection: RServiceConnection): Effect.Effect<RServiceClie
     const health = <A, I>(schema: Schema.Schema<A, I>) =>
       call("/health", (baseUrl) => HttpClientRequest.get(`${baseUrl}/health`), schema, {})
 
-    const stats = Effect.sync(() =>
-      instances.map(({ answered, failed, shown }) => ({ url: shown, answered, failed }))
-    )
+    const stats = Effect.sync(() => instances.map(({ answered, failed, shown }) => ({ url: shown, answered, failed })))
 
     return { connection, instances: instances.map((i) => i.shown), concurrency, stats, endpoint, health }
   })

@@ -44,7 +44,8 @@ export const services = {
   },
   forecast: {
     title: "r-forecast-plumber",
-    description: "Prophet forecasts of weekly series (batched) and the churn model: Cox proportional hazards of the time to return after each gap between active days.",
+    description:
+      "Prophet forecasts of weekly series (batched) and the churn model: Cox proportional hazards of the time to return after each gap between active days.",
     tokenVariable: "R_FORECAST_INTERNAL_TOKEN",
     health: Forecast.ForecastHealth,
     operations: [
@@ -56,13 +57,15 @@ export const services = {
       },
       {
         path: "/survival/fit",
-        summary: "Cox PH of the time to return over every gap between active days (the open gap censored at the cutoff); return hazard ratios and churn probability per student at the cutoff",
+        summary:
+          "Cox PH of the time to return over every gap between active days (the open gap censored at the cutoff); return hazard ratios and churn probability per student at the cutoff",
         request: Survival.SurvivalFitRequest,
         response: Survival.SurvivalFitResponse
       },
       {
         path: "/survival/predict",
-        summary: "Churn probability from the days since the last active day, stored coefficients and baseline hazard (stateless)",
+        summary:
+          "Churn probability from the days since the last active day, stored coefficients and baseline hazard (stateless)",
         request: Survival.SurvivalPredictRequest,
         response: Survival.SurvivalPredictResponse
       }
@@ -90,7 +93,9 @@ export const services = {
   }
 } satisfies Record<string, ServiceSpec>
 
-const json = (schema: Schema.Schema.Any) => ({ "application/json": { schema: JSONSchema.make(schema, { target: "openApi3.1" }) } })
+const json = (schema: Schema.Schema.Any) => ({
+  "application/json": { schema: JSONSchema.make(schema, { target: "openApi3.1" }) }
+})
 
 const errorResponse = (description: string) => ({ description, content: json(ServiceErrorBody) })
 

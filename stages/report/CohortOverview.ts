@@ -1,6 +1,16 @@
 import { createHash } from "node:crypto"
 import type { RenderedChart } from "./ReportPage.ts"
-import { anomalyNote, escapeHtml, figure, fixed, pageStyle, percent, reportFileName, riskBadge, unavailableBlock } from "./ReportPage.ts"
+import {
+  anomalyNote,
+  escapeHtml,
+  figure,
+  fixed,
+  pageStyle,
+  percent,
+  reportFileName,
+  riskBadge,
+  unavailableBlock
+} from "./ReportPage.ts"
 import type { ReportText } from "./ReportText.ts"
 import { segmentText } from "./ReportText.ts"
 import type { Forecast, RiskLevel, Section, StudentReport } from "./StudentReport.ts"
@@ -31,31 +41,43 @@ export interface CohortOverview {
   readonly cohort: Section<Forecast>
 }
 
-const descendingNullsLast = (a: number | null, b: number | null) => (a === null ? (b === null ? 0 : 1) : b === null ? -1 : b - a)
+const descendingNullsLast = (a: number | null, b: number | null) =>
+  a === null ? (b === null ? 0 : 1) : b === null ? -1 : b - a
 
 /** The overview of the week from the students' reports and the cohort's forecast (pure). */
-export const cohortOverview = (reports: ReadonlyArray<StudentReport>, cohort: Section<Forecast>, weekStart: string): CohortOverview => {
-  const attention = reports.map((r): AttentionRow => {
-    const s = r.kpis.find((k) => k.key === "S")
-    return {
-      userId: r.userId,
-      risk01: r.churn._tag === "Available" ? r.churn.risk01 : null,
-      level: r.churn._tag === "Available" ? r.churn.level : null,
-      riskChange: s?.change ?? null,
-      daysSinceActive: r.daysSinceActive,
-      goal01: r.kpis.find((k) => k.key === "P")?.current ?? null,
-      segmentLabel: r.segment._tag === "Available" ? r.segment.label : null
-    }
-  }).sort((a, b) =>
-    descendingNullsLast(a.risk01, b.risk01) || descendingNullsLast(a.daysSinceActive, b.daysSinceActive) ||
-    (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0)
-  )
+export const cohortOverview = (
+  reports: ReadonlyArray<StudentReport>,
+  cohort: Section<Forecast>,
+  weekStart: string
+): CohortOverview => {
+  const attention = reports
+    .map((r): AttentionRow => {
+      const s = r.kpis.find((k) => k.key === "S")
+      return {
+        userId: r.userId,
+        risk01: r.churn._tag === "Available" ? r.churn.risk01 : null,
+        level: r.churn._tag === "Available" ? r.churn.level : null,
+        riskChange: s?.change ?? null,
+        daysSinceActive: r.daysSinceActive,
+        goal01: r.kpis.find((k) => k.key === "P")?.current ?? null,
+        segmentLabel: r.segment._tag === "Available" ? r.segment.label : null
+      }
+    })
+    .sort(
+      (a, b) =>
+        descendingNullsLast(a.risk01, b.risk01) ||
+        descendingNullsLast(a.daysSinceActive, b.daysSinceActive) ||
+        (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0)
+    )
   const counts = new Map<string, number>()
-  for (const row of attention) if (row.segmentLabel !== null) counts.set(row.segmentLabel, (counts.get(row.segmentLabel) ?? 0) + 1)
+  for (const row of attention)
+    if (row.segmentLabel !== null) counts.set(row.segmentLabel, (counts.get(row.segmentLabel) ?? 0) + 1)
   return {
     weekStart,
     attention,
-    segments: [...counts].map(([label, count]) => ({ label, count })).sort((a, b) => b.count - a.count || a.label.localeCompare(b.label)),
+    segments: [...counts]
+      .map(([label, count]) => ({ label, count }))
+      .sort((a, b) => b.count - a.count || a.label.localeCompare(b.label)),
     goals01: attention.flatMap((r) => (r.goal01 === null ? [] : [r.goal01])),
     cohort
   }
@@ -123,11 +145,12 @@ const sortable = (key: string, label: string, hint: string, sorted = false) =>
 
 const attentionRow = (text: ReportText, row: AttentionRow): string => {
   const segmentName = row.segmentLabel === null ? text.index.noSegment : segmentText(text, row.segmentLabel).name
-  const change = row.riskChange === null
-    ? text.noValue
-    : Number(fixed(Math.abs(row.riskChange) * 100, 1)) === 0
-    ? `±${text.points(fixed(0, 1))}`
-    : `${row.riskChange > 0 ? "▲ +" : "▼ −"}${text.points(fixed(Math.abs(row.riskChange) * 100, 1))}`
+  const change =
+    row.riskChange === null
+      ? text.noValue
+      : Number(fixed(Math.abs(row.riskChange) * 100, 1)) === 0
+        ? `±${text.points(fixed(0, 1))}`
+        : `${row.riskChange > 0 ? "▲ +" : "▼ −"}${text.points(fixed(Math.abs(row.riskChange) * 100, 1))}`
   const attrs = [
     ["user", row.userId],
     ["risk", row.risk01 === null ? "" : String(row.risk01)],
@@ -137,15 +160,19 @@ const attentionRow = (text: ReportText, row: AttentionRow): string => {
     ["segment", row.segmentLabel ?? ""],
     ["segment-name", segmentName],
     ["level", row.level ?? ""]
-  ].map(([k, v]) => `data-${k}="${escapeHtml(v!)}"`).join(" ")
+  ]
+    .map(([k, v]) => `data-${k}="${escapeHtml(v!)}"`)
+    .join(" ")
   const cls = row.riskChange === null || /^±/.test(change) ? "" : row.riskChange > 0 ? "down" : "up"
-  return `<tr ${attrs}>` +
+  return (
+    `<tr ${attrs}>` +
     `<th scope="row"><a href="${encodeURIComponent(reportFileName(row.userId, "html"))}">${escapeHtml(row.userId)}</a></th>` +
     `<td data-field="S" data-label="${escapeHtml(text.index.risk)}">${row.risk01 === null ? text.noValue : `${percent(row.risk01)} ${riskBadge(text, row.level!)}`}</td>` +
     `<td data-field="change" data-label="${escapeHtml(text.index.change)}" class="${cls}">${change}</td>` +
     `<td data-field="days" data-label="${escapeHtml(text.index.lastActive)}">${row.daysSinceActive === null ? text.noValue : escapeHtml(text.index.daysAgo(row.daysSinceActive))}</td>` +
     `<td data-field="P" data-label="${escapeHtml(text.index.goal)}">${row.goal01 === null ? text.noValue : percent(row.goal01)}</td>` +
     `<td data-field="segment" data-label="${escapeHtml(text.index.segment)}">${escapeHtml(segmentName)}</td></tr>`
+  )
 }
 
 const indexStyle = `
@@ -183,7 +210,9 @@ export const cohortIndexPage = (overview: CohortOverview, text: ReportText, char
     const n = overview.attention.filter((r) => r.level === level).length
     return `<li><span class="risk risk-${level}" data-level-count="${level}" data-count="${n}">${escapeHtml(t.levelCount(text.churn.levels[level], n))}</span></li>`
   })
-  const segmentOptions = overview.segments.map((s) => `<option value="${escapeHtml(s.label)}">${escapeHtml(segmentText(text, s.label).name)} (${s.count})</option>`)
+  const segmentOptions = overview.segments.map(
+    (s) => `<option value="${escapeHtml(s.label)}">${escapeHtml(segmentText(text, s.label).name)} (${s.count})</option>`
+  )
   const cohort = overview.cohort
   return `<!doctype html>
 <html lang="${text.lang}">

@@ -18,17 +18,37 @@ export class ChartError extends Data.TaggedError("ChartError")<{
 export type ChartName = "growth" | "forecast" | "churn" | "segments" | "probabilities"
 
 // marks and labels keep 3:1 (graphics) and 4.5:1 (text) against the white background (WCAG AA)
-const colors = { accent: "#3867d6", band: "#8fa8e8", target: "#5f6368", text: "#1d2330", anomaly: "#d63031", low: "#1e7b45", medium: "#b7791f", high: "#d63031" }
-const week = { field: "week", type: "temporal", scale: { type: "utc" }, axis: { format: "%m/%d", title: null, labelAngle: 0, labelOverlap: true } } as const
+const colors = {
+  accent: "#3867d6",
+  band: "#8fa8e8",
+  target: "#5f6368",
+  text: "#1d2330",
+  anomaly: "#d63031",
+  low: "#1e7b45",
+  medium: "#b7791f",
+  high: "#d63031"
+}
+const week = {
+  field: "week",
+  type: "temporal",
+  scale: { type: "utc" },
+  axis: { format: "%m/%d", title: null, labelAngle: 0, labelOverlap: true }
+} as const
 const base = {
   $schema: "https://vega.github.io/schema/vega-lite/v6.json",
   background: "white",
   // no generated ARIA text (it is English); the page gives each chart a title and a text alternative in its language
   config: {
     aria: false,
-    font: "system-ui, \"Apple SD Gothic Neo\", \"Malgun Gothic\", NanumGothic, \"Noto Sans KR\", \"Noto Sans CJK KR\", sans-serif",
+    font: 'system-ui, "Apple SD Gothic Neo", "Malgun Gothic", NanumGothic, "Noto Sans KR", "Noto Sans CJK KR", sans-serif',
     view: { stroke: null },
-    axis: { labelFontSize: 13, labelColor: colors.text, gridColor: "#e6e8ec", domainColor: "#8a909c", tickColor: "#8a909c" }
+    axis: {
+      labelFontSize: 13,
+      labelColor: colors.text,
+      gridColor: "#e6e8ec",
+      domainColor: "#8a909c",
+      tickColor: "#8a909c"
+    }
   }
 } as const
 const WIDTH = 460
@@ -44,14 +64,45 @@ const specs: Record<ChartName, TopLevelSpec> = {
     data: { name: "rows" },
     encoding: { x: week },
     layer: [
-      { transform: [kind("trend")], mark: { type: "area", color: colors.band, opacity: 0.35 }, encoding: { y: { field: "lower", type: "quantitative", scale: { domain: [0, 1] }, axis: { format: "%", title: null } }, y2: { field: "upper" } } },
-      { transform: [kind("trend")], mark: { type: "line", color: colors.accent, strokeDash: [5, 3] }, encoding: { y: { field: "value", type: "quantitative" } } },
-      { transform: [kind("accuracy")], mark: { type: "line", color: colors.accent, point: { filled: true, size: 45 } }, encoding: { y: { field: "value", type: "quantitative" } } },
-      { transform: [kind("target")], mark: { type: "rule", color: colors.target, strokeDash: [2, 2], strokeWidth: 1.5 }, encoding: { y: { field: "value", type: "quantitative" }, x: null } },
+      {
+        transform: [kind("trend")],
+        mark: { type: "area", color: colors.band, opacity: 0.35 },
+        encoding: {
+          y: { field: "lower", type: "quantitative", scale: { domain: [0, 1] }, axis: { format: "%", title: null } },
+          y2: { field: "upper" }
+        }
+      },
+      {
+        transform: [kind("trend")],
+        mark: { type: "line", color: colors.accent, strokeDash: [5, 3] },
+        encoding: { y: { field: "value", type: "quantitative" } }
+      },
+      {
+        transform: [kind("accuracy")],
+        mark: { type: "line", color: colors.accent, point: { filled: true, size: 45 } },
+        encoding: { y: { field: "value", type: "quantitative" } }
+      },
+      {
+        transform: [kind("target")],
+        mark: { type: "rule", color: colors.target, strokeDash: [2, 2], strokeWidth: 1.5 },
+        encoding: { y: { field: "value", type: "quantitative" }, x: null }
+      },
       // the labels come with the rows, so the spec stays language-free
-      { transform: [kind("targetLabel")], mark: { type: "text", align: "left", dx: 2, dy: -8, fontSize: 14, fontWeight: "bold", color: colors.text }, encoding: { y: { field: "value", type: "quantitative" }, text: { field: "text" } } },
-      { transform: [kind("horizon")], mark: { type: "point", shape: "diamond", filled: true, size: 90, color: colors.accent }, encoding: { y: { field: "value", type: "quantitative" } } },
-      { transform: [kind("horizon")], mark: { type: "text", align: "right", dx: -8, dy: -14, fontSize: 14, fontWeight: "bold", color: colors.text }, encoding: { y: { field: "value", type: "quantitative" }, text: { field: "text" } } }
+      {
+        transform: [kind("targetLabel")],
+        mark: { type: "text", align: "left", dx: 2, dy: -8, fontSize: 14, fontWeight: "bold", color: colors.text },
+        encoding: { y: { field: "value", type: "quantitative" }, text: { field: "text" } }
+      },
+      {
+        transform: [kind("horizon")],
+        mark: { type: "point", shape: "diamond", filled: true, size: 90, color: colors.accent },
+        encoding: { y: { field: "value", type: "quantitative" } }
+      },
+      {
+        transform: [kind("horizon")],
+        mark: { type: "text", align: "right", dx: -8, dy: -14, fontSize: 14, fontWeight: "bold", color: colors.text },
+        encoding: { y: { field: "value", type: "quantitative" }, text: { field: "text" } }
+      }
     ]
   } as TopLevelSpec,
   forecast: {
@@ -61,10 +112,37 @@ const specs: Record<ChartName, TopLevelSpec> = {
     data: { name: "rows" },
     encoding: { x: week },
     layer: [
-      { transform: [kind("forecast")], mark: { type: "area", color: colors.band, opacity: 0.35 }, encoding: { y: { field: "lower", type: "quantitative", scale: { zero: false }, axis: { title: null } }, y2: { field: "upper" } } },
-      { transform: [kind("forecast")], mark: { type: "line", color: colors.accent, strokeDash: [5, 3] }, encoding: { y: { field: "value", type: "quantitative" } } },
-      { transform: [kind("history")], mark: { type: "line", color: "#222", point: { filled: true, size: 30, color: "#222" } }, encoding: { y: { field: "value", type: "quantitative" } } },
-      { transform: [kind("anomaly")], mark: { type: "point", shape: "circle", filled: true, size: 110, color: colors.anomaly, stroke: "white", strokeWidth: 1 }, encoding: { y: { field: "value", type: "quantitative" } } }
+      {
+        transform: [kind("forecast")],
+        mark: { type: "area", color: colors.band, opacity: 0.35 },
+        encoding: {
+          y: { field: "lower", type: "quantitative", scale: { zero: false }, axis: { title: null } },
+          y2: { field: "upper" }
+        }
+      },
+      {
+        transform: [kind("forecast")],
+        mark: { type: "line", color: colors.accent, strokeDash: [5, 3] },
+        encoding: { y: { field: "value", type: "quantitative" } }
+      },
+      {
+        transform: [kind("history")],
+        mark: { type: "line", color: "#222", point: { filled: true, size: 30, color: "#222" } },
+        encoding: { y: { field: "value", type: "quantitative" } }
+      },
+      {
+        transform: [kind("anomaly")],
+        mark: {
+          type: "point",
+          shape: "circle",
+          filled: true,
+          size: 110,
+          color: colors.anomaly,
+          stroke: "white",
+          strokeWidth: 1
+        },
+        encoding: { y: { field: "value", type: "quantitative" } }
+      }
     ]
   } as TopLevelSpec,
   churn: {
@@ -73,14 +151,28 @@ const specs: Record<ChartName, TopLevelSpec> = {
     height: 56,
     data: { name: "rows" },
     encoding: {
-      x: { field: "from", type: "quantitative", scale: { domain: [0, 1], nice: false }, axis: { format: "%", title: null, values: [0, 0.3, 0.7, 1] } },
+      x: {
+        field: "from",
+        type: "quantitative",
+        scale: { domain: [0, 1], nice: false },
+        axis: { format: "%", title: null, values: [0, 0.3, 0.7, 1] }
+      },
       x2: { field: "to" },
-      color: { field: "level", type: "nominal", scale: { domain: ["low", "medium", "high"], range: [colors.low, colors.medium, colors.high] }, legend: null }
+      color: {
+        field: "level",
+        type: "nominal",
+        scale: { domain: ["low", "medium", "high"], range: [colors.low, colors.medium, colors.high] },
+        legend: null
+      }
     },
     layer: [
       { transform: [kind("band")], mark: { type: "bar", opacity: 0.25, height: 40 } },
       { transform: [kind("value")], mark: { type: "bar", height: 18 } },
-      { transform: [kind("value")], mark: { type: "tick", color: "#111", thickness: 3, size: 44 }, encoding: { x: { field: "to", type: "quantitative" }, x2: null, color: null } }
+      {
+        transform: [kind("value")],
+        mark: { type: "tick", color: "#111", thickness: 3, size: 44 },
+        encoding: { x: { field: "to", type: "quantitative" }, x2: null, color: null }
+      }
     ]
   } as TopLevelSpec,
   segments: {
@@ -95,7 +187,10 @@ const specs: Record<ChartName, TopLevelSpec> = {
     },
     layer: [
       { mark: { type: "bar", color: colors.accent, height: 18 } },
-      { mark: { type: "text", align: "left", dx: 4, fontSize: 12, color: colors.text }, encoding: { text: { field: "count", type: "quantitative" } } }
+      {
+        mark: { type: "text", align: "left", dx: 4, fontSize: 12, color: colors.text },
+        encoding: { text: { field: "count", type: "quantitative" } }
+      }
     ]
   } as TopLevelSpec,
   probabilities: {
@@ -104,14 +199,28 @@ const specs: Record<ChartName, TopLevelSpec> = {
     height: 160,
     data: { name: "rows" },
     encoding: {
-      x: { field: "from", type: "quantitative", scale: { domain: [0, 1], nice: false }, axis: { format: "%", title: null, values: [0, 0.2, 0.4, 0.6, 0.8, 1] } },
+      x: {
+        field: "from",
+        type: "quantitative",
+        scale: { domain: [0, 1], nice: false },
+        axis: { format: "%", title: null, values: [0, 0.2, 0.4, 0.6, 0.8, 1] }
+      },
       x2: { field: "to" },
       y: { field: "count", type: "quantitative", axis: { title: null, tickMinStep: 1, format: "d" } },
       y2: { datum: 0 }
     },
     layer: [
       { mark: { type: "bar", color: colors.accent, stroke: "white", strokeWidth: 1 } },
-      { transform: [{ filter: "datum.count > 0" }], mark: { type: "text", dy: -7, fontSize: 12, color: colors.text }, encoding: { x: { field: "mid", type: "quantitative" }, x2: null, y2: null, text: { field: "count", type: "quantitative" } } }
+      {
+        transform: [{ filter: "datum.count > 0" }],
+        mark: { type: "text", dy: -7, fontSize: 12, color: colors.text },
+        encoding: {
+          x: { field: "mid", type: "quantitative" },
+          x2: null,
+          y2: null,
+          text: { field: "count", type: "quantitative" }
+        }
+      }
     ]
   } as TopLevelSpec
 }
@@ -131,12 +240,18 @@ export const growthRows = (g: Growth, labels: GrowthLabels) => {
     ...g.trend.map((p) => ({ kind: "trend", week: p.week, value: p.mean, lower: p.lower, upper: p.upper })),
     { kind: "target", week: g.horizonWeek, value: g.target01 },
     { kind: "targetLabel", week: first, value: g.target01, text: labels.target },
-    { kind: "horizon", week: g.horizonWeek, value: atHorizon?.mean ?? (g.lower95 + g.upper95) / 2, text: labels.probability }
+    {
+      kind: "horizon",
+      week: g.horizonWeek,
+      value: atHorizon?.mean ?? (g.lower95 + g.upper95) / 2,
+      text: labels.probability
+    }
   ]
 }
 
 /** The rows of the segment distribution: students per segment (by the segment's name in the page's language). */
-export const segmentRows = (counts: ReadonlyArray<{ readonly name: string; readonly count: number }>) => counts.map((c) => ({ ...c }))
+export const segmentRows = (counts: ReadonlyArray<{ readonly name: string; readonly count: number }>) =>
+  counts.map((c) => ({ ...c }))
 
 /** The rows of the distribution of P: students per bin of width `1 / bins`, P = 1 in the last bin. */
 export const probabilityRows = (values01: ReadonlyArray<number>, bins = 10) => {
@@ -150,7 +265,9 @@ export const forecastRows = (f: Forecast) => {
   const last = f.history[f.history.length - 1]
   return [
     ...f.history.map((p) => ({ kind: "history", week: p.week, value: p.value })),
-    ...(last === undefined ? [] : [{ kind: "forecast", week: last.week, value: last.value, lower: last.value, upper: last.value }]),
+    ...(last === undefined
+      ? []
+      : [{ kind: "forecast", week: last.week, value: last.value, lower: last.value, upper: last.value }]),
     ...f.forecast.map((p) => ({ kind: "forecast", week: p.week, value: p.mean, lower: p.lower, upper: p.upper })),
     ...f.anomalies.map((a) => ({ kind: "anomaly", week: a.week, value: a.value }))
   ]
@@ -174,7 +291,7 @@ export interface ReportCharts {
  * replaces the view's rows and re-runs only its dataflow (≈5× cheaper than a new View per chart, same SVG); a
  * semaphore per view keeps concurrent renders from interleaving their data.
  */
-export const make: Effect.Effect<ReportCharts, ChartError, Scope.Scope> = Effect.gen(function*() {
+export const make: Effect.Effect<ReportCharts, ChartError, Scope.Scope> = Effect.gen(function* () {
   const views = {} as Record<ChartName, { readonly view: vega.View; readonly lock: Effect.Semaphore }>
   for (const chart of Object.keys(specs) as Array<ChartName>) {
     const view = yield* Effect.acquireRelease(

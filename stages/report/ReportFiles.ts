@@ -1,9 +1,17 @@
-import { Duration, Effect, Either } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { Duration, Effect, Either } from "effect"
 import { fileStep } from "../../sinks/ReportFileError.ts"
 import { cohortIndexPage, cohortOverview, type OverviewCharts } from "./CohortOverview.ts"
-import { churnRows, forecastRows, growthRows, make as makeCharts, probabilityRows, type ReportCharts, segmentRows } from "./ReportCharts.ts"
+import {
+  churnRows,
+  forecastRows,
+  growthRows,
+  make as makeCharts,
+  probabilityRows,
+  type ReportCharts,
+  segmentRows
+} from "./ReportCharts.ts"
 import { fixed, percent, type RenderedChart, reportFileName, reportPage } from "./ReportPage.ts"
 import { launch } from "./ReportPrinter.ts"
 import { type ReportText, segmentText } from "./ReportText.ts"
@@ -74,17 +82,40 @@ const forecastAlt = (text: ReportText, f: Forecast): string => {
 
 const churnAlt = (text: ReportText, c: Churn): string => text.churn.alt(percent(c.risk01), text.churn.levels[c.level])
 
-const chart = (charts: ReportCharts, name: Parameters<ReportCharts["render"]>[0], rows: ReadonlyArray<object>, alt: string) =>
-  Effect.map(charts.render(name, rows), (svg): RenderedChart => ({ svg, alt }))
+const chart = (
+  charts: ReportCharts,
+  name: Parameters<ReportCharts["render"]>[0],
+  rows: ReadonlyArray<object>,
+  alt: string
+) => Effect.map(charts.render(name, rows), (svg): RenderedChart => ({ svg, alt }))
 
 /** One student's page: the charts of its available sections rendered with the run's parsed specs. */
-export const renderPage = Effect.fn("ReportFiles.renderPage")(function*(charts: ReportCharts, report: StudentReport, text: ReportText) {
+export const renderPage = Effect.fn("ReportFiles.renderPage")(function* (
+  charts: ReportCharts,
+  report: StudentReport,
+  text: ReportText
+) {
   const g = report.growth
-  const growth = g._tag === "Available"
-    ? yield* chart(charts, "growth", growthRows(g, { target: text.growth.targetLabel(percent(g.target01)), probability: text.growth.probabilityLabel(percent(g.probability01)) }), growthAlt(text, g))
-    : undefined
-  const forecast = report.forecast._tag === "Available" ? yield* chart(charts, "forecast", forecastRows(report.forecast), forecastAlt(text, report.forecast)) : undefined
-  const churn = report.churn._tag === "Available" ? yield* chart(charts, "churn", churnRows(report.churn), churnAlt(text, report.churn)) : undefined
+  const growth =
+    g._tag === "Available"
+      ? yield* chart(
+          charts,
+          "growth",
+          growthRows(g, {
+            target: text.growth.targetLabel(percent(g.target01)),
+            probability: text.growth.probabilityLabel(percent(g.probability01))
+          }),
+          growthAlt(text, g)
+        )
+      : undefined
+  const forecast =
+    report.forecast._tag === "Available"
+      ? yield* chart(charts, "forecast", forecastRows(report.forecast), forecastAlt(text, report.forecast))
+      : undefined
+  const churn =
+    report.churn._tag === "Available"
+      ? yield* chart(charts, "churn", churnRows(report.churn), churnAlt(text, report.churn))
+      : undefined
   return reportPage(report, text, {
     ...(growth === undefined ? {} : { growth }),
     ...(forecast === undefined ? {} : { forecast }),
@@ -93,7 +124,7 @@ export const renderPage = Effect.fn("ReportFiles.renderPage")(function*(charts: 
 })
 
 /** The teachers' overview page with its charts. */
-export const renderOverview = Effect.fn("ReportFiles.renderOverview")(function*(
+export const renderOverview = Effect.fn("ReportFiles.renderOverview")(function* (
   charts: ReportCharts,
   reports: ReadonlyArray<StudentReport>,
   text: ReportText,
@@ -104,14 +135,19 @@ export const renderOverview = Effect.fn("ReportFiles.renderOverview")(function*(
   const named = overview.segments.map((s) => ({ name: segmentText(text, s.label).name, count: s.count }))
   const bins = probabilityRows(overview.goals01)
   const result: { -readonly [K in keyof OverviewCharts]: OverviewCharts[K] } = {}
-  if (named.length > 0) result.segments = yield* chart(charts, "segments", segmentRows(named), text.index.segmentsAlt(named))
+  if (named.length > 0)
+    result.segments = yield* chart(charts, "segments", segmentRows(named), text.index.segmentsAlt(named))
   result.probabilities = yield* chart(
     charts,
     "probabilities",
     bins,
-    text.index.pAlt(bins.map((b) => ({ range: `${fixed(b.from * 100, 0)}–${fixed(b.to * 100, 0)}%`, count: b.count })), overview.attention.length - overview.goals01.length)
+    text.index.pAlt(
+      bins.map((b) => ({ range: `${fixed(b.from * 100, 0)}–${fixed(b.to * 100, 0)}%`, count: b.count })),
+      overview.attention.length - overview.goals01.length
+    )
   )
-  if (cohort._tag === "Available") result.cohort = yield* chart(charts, "forecast", forecastRows(cohort), forecastAlt(text, cohort))
+  if (cohort._tag === "Available")
+    result.cohort = yield* chart(charts, "forecast", forecastRows(cohort), forecastAlt(text, cohort))
   return cohortIndexPage(overview, text, result)
 })
 
@@ -121,39 +157,62 @@ export const renderOverview = Effect.fn("ReportFiles.renderOverview")(function*(
  * named in the result: the week's HTML and other PDFs are still published.
  */
 export const renderReports = (reports: ReadonlyArray<StudentReport>, options: RenderOptions) =>
-  Effect.scoped(renderInto(reports, options)).pipe(Effect.withSpan("ReportFiles.renderReports", { attributes: { students: reports.length } }))
+  Effect.scoped(renderInto(reports, options)).pipe(
+    Effect.withSpan("ReportFiles.renderReports", { attributes: { students: reports.length } })
+  )
 
-const renderInto = (reports: ReadonlyArray<StudentReport>, options: RenderOptions) => Effect.gen(function*() {
-  const charts = yield* makeCharts
-  yield* fileStep("Write", options.folder, () => fs.mkdir(options.folder, { recursive: true }))
-  const html = yield* Effect.forEach(reports, (report) =>
-    Effect.gen(function*() {
-      const page = yield* renderPage(charts, report, options.text)
-      const file = reportFileName(report.userId, "html")
-      yield* fileStep("Write", path.join(options.folder, file), () => fs.writeFile(path.join(options.folder, file), page))
-      return { user_id: report.userId, format: "html", file } satisfies RenderedFile
-    }))
-  const index = path.join(options.folder, "index.html")
-  const overview = yield* renderOverview(charts, reports, options.text, options.cohort, options.weekStart)
-  yield* fileStep("Write", index, () => fs.writeFile(index, overview))
-  if (!options.pdf) return { files: html, failedPdfs: [] } satisfies RenderResult
-  const printed = yield* Effect.scoped(Effect.gen(function*() {
-    const pages = options.pdfPages ?? 3
-    const printer = yield* launch(options.chromiumPath, { pages, pageTimeout: options.pdfPageTimeout ?? Duration.seconds(30) })
-    return yield* Effect.forEach(html, (h) => {
-      const file = reportFileName(h.user_id, "pdf")
-      return printer.print(path.join(options.folder, h.file), path.join(options.folder, file)).pipe(
-        Effect.retry({ times: 1 }),
-        Effect.either,
-        Effect.map(Either.match({
-          onLeft: (e): FailedPdf => ({ user_id: h.user_id, file, error: e.message }),
-          onRight: (): RenderedFile => ({ user_id: h.user_id, format: "pdf", file })
-        }))
+const renderInto = (reports: ReadonlyArray<StudentReport>, options: RenderOptions) =>
+  Effect.gen(function* () {
+    const charts = yield* makeCharts
+    yield* fileStep("Write", options.folder, () => fs.mkdir(options.folder, { recursive: true }))
+    const html = yield* Effect.forEach(reports, (report) =>
+      Effect.gen(function* () {
+        const page = yield* renderPage(charts, report, options.text)
+        const file = reportFileName(report.userId, "html")
+        yield* fileStep("Write", path.join(options.folder, file), () =>
+          fs.writeFile(path.join(options.folder, file), page)
+        )
+        return { user_id: report.userId, format: "html", file } satisfies RenderedFile
+      })
+    )
+    const index = path.join(options.folder, "index.html")
+    const overview = yield* renderOverview(charts, reports, options.text, options.cohort, options.weekStart)
+    yield* fileStep("Write", index, () => fs.writeFile(index, overview))
+    if (!options.pdf) return { files: html, failedPdfs: [] } satisfies RenderResult
+    const printed = yield* Effect.scoped(
+      Effect.gen(function* () {
+        const pages = options.pdfPages ?? 3
+        const printer = yield* launch(options.chromiumPath, {
+          pages,
+          pageTimeout: options.pdfPageTimeout ?? Duration.seconds(30)
+        })
+        return yield* Effect.forEach(
+          html,
+          (h) => {
+            const file = reportFileName(h.user_id, "pdf")
+            return printer.print(path.join(options.folder, h.file), path.join(options.folder, file)).pipe(
+              Effect.retry({ times: 1 }),
+              Effect.either,
+              Effect.map(
+                Either.match({
+                  onLeft: (e): FailedPdf => ({ user_id: h.user_id, file, error: e.message }),
+                  onRight: (): RenderedFile => ({ user_id: h.user_id, format: "pdf", file })
+                })
+              )
+            )
+          },
+          { concurrency: pages }
+        )
+      })
+    )
+    const failedPdfs = printed.filter((p): p is FailedPdf => "error" in p)
+    // a half-written PDF of a failed page is not published
+    for (const f of failedPdfs)
+      yield* fileStep("Remove", path.join(options.folder, f.file), () =>
+        fs.rm(path.join(options.folder, f.file), { force: true })
       )
-    }, { concurrency: pages })
-  }))
-  const failedPdfs = printed.filter((p): p is FailedPdf => "error" in p)
-  // a half-written PDF of a failed page is not published
-  for (const f of failedPdfs) yield* fileStep("Remove", path.join(options.folder, f.file), () => fs.rm(path.join(options.folder, f.file), { force: true }))
-  return { files: [...html, ...printed.filter((p): p is RenderedFile => !("error" in p))], failedPdfs } satisfies RenderResult
-})
+    return {
+      files: [...html, ...printed.filter((p): p is RenderedFile => !("error" in p))],
+      failedPdfs
+    } satisfies RenderResult
+  })

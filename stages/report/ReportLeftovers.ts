@@ -1,7 +1,7 @@
-import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
 import { fileStep } from "../../sinks/ReportFileError.ts"
 
 /** What a sweep of the reports folder did: folders removed, and folders kept for a person to look at (and why). */
@@ -20,15 +20,17 @@ const previousFolder = /^\d{4}-\d{2}-\d{2}\.previous-(run_[A-Za-z0-9_]+)$/
  * A `.previous` folder of a run that did not commit is kept and named: the week's folder may then hold that run's
  * uncommitted pages, and which one to keep is a person's call. Run states come from `pipeline_run`.
  */
-export const sweepReportLeftovers = Effect.fn("ReportLeftovers.sweep")(function*(root: string) {
+export const sweepReportLeftovers = Effect.fn("ReportLeftovers.sweep")(function* (root: string) {
   // a reports folder that does not exist yet has nothing to sweep
   const entries = yield* Effect.promise(() => fs.readdir(root).catch(() => [] as Array<string>))
-  const leftovers = entries.flatMap((name): ReadonlyArray<{ name: string; kind: "staging" | "previous"; runId: string }> => {
-    const staging = stagingFolder.exec(name)
-    if (staging !== null) return [{ name, kind: "staging", runId: staging[1]! }]
-    const previous = previousFolder.exec(name)
-    return previous === null ? [] : [{ name, kind: "previous", runId: previous[1]! }]
-  })
+  const leftovers = entries.flatMap(
+    (name): ReadonlyArray<{ name: string; kind: "staging" | "previous"; runId: string }> => {
+      const staging = stagingFolder.exec(name)
+      if (staging !== null) return [{ name, kind: "staging", runId: staging[1]! }]
+      const previous = previousFolder.exec(name)
+      return previous === null ? [] : [{ name, kind: "previous", runId: previous[1]! }]
+    }
+  )
   if (leftovers.length === 0) return { removed: [], kept: [] } satisfies SweptLeftovers
   const sql = yield* SqlClient.SqlClient
   const runs = yield* sql<{ id: string; status: string }>`
@@ -46,9 +48,10 @@ export const sweepReportLeftovers = Effect.fn("ReportLeftovers.sweep")(function*
     } else {
       kept.push({
         folder: leftover.name,
-        why: leftover.kind === "staging"
-          ? `run ${leftover.runId} is still running`
-          : `run ${leftover.runId} ${state === "running" ? "is still running" : `did not commit (${state})`}; the week's folder may hold its uncommitted pages`
+        why:
+          leftover.kind === "staging"
+            ? `run ${leftover.runId} is still running`
+            : `run ${leftover.runId} ${state === "running" ? "is still running" : `did not commit (${state})`}; the week's folder may hold its uncommitted pages`
       })
     }
   }

@@ -1,7 +1,15 @@
 import { createHash } from "node:crypto"
 import type { ReportText, SectionName } from "./ReportText.ts"
 import { segmentText } from "./ReportText.ts"
-import { type KpiLine, probability01, type RiskLevel, type Section, type StudentReport, type SummaryKey, type Unavailable } from "./StudentReport.ts"
+import {
+  type KpiLine,
+  probability01,
+  type RiskLevel,
+  type Section,
+  type StudentReport,
+  type SummaryKey,
+  type Unavailable
+} from "./StudentReport.ts"
 
 /** A chart as the page shows it: the SVG and its text alternative (absent when its section is unavailable). */
 export interface RenderedChart {
@@ -29,11 +37,21 @@ export const fixed = (value: number, digits: number): string => {
 /** A probability as a percentage with one decimal, clamped to [0, 1] first. */
 export const percent = (p01: number): string => `${fixed(probability01(p01) * 100, 1)}%`
 
-const decimals: Readonly<Record<SummaryKey, number>> = { I_t: 3, E_t: 3, R_t: 3, A_t: 3, P: 1, S: 1, sessions: 0, mean_gap: 1 }
+const decimals: Readonly<Record<SummaryKey, number>> = {
+  I_t: 3,
+  E_t: 3,
+  R_t: 3,
+  A_t: 3,
+  P: 1,
+  S: 1,
+  sessions: 0,
+  mean_gap: 1
+}
 const isProbability = (key: SummaryKey) => key === "P" || key === "S"
 
 /** A KPI value as the summary table shows it: probabilities as percentages, the others as numbers. */
-export const formatKpi = (key: SummaryKey, value: number): string => (isProbability(key) ? percent(value) : fixed(value, decimals[key]))
+export const formatKpi = (key: SummaryKey, value: number): string =>
+  isProbability(key) ? percent(value) : fixed(value, decimals[key])
 
 const formatChange = (text: ReportText, key: SummaryKey, change: number): string => {
   const magnitude = fixed(Math.abs(isProbability(key) ? change * 100 : change), decimals[key])
@@ -152,29 +170,55 @@ const dayOf = (timestamp: string) => timestamp.slice(0, 10)
 
 /** One student's self-contained report page (inline CSS and SVG, no script, nothing fetched). */
 export const reportPage = (report: StudentReport, text: ReportText, charts: PageCharts): string => {
-  const kpis = section("kpis", text.sections.kpis, { _tag: "Available" }, text, () => `
+  const kpis = section(
+    "kpis",
+    text.sections.kpis,
+    { _tag: "Available" },
+    text,
+    () => `
   <table>
     <thead><tr><th scope="col">${escapeHtml(text.columns.kpi)}</th><th scope="col">${escapeHtml(text.columns.thisWeek)}</th><th scope="col">${escapeHtml(text.columns.lastWeek)}</th><th scope="col">${escapeHtml(text.columns.change)}</th></tr></thead>
     <tbody>${report.kpis.map((line) => kpiRow(text, line)).join("")}</tbody>
-  </table>`)
-  const growth = section("growth", text.sections.growth, report.growth, text, (g) => `
+  </table>`
+  )
+  const growth = section(
+    "growth",
+    text.sections.growth,
+    report.growth,
+    text,
+    (g) => `
   <p>${escapeHtml(text.growth.probability)}: <span class="big" data-value="growth-p">${percent(g.probability01)}</span></p>
   <p data-value="growth-interval">${escapeHtml(text.growth.interval(percent(g.lower95), percent(g.upper95), g.horizonWeeks))}</p>
   <p class="note" data-value="growth-target">${escapeHtml(text.growth.target(percent(g.target01)))}</p>
   ${figure("growth", charts.growth, text.growth.chartTitle, text.growth.caption)}
   ${g.trendFromCoefficients ? "" : `<p class="note" data-value="growth-cone">${escapeHtml(text.growth.coneNote)}</p>`}
-  ${g.latestFitRejected ? `<p class="note" data-value="earlier-fit">${escapeHtml(text.growth.earlierFitNote(dayOf(g.fittedAt)))}</p>` : ""}`)
-  const forecast = section("forecast", text.sections.forecast, report.forecast, text, (f) => `
+  ${g.latestFitRejected ? `<p class="note" data-value="earlier-fit">${escapeHtml(text.growth.earlierFitNote(dayOf(g.fittedAt)))}</p>` : ""}`
+  )
+  const forecast = section(
+    "forecast",
+    text.sections.forecast,
+    report.forecast,
+    text,
+    (f) => `
   ${figure("forecast", charts.forecast, text.forecast.chartTitle, text.forecast.caption)}
-  ${anomalyNote(text, f.anomalies)}`)
-  const heuristic = report.churnHeuristic01 === null
-    ? ""
-    : `<p class="note" data-value="churn-heuristic">${escapeHtml(text.churn.heuristic(percent(report.churnHeuristic01)))}</p>`
-  const churn = section("churn", text.sections.churn, report.churn, text, (c) => `
+  ${anomalyNote(text, f.anomalies)}`
+  )
+  const heuristic =
+    report.churnHeuristic01 === null
+      ? ""
+      : `<p class="note" data-value="churn-heuristic">${escapeHtml(text.churn.heuristic(percent(report.churnHeuristic01)))}</p>`
+  const churn = section(
+    "churn",
+    text.sections.churn,
+    report.churn,
+    text,
+    (c) => `
   <p>${escapeHtml(text.churn.risk)}: <span class="big" data-value="churn-s">${percent(c.risk01)}</span> ${riskBadge(text, c.level)}</p>
   ${c.week === report.weekStart ? "" : `<p class="note">${escapeHtml(text.churn.laterWeekNote(c.week))}</p>`}
   ${figure("churn", charts.churn, text.churn.chartTitle, "")}
-  ${c.concordance === null ? "" : `<p class="note">${escapeHtml(text.churn.concordance(fixed(c.concordance, 2)))}</p>`}`, heuristic)
+  ${c.concordance === null ? "" : `<p class="note">${escapeHtml(text.churn.concordance(fixed(c.concordance, 2)))}</p>`}`,
+    heuristic
+  )
   const segment = section("segment", text.sections.segment, report.segment, text, (s) => {
     const about = segmentText(text, s.label)
     return `
@@ -182,7 +226,10 @@ export const reportPage = (report: StudentReport, text: ReportText, charts: Page
   <p>${escapeHtml(about.description)}</p>
   ${s.traits.length === 0 ? "" : `<h3>${escapeHtml(text.segment.traits)}</h3><ul data-value="traits">${s.traits.map((t) => `<li data-feature="${escapeHtml(t.feature)}" data-z="${fixed(t.z, 2)}">${escapeHtml(text.segment.trait(t.feature, t.z))}</li>`).join("")}</ul>`}
   <h3>${escapeHtml(text.segment.recommendations)}</h3>
-  <ul data-value="recommendations">${about.recommendations.slice(0, 3).map((r) => `<li>${escapeHtml(r)}</li>`).join("")}</ul>`
+  <ul data-value="recommendations">${about.recommendations
+    .slice(0, 3)
+    .map((r) => `<li>${escapeHtml(r)}</li>`)
+    .join("")}</ul>`
   })
   return `<!doctype html>
 <html lang="${text.lang}">
@@ -209,7 +256,9 @@ export const anomalyNote = (
   anomalies: ReadonlyArray<{ readonly week: string; readonly value: number; readonly expected: number }>
 ): string =>
   `<p class="note" data-value="anomalies" data-count="${anomalies.length}">${escapeHtml(text.forecast.anomalies(anomalies.length))}${
-    anomalies.length === 0 ? "" : `: ${anomalies.map((a) => `<span data-week="${a.week}">${escapeHtml(text.forecast.anomaly(a.week, fixed(a.value, 3), fixed(a.expected, 3)))}</span>`).join(", ")}`
+    anomalies.length === 0
+      ? ""
+      : `: ${anomalies.map((a) => `<span data-week="${a.week}">${escapeHtml(text.forecast.anomaly(a.week, fixed(a.value, 3), fixed(a.expected, 3)))}</span>`).join(", ")}`
   }</p>`
 
 /** Names a student's file may not take: the report's own files, and names some file systems refuse. */
@@ -223,7 +272,10 @@ const reservedNames = new Set(["index", "con", "prn", "aux", "nul"])
  */
 export const reportFileName = (userId: string, extension: "html" | "pdf"): string => {
   if (/^[a-z0-9_-]{1,80}$/.test(userId) && !reservedNames.has(userId)) return `${userId}.${extension}`
-  const safe = userId.toLowerCase().replace(/[^a-z0-9_-]/g, "_").slice(0, 80)
+  const safe = userId
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "_")
+    .slice(0, 80)
   // 64 bits of SHA-256: ids cannot be crafted to collide, as they could with a short non-cryptographic hash
   return `${safe}~${createHash("sha256").update(userId).digest("hex").slice(0, 16)}.${extension}`
 }

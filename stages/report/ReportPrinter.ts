@@ -1,6 +1,6 @@
+import { pathToFileURL } from "node:url"
 import { Data, Duration, Effect, Pool, type Scope } from "effect"
 import type { Browser, BrowserContext, Page } from "playwright-core"
-import { pathToFileURL } from "node:url"
 
 /** Chromium could not start, or a page could not be printed (in time). */
 export class PdfError extends Data.TaggedError("PdfError")<{
@@ -42,8 +42,11 @@ const chromiumArgs = [
  * quarter of the time per PDF. A print that fails or passes `pageTimeout` discards its tab (a hung renderer is
  * not reused), and the pool opens a fresh one.
  */
-export const launch = (executablePath: string, options: PrinterOptions): Effect.Effect<ReportPrinter, PdfError, Scope.Scope> =>
-  Effect.gen(function*() {
+export const launch = (
+  executablePath: string,
+  options: PrinterOptions
+): Effect.Effect<ReportPrinter, PdfError, Scope.Scope> =>
+  Effect.gen(function* () {
     const browser: Browser = yield* Effect.acquireRelease(
       Effect.tryPromise({
         // loaded on demand: HTML-only runs never load playwright
@@ -75,20 +78,32 @@ export const launch = (executablePath: string, options: PrinterOptions): Effect.
       Effect.tryPromise({
         try: async () => {
           await page.goto(pathToFileURL(htmlPath).href, { waitUntil: "load" })
-          await page.pdf({ path: pdfPath, format: "A4", printBackground: true, margin: { top: "12mm", bottom: "12mm", left: "10mm", right: "10mm" } })
+          await page.pdf({
+            path: pdfPath,
+            format: "A4",
+            printBackground: true,
+            margin: { top: "12mm", bottom: "12mm", left: "10mm", right: "10mm" }
+          })
         },
         catch: (cause) => new PdfError({ reason: "Print", detail: `printing ${htmlPath}`, cause })
       })
     const print = (htmlPath: string, pdfPath: string) =>
-      Effect.scoped(Effect.gen(function*() {
-        const page = yield* Pool.get(pool)
-        yield* printOn(page, htmlPath, pdfPath).pipe(
-          Effect.timeoutFail({
-            duration: options.pageTimeout,
-            onTimeout: () => new PdfError({ reason: "Timeout", detail: `printing ${htmlPath}`, cause: `no PDF within ${Duration.format(options.pageTimeout)}` })
-          }),
-          Effect.tapError(() => Pool.invalidate(pool, page))
-        )
-      })).pipe(Effect.withSpan("ReportPrinter.print"))
+      Effect.scoped(
+        Effect.gen(function* () {
+          const page = yield* Pool.get(pool)
+          yield* printOn(page, htmlPath, pdfPath).pipe(
+            Effect.timeoutFail({
+              duration: options.pageTimeout,
+              onTimeout: () =>
+                new PdfError({
+                  reason: "Timeout",
+                  detail: `printing ${htmlPath}`,
+                  cause: `no PDF within ${Duration.format(options.pageTimeout)}`
+                })
+            }),
+            Effect.tapError(() => Pool.invalidate(pool, page))
+          )
+        })
+      ).pipe(Effect.withSpan("ReportPrinter.print"))
     return { print }
   })

@@ -50,7 +50,12 @@ export interface ReportText {
   readonly weekOf: (week: string) => string
   readonly sections: Readonly<Record<SectionName, string>>
   readonly kpis: Readonly<Record<SummaryKey, KpiText>>
-  readonly columns: { readonly kpi: string; readonly thisWeek: string; readonly lastWeek: string; readonly change: string }
+  readonly columns: {
+    readonly kpi: string
+    readonly thisWeek: string
+    readonly lastWeek: string
+    readonly change: string
+  }
   readonly growth: {
     readonly probability: string
     readonly interval: (lower: string, upper: string, horizon: number) => string
@@ -169,14 +174,14 @@ const koUnavailable = (section: SectionName, u: Unavailable): string => {
       return u.reason === "FitRejected"
         ? `이번 성장 모형 계산이 품질 검사를 통과하지 못해 믿을 수 있는 결과가 없습니다${(u.checks ?? []).length === 0 ? "" : ` (${(u.checks ?? []).map((c) => koChecks[c]).join(", ")})`}. 다음 계산에서 다시 시도합니다.`
         : u.reason === "NotRun"
-        ? "성장 모형이 아직 실행되지 않았습니다."
-        : "최근 성장 모형 계산에 이 학생이 포함되지 않았습니다. 채점된 문제를 푼 주가 더 쌓이면 표시됩니다."
+          ? "성장 모형이 아직 실행되지 않았습니다."
+          : "최근 성장 모형 계산에 이 학생이 포함되지 않았습니다. 채점된 문제를 푼 주가 더 쌓이면 표시됩니다."
     case "forecast":
       return u.reason === "NotRun"
         ? "향상도 예측 모형이 아직 실행되지 않았습니다."
         : u.reason === "ModelDeclined"
-        ? koForecastDeclined[u.code ?? ""] ?? "예측 모형이 이 학생의 기록으로 결과를 만들지 못했습니다."
-        : "최근 예측에 이 학생이 포함되지 않았습니다 (향상도 기록이 4주 이상 필요합니다)."
+          ? (koForecastDeclined[u.code ?? ""] ?? "예측 모형이 이 학생의 기록으로 결과를 만들지 못했습니다.")
+          : "최근 예측에 이 학생이 포함되지 않았습니다 (향상도 기록이 4주 이상 필요합니다)."
     case "churn":
       return u.reason === "NotRun"
         ? "학습 중단 위험 모형이 아직 실행되지 않았습니다."
@@ -219,7 +224,8 @@ const ko: ReportText = {
     chartTitle: "주별 정답률과 성장 추세",
     caption: "점: 주별 정답률 · 점선: 이 학생의 성장 추세 · 띠: 95% 범위 · 가로 점선: 목표",
     coneNote: "이 학생의 추세선이 저장되지 않아, 마지막 주부터 목표 시점의 95% 범위까지를 표시합니다.",
-    earlierFitNote: (fittedOn) => `최근 성장 모형 계산이 품질 검사를 통과하지 못해, ${fittedOn}에 계산된 결과를 표시합니다.`,
+    earlierFitNote: (fittedOn) =>
+      `최근 성장 모형 계산이 품질 검사를 통과하지 못해, ${fittedOn}에 계산된 결과를 표시합니다.`,
     targetLabel: (target) => `목표 ${target}`,
     probabilityLabel: (probability) => `도달 확률 ${probability}`,
     alt: (f) =>
@@ -278,7 +284,13 @@ const ko: ReportText = {
     segmentsChartTitle: "유형별 학생 수",
     pChartTitle: "구간별 학생 수",
     sortBy: "정렬",
-    sortOptions: { risk: "학습 중단 위험 높은 순", change: "위험이 많이 오른 순", days: "오래 쉰 순", goal: "목표 달성 가능성 높은 순", user: "학생 이름순" },
+    sortOptions: {
+      risk: "학습 중단 위험 높은 순",
+      change: "위험이 많이 오른 순",
+      days: "오래 쉰 순",
+      goal: "목표 달성 가능성 높은 순",
+      user: "학생 이름순"
+    },
     segmentsAlt: (parts) => `학습 패턴 유형별 학생 수: ${parts.map((p) => `${p.name} ${p.count}명`).join(", ")}.`,
     cohortTitle: "전체 학생의 향상도 추이와 예측",
     cohortChartTitle: "주별 평균 향상도",
@@ -290,27 +302,120 @@ const ko: ReportText = {
     sortHint: "눌러서 정렬"
   },
   segments: {
-    "improving": { name: "꾸준히 성장하는 학생", description: "최근 정답률이 뚜렷하게 오르고 있습니다.", recommendations: ["난이도를 한 단계 높인 문제에 도전해 보세요.", "지금의 학습 리듬을 유지하세요."] },
-    "declining": { name: "정체·하락 중인 학생", description: "최근 정답률이 이전보다 낮아졌습니다.", recommendations: ["최근 틀린 문제를 다시 풀어 보세요.", "짧게라도 매일 학습해 감각을 되찾으세요.", "어려운 단원은 개념부터 복습하세요."] },
-    "highly engaged": { name: "적극 참여형", description: "자주, 오래 학습하고 있습니다.", recommendations: ["양보다 약점 단원에 집중해 보세요.", "주기적으로 실전 모의고사를 풀어 보세요."] },
-    "disengaged": { name: "참여 저조형", description: "학습 빈도와 시간이 또래보다 적습니다.", recommendations: ["하루 15분 학습 목표를 정해 보세요.", "알림을 켜고 학습 시간을 고정하세요.", "쉬운 문제부터 시작해 흐름을 만드세요."] },
-    "efficient": { name: "효율형", description: "정답 문제의 풀이 시간이 빨라지고 있습니다.", recommendations: ["시간 제한이 있는 세트로 실전 감각을 키우세요.", "고난도 문제 비중을 늘려 보세요."] },
-    "slow": { name: "신중형", description: "문제 풀이에 시간이 오래 걸립니다.", recommendations: ["유형별 풀이 전략을 정리해 보세요.", "시간을 재며 짧은 세트를 풀어 보세요."] },
-    "recovering": { name: "오답 회복형", description: "틀렸던 문제를 다시 맞히는 비율이 높습니다.", recommendations: ["오답 노트를 계속 활용하세요.", "비슷한 유형의 새 문제로 확인하세요."] },
-    "repeating mistakes": { name: "반복 실수형", description: "틀렸던 문제를 다시 틀리는 경우가 많습니다.", recommendations: ["오답의 원인을 한 줄로 적어 보세요.", "틀린 문제는 사흘 뒤 다시 풀어 보세요.", "개념 설명을 먼저 복습하세요."] },
-    "high achiever": { name: "우수 성취형", description: "정답률이 또래보다 높습니다.", recommendations: ["심화 문제로 실력을 넓혀 보세요.", "실수 유형을 점검해 만점을 노리세요."] },
-    "struggling": { name: "도움이 필요한 학생", description: "정답률이 또래보다 낮습니다.", recommendations: ["기초 개념 강의부터 복습하세요.", "쉬운 문제로 자신감을 쌓으세요.", "선생님과 학습 계획을 상의해 보세요."] },
-    "hint-heavy": { name: "힌트 의존형", description: "힌트를 자주 사용합니다.", recommendations: ["힌트 전 1분 더 스스로 생각해 보세요.", "힌트로 푼 문제는 힌트 없이 다시 풀어 보세요."] },
-    "independent": { name: "자기주도형", description: "힌트 없이 스스로 문제를 풉니다.", recommendations: ["어려운 문제에서는 힌트로 풀이를 확인해 보세요.", "새로운 단원에 도전해 보세요."] },
-    "frequent": { name: "자주 학습형", description: "학습 세션이 잦습니다.", recommendations: ["세션마다 목표 단원을 정해 보세요.", "주 1회 복습 세션을 넣어 보세요."] },
-    "infrequent": { name: "간헐 학습형", description: "학습 세션이 드뭅니다.", recommendations: ["주 3회 이상 학습 일정을 잡아 보세요.", "짧은 세션이라도 자주 접속해 보세요."] },
-    "irregular": { name: "불규칙 학습형", description: "학습 간격이 길고 들쭉날쭉합니다.", recommendations: ["매일 같은 시간에 학습해 보세요.", "학습 간격이 길어지면 알림을 받도록 설정하세요."] },
-    "regular": { name: "규칙 학습형", description: "학습 간격이 짧고 일정합니다.", recommendations: ["지금의 습관을 유지하세요.", "학습량을 조금씩 늘려 보세요."] },
-    "fast": { name: "속도형", description: "풀이 속도가 빠릅니다.", recommendations: ["검산 습관으로 실수를 줄이세요.", "고난도 문제로 깊이를 더하세요."] },
-    "typical": { name: "평균형", description: "대부분의 지표가 또래 평균과 비슷합니다.", recommendations: ["약한 단원 하나를 골라 집중해 보세요.", "주간 목표를 세우고 점검하세요."] }
+    improving: {
+      name: "꾸준히 성장하는 학생",
+      description: "최근 정답률이 뚜렷하게 오르고 있습니다.",
+      recommendations: ["난이도를 한 단계 높인 문제에 도전해 보세요.", "지금의 학습 리듬을 유지하세요."]
+    },
+    declining: {
+      name: "정체·하락 중인 학생",
+      description: "최근 정답률이 이전보다 낮아졌습니다.",
+      recommendations: [
+        "최근 틀린 문제를 다시 풀어 보세요.",
+        "짧게라도 매일 학습해 감각을 되찾으세요.",
+        "어려운 단원은 개념부터 복습하세요."
+      ]
+    },
+    "highly engaged": {
+      name: "적극 참여형",
+      description: "자주, 오래 학습하고 있습니다.",
+      recommendations: ["양보다 약점 단원에 집중해 보세요.", "주기적으로 실전 모의고사를 풀어 보세요."]
+    },
+    disengaged: {
+      name: "참여 저조형",
+      description: "학습 빈도와 시간이 또래보다 적습니다.",
+      recommendations: [
+        "하루 15분 학습 목표를 정해 보세요.",
+        "알림을 켜고 학습 시간을 고정하세요.",
+        "쉬운 문제부터 시작해 흐름을 만드세요."
+      ]
+    },
+    efficient: {
+      name: "효율형",
+      description: "정답 문제의 풀이 시간이 빨라지고 있습니다.",
+      recommendations: ["시간 제한이 있는 세트로 실전 감각을 키우세요.", "고난도 문제 비중을 늘려 보세요."]
+    },
+    slow: {
+      name: "신중형",
+      description: "문제 풀이에 시간이 오래 걸립니다.",
+      recommendations: ["유형별 풀이 전략을 정리해 보세요.", "시간을 재며 짧은 세트를 풀어 보세요."]
+    },
+    recovering: {
+      name: "오답 회복형",
+      description: "틀렸던 문제를 다시 맞히는 비율이 높습니다.",
+      recommendations: ["오답 노트를 계속 활용하세요.", "비슷한 유형의 새 문제로 확인하세요."]
+    },
+    "repeating mistakes": {
+      name: "반복 실수형",
+      description: "틀렸던 문제를 다시 틀리는 경우가 많습니다.",
+      recommendations: [
+        "오답의 원인을 한 줄로 적어 보세요.",
+        "틀린 문제는 사흘 뒤 다시 풀어 보세요.",
+        "개념 설명을 먼저 복습하세요."
+      ]
+    },
+    "high achiever": {
+      name: "우수 성취형",
+      description: "정답률이 또래보다 높습니다.",
+      recommendations: ["심화 문제로 실력을 넓혀 보세요.", "실수 유형을 점검해 만점을 노리세요."]
+    },
+    struggling: {
+      name: "도움이 필요한 학생",
+      description: "정답률이 또래보다 낮습니다.",
+      recommendations: [
+        "기초 개념 강의부터 복습하세요.",
+        "쉬운 문제로 자신감을 쌓으세요.",
+        "선생님과 학습 계획을 상의해 보세요."
+      ]
+    },
+    "hint-heavy": {
+      name: "힌트 의존형",
+      description: "힌트를 자주 사용합니다.",
+      recommendations: ["힌트 전 1분 더 스스로 생각해 보세요.", "힌트로 푼 문제는 힌트 없이 다시 풀어 보세요."]
+    },
+    independent: {
+      name: "자기주도형",
+      description: "힌트 없이 스스로 문제를 풉니다.",
+      recommendations: ["어려운 문제에서는 힌트로 풀이를 확인해 보세요.", "새로운 단원에 도전해 보세요."]
+    },
+    frequent: {
+      name: "자주 학습형",
+      description: "학습 세션이 잦습니다.",
+      recommendations: ["세션마다 목표 단원을 정해 보세요.", "주 1회 복습 세션을 넣어 보세요."]
+    },
+    infrequent: {
+      name: "간헐 학습형",
+      description: "학습 세션이 드뭅니다.",
+      recommendations: ["주 3회 이상 학습 일정을 잡아 보세요.", "짧은 세션이라도 자주 접속해 보세요."]
+    },
+    irregular: {
+      name: "불규칙 학습형",
+      description: "학습 간격이 길고 들쭉날쭉합니다.",
+      recommendations: ["매일 같은 시간에 학습해 보세요.", "학습 간격이 길어지면 알림을 받도록 설정하세요."]
+    },
+    regular: {
+      name: "규칙 학습형",
+      description: "학습 간격이 짧고 일정합니다.",
+      recommendations: ["지금의 습관을 유지하세요.", "학습량을 조금씩 늘려 보세요."]
+    },
+    fast: {
+      name: "속도형",
+      description: "풀이 속도가 빠릅니다.",
+      recommendations: ["검산 습관으로 실수를 줄이세요.", "고난도 문제로 깊이를 더하세요."]
+    },
+    typical: {
+      name: "평균형",
+      description: "대부분의 지표가 또래 평균과 비슷합니다.",
+      recommendations: ["약한 단원 하나를 골라 집중해 보세요.", "주간 목표를 세우고 점검하세요."]
+    }
   },
   unknownSegment: (label) => ({
-    name: unknownSegmentName(label, "유형", (feature, high) => `${koFeatures[feature] ?? "기타 지표"} ${high ? "높음" : "낮음"} 유형`, "기타 유형"),
+    name: unknownSegmentName(
+      label,
+      "유형",
+      (feature, high) => `${koFeatures[feature] ?? "기타 지표"} ${high ? "높음" : "낮음"} 유형`,
+      "기타 유형"
+    ),
     description: "이 유형에 대한 설명이 아직 없습니다.",
     recommendations: ["꾸준히 학습하고 약한 단원을 복습하세요.", "주간 목표를 세우고 점검하세요."]
   }),
@@ -352,14 +457,15 @@ const enUnavailable = (section: SectionName, u: Unavailable): string => {
       return u.reason === "FitRejected"
         ? `This week's growth model computation failed its quality checks, so there is no result to trust${(u.checks ?? []).length === 0 ? "" : ` (${(u.checks ?? []).map((c) => enChecks[c]).join(", ")})`}. It is tried again at the next computation.`
         : u.reason === "NotRun"
-        ? "The growth model has not run yet."
-        : "The latest growth computation did not include this student. It shows once more weeks with graded problems are recorded."
+          ? "The growth model has not run yet."
+          : "The latest growth computation did not include this student. It shows once more weeks with graded problems are recorded."
     case "forecast":
       return u.reason === "NotRun"
         ? "The improvement forecast has not run yet."
         : u.reason === "ModelDeclined"
-        ? enForecastDeclined[u.code ?? ""] ?? "The forecast model could not produce a result from this student's history."
-        : "The latest forecast did not include this student (at least 4 weeks of improvement history are needed)."
+          ? (enForecastDeclined[u.code ?? ""] ??
+            "The forecast model could not produce a result from this student's history.")
+          : "The latest forecast did not include this student (at least 4 weeks of improvement history are needed)."
     case "churn":
       return u.reason === "NotRun"
         ? "The risk-of-stopping model has not run yet."
@@ -385,11 +491,23 @@ const en: ReportText = {
     segment: "Learning pattern"
   },
   kpis: {
-    I_t: { name: "Improvement", meaning: "How much accuracy in the last 2 weeks rose over the 2 weeks before (−1 to 1; above 0 is better)" },
+    I_t: {
+      name: "Improvement",
+      meaning: "How much accuracy in the last 2 weeks rose over the 2 weeks before (−1 to 1; above 0 is better)"
+    },
     E_t: { name: "Speed-up", meaning: "How much less time correct answers took than in the 4 weeks before (0 to 1)" },
-    R_t: { name: "Recovery", meaning: "Share of previously missed problems answered correctly when they came back (0 to 1)" },
-    A_t: { name: "Engagement", meaning: "Sessions, gaps, hint use and study time of the last 4 weeks in one score (0 to 1)" },
-    P: { name: "Chance of reaching the goal", meaning: "Probability of reaching the target accuracy within the goal period (the weekly indicator)" },
+    R_t: {
+      name: "Recovery",
+      meaning: "Share of previously missed problems answered correctly when they came back (0 to 1)"
+    },
+    A_t: {
+      name: "Engagement",
+      meaning: "Sessions, gaps, hint use and study time of the last 4 weeks in one score (0 to 1)"
+    },
+    P: {
+      name: "Chance of reaching the goal",
+      meaning: "Probability of reaching the target accuracy within the goal period (the weekly indicator)"
+    },
     S: { name: "Risk of stopping", meaning: "Probability of going more than 14 days without studying" },
     sessions: { name: "Study sessions", meaning: "Sessions in the last 28 days" },
     mean_gap: { name: "Average gap", meaning: "Average days between two sessions" }
@@ -397,12 +515,15 @@ const en: ReportText = {
   columns: { kpi: "Indicator", thisWeek: "This week", lastWeek: "Last week", change: "Change" },
   growth: {
     probability: "Chance of reaching the goal, by the growth model",
-    interval: (lower, upper, horizon) => `In ${horizon} weeks, accuracy is expected between ${lower} and ${upper} (95% probability).`,
+    interval: (lower, upper, horizon) =>
+      `In ${horizon} weeks, accuracy is expected between ${lower} and ${upper} (95% probability).`,
     target: (target) => `Target accuracy: ${target}`,
     chartTitle: "Weekly accuracy and growth trend",
     caption: "Points: weekly accuracy · dashed line: this student's trend · band: 95% range · dotted line: the target",
-    coneNote: "No trend line was stored for this student, so the band runs from the last week to the 95% range at the goal date.",
-    earlierFitNote: (fittedOn) => `The latest growth computation failed its quality checks, so the result computed on ${fittedOn} is shown.`,
+    coneNote:
+      "No trend line was stored for this student, so the band runs from the last week to the 95% range at the goal date.",
+    earlierFitNote: (fittedOn) =>
+      `The latest growth computation failed its quality checks, so the result computed on ${fittedOn} is shown.`,
     targetLabel: (target) => `Target ${target}`,
     probabilityLabel: (probability) => `Chance ${probability}`,
     alt: (f) =>
@@ -410,7 +531,8 @@ const en: ReportText = {
   },
   forecast: {
     chartTitle: "Weekly improvement and what comes next",
-    caption: "Line and points: weekly improvement · dashed line and band: forecast and its uncertainty · red points: unusual weeks",
+    caption:
+      "Line and points: weekly improvement · dashed line and band: forecast and its uncertainty · red points: unusual weeks",
     anomalies: (n) => (n === 0 ? "No unusual weeks." : `${n} unusual week${n === 1 ? "" : "s"}`),
     anomaly: (week, value, expected) => `week of ${week}: improvement ${value} (expected ${expected})`,
     alt: (f) =>
@@ -461,11 +583,18 @@ const en: ReportText = {
     segmentsChartTitle: "Students per pattern",
     pChartTitle: "Students per range",
     sortBy: "Sort",
-    sortOptions: { risk: "Highest risk first", change: "Largest rise in risk first", days: "Longest away first", goal: "Best chance first", user: "By student" },
+    sortOptions: {
+      risk: "Highest risk first",
+      change: "Largest rise in risk first",
+      days: "Longest away first",
+      goal: "Best chance first",
+      user: "By student"
+    },
     segmentsAlt: (parts) => `Students per learning pattern: ${parts.map((p) => `${p.name} ${p.count}`).join(", ")}.`,
     cohortTitle: "Improvement of all students, and the forecast",
     cohortChartTitle: "Weekly mean improvement",
-    cohortCaption: "Line and points: weekly mean improvement · dashed line and band: forecast and its uncertainty · red points: unusual weeks",
+    cohortCaption:
+      "Line and points: weekly mean improvement · dashed line and band: forecast and its uncertainty · red points: unusual weeks",
     pTitle: "Chances of reaching the goal",
     pCaption: "Students counted by their chance of reaching the goal.",
     pAlt: (bins, missing) =>
@@ -473,27 +602,120 @@ const en: ReportText = {
     sortHint: "select to sort"
   },
   segments: {
-    "improving": { name: "Improving", description: "Accuracy has been rising clearly in recent weeks.", recommendations: ["Try problems one level harder.", "Keep the current study rhythm."] },
-    "declining": { name: "Declining", description: "Recent accuracy is lower than before.", recommendations: ["Redo the problems you missed recently.", "Study a little every day to get back on track.", "Review the concepts of the hardest topics first."] },
-    "highly engaged": { name: "Highly engaged", description: "Studies often and for long sessions.", recommendations: ["Focus the time on weak topics rather than volume.", "Take a timed mock exam regularly."] },
-    "disengaged": { name: "Disengaged", description: "Studies less often and for less time than peers.", recommendations: ["Set a 15-minute daily goal.", "Turn on reminders and fix a study time.", "Start with easy problems to build momentum."] },
-    "efficient": { name: "Efficient", description: "Solves correct problems faster than before.", recommendations: ["Practise with timed sets.", "Increase the share of hard problems."] },
-    "slow": { name: "Careful", description: "Takes a long time per problem.", recommendations: ["Write down a solving strategy per problem type.", "Practise short timed sets."] },
-    "recovering": { name: "Recovering", description: "Often gets previously missed problems right.", recommendations: ["Keep using the mistake notebook.", "Check with new problems of the same type."] },
-    "repeating mistakes": { name: "Repeating mistakes", description: "Often misses the same problems again.", recommendations: ["Write one line on why each answer was wrong.", "Redo missed problems three days later.", "Review the concept explanation first."] },
-    "high achiever": { name: "High achiever", description: "Accuracy is above peers.", recommendations: ["Broaden with advanced problems.", "Check recurring slips to aim for a perfect score."] },
-    "struggling": { name: "Struggling", description: "Accuracy is below peers.", recommendations: ["Review the basic concept lessons.", "Build confidence with easier problems.", "Plan the next weeks with a teacher."] },
-    "hint-heavy": { name: "Hint-heavy", description: "Uses hints often.", recommendations: ["Think one more minute before opening a hint.", "Redo hinted problems without the hint."] },
-    "independent": { name: "Independent", description: "Solves problems without hints.", recommendations: ["Use hints to check solutions on hard problems.", "Try a new topic."] },
-    "frequent": { name: "Frequent", description: "Has many study sessions.", recommendations: ["Set a target topic for each session.", "Add a weekly review session."] },
-    "infrequent": { name: "Infrequent", description: "Has few study sessions.", recommendations: ["Schedule at least three sessions a week.", "Log in often, even for short sessions."] },
-    "irregular": { name: "Irregular", description: "Long and uneven gaps between sessions.", recommendations: ["Study at the same time every day.", "Get a reminder when a gap grows long."] },
-    "regular": { name: "Regular", description: "Short, steady gaps between sessions.", recommendations: ["Keep the habit.", "Increase the workload a little at a time."] },
-    "fast": { name: "Fast", description: "Solves problems quickly.", recommendations: ["Double-check answers to cut slips.", "Add depth with harder problems."] },
-    "typical": { name: "Typical", description: "Most indicators are close to the cohort average.", recommendations: ["Pick one weak topic and focus on it.", "Set a weekly goal and check it."] }
+    improving: {
+      name: "Improving",
+      description: "Accuracy has been rising clearly in recent weeks.",
+      recommendations: ["Try problems one level harder.", "Keep the current study rhythm."]
+    },
+    declining: {
+      name: "Declining",
+      description: "Recent accuracy is lower than before.",
+      recommendations: [
+        "Redo the problems you missed recently.",
+        "Study a little every day to get back on track.",
+        "Review the concepts of the hardest topics first."
+      ]
+    },
+    "highly engaged": {
+      name: "Highly engaged",
+      description: "Studies often and for long sessions.",
+      recommendations: ["Focus the time on weak topics rather than volume.", "Take a timed mock exam regularly."]
+    },
+    disengaged: {
+      name: "Disengaged",
+      description: "Studies less often and for less time than peers.",
+      recommendations: [
+        "Set a 15-minute daily goal.",
+        "Turn on reminders and fix a study time.",
+        "Start with easy problems to build momentum."
+      ]
+    },
+    efficient: {
+      name: "Efficient",
+      description: "Solves correct problems faster than before.",
+      recommendations: ["Practise with timed sets.", "Increase the share of hard problems."]
+    },
+    slow: {
+      name: "Careful",
+      description: "Takes a long time per problem.",
+      recommendations: ["Write down a solving strategy per problem type.", "Practise short timed sets."]
+    },
+    recovering: {
+      name: "Recovering",
+      description: "Often gets previously missed problems right.",
+      recommendations: ["Keep using the mistake notebook.", "Check with new problems of the same type."]
+    },
+    "repeating mistakes": {
+      name: "Repeating mistakes",
+      description: "Often misses the same problems again.",
+      recommendations: [
+        "Write one line on why each answer was wrong.",
+        "Redo missed problems three days later.",
+        "Review the concept explanation first."
+      ]
+    },
+    "high achiever": {
+      name: "High achiever",
+      description: "Accuracy is above peers.",
+      recommendations: ["Broaden with advanced problems.", "Check recurring slips to aim for a perfect score."]
+    },
+    struggling: {
+      name: "Struggling",
+      description: "Accuracy is below peers.",
+      recommendations: [
+        "Review the basic concept lessons.",
+        "Build confidence with easier problems.",
+        "Plan the next weeks with a teacher."
+      ]
+    },
+    "hint-heavy": {
+      name: "Hint-heavy",
+      description: "Uses hints often.",
+      recommendations: ["Think one more minute before opening a hint.", "Redo hinted problems without the hint."]
+    },
+    independent: {
+      name: "Independent",
+      description: "Solves problems without hints.",
+      recommendations: ["Use hints to check solutions on hard problems.", "Try a new topic."]
+    },
+    frequent: {
+      name: "Frequent",
+      description: "Has many study sessions.",
+      recommendations: ["Set a target topic for each session.", "Add a weekly review session."]
+    },
+    infrequent: {
+      name: "Infrequent",
+      description: "Has few study sessions.",
+      recommendations: ["Schedule at least three sessions a week.", "Log in often, even for short sessions."]
+    },
+    irregular: {
+      name: "Irregular",
+      description: "Long and uneven gaps between sessions.",
+      recommendations: ["Study at the same time every day.", "Get a reminder when a gap grows long."]
+    },
+    regular: {
+      name: "Regular",
+      description: "Short, steady gaps between sessions.",
+      recommendations: ["Keep the habit.", "Increase the workload a little at a time."]
+    },
+    fast: {
+      name: "Fast",
+      description: "Solves problems quickly.",
+      recommendations: ["Double-check answers to cut slips.", "Add depth with harder problems."]
+    },
+    typical: {
+      name: "Typical",
+      description: "Most indicators are close to the cohort average.",
+      recommendations: ["Pick one weak topic and focus on it.", "Set a weekly goal and check it."]
+    }
   },
   unknownSegment: (label) => ({
-    name: unknownSegmentName(label, "Pattern", (feature, high) => `${high ? "High" : "Low"} ${(enFeatures[feature] ?? "other indicator").toLowerCase()}`, "Other pattern"),
+    name: unknownSegmentName(
+      label,
+      "Pattern",
+      (feature, high) => `${high ? "High" : "Low"} ${(enFeatures[feature] ?? "other indicator").toLowerCase()}`,
+      "Other pattern"
+    ),
     description: "No description for this pattern yet.",
     recommendations: ["Study steadily and review weak topics.", "Set a weekly goal and check it."]
   }),
@@ -504,7 +726,12 @@ const en: ReportText = {
  * A name for a label the texts do not know: the model's fallbacks are "segment <n>" and "<high|low> <feature>"
  * (see r-services/cluster/segments.R), worded here; anything else gets the generic name, never the English label.
  */
-const unknownSegmentName = (label: string, numbered: string, byFeature: (feature: string, high: boolean) => string, other: string): string => {
+const unknownSegmentName = (
+  label: string,
+  numbered: string,
+  byFeature: (feature: string, high: boolean) => string,
+  other: string
+): string => {
   const n = /^segment (\d+)$/.exec(label)
   if (n !== null) return `${numbered} ${n[1]}`
   const f = /^(high|low) (\S+)$/.exec(label)

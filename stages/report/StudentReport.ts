@@ -36,7 +36,11 @@ export interface Unavailable {
 /** A section: its data, or why it has none. */
 export type Section<A> = ({ readonly _tag: "Available" } & A) | Unavailable
 
-const unavailable = (reason: UnavailableReason, detail: string, more: Pick<Unavailable, "code" | "checks"> = {}): Unavailable => ({
+const unavailable = (
+  reason: UnavailableReason,
+  detail: string,
+  more: Pick<Unavailable, "code" | "checks"> = {}
+): Unavailable => ({
   _tag: "Unavailable",
   reason,
   detail,
@@ -94,7 +98,12 @@ export interface Growth {
 export interface Forecast {
   readonly history: ReadonlyArray<WeekValue>
   readonly forecast: ReadonlyArray<TrendPoint>
-  readonly anomalies: ReadonlyArray<{ readonly week: string; readonly value: number; readonly expected: number; readonly score: number }>
+  readonly anomalies: ReadonlyArray<{
+    readonly week: string
+    readonly value: number
+    readonly expected: number
+    readonly score: number
+  }>
   readonly runId: string
 }
 
@@ -148,7 +157,8 @@ const nullableProbability = (p: number | null) => (p === null ? null : probabili
 const kpiValues = (row: KpiHistoryRow | undefined): Readonly<Record<string, unknown>> =>
   row === undefined ? {} : Either.getOrElse(Schema.decodeUnknownEither(KpiObject)(row.kpis), () => ({}))
 
-const decodeError = (e: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(e).split("\n").slice(0, 3).join(" ")
+const decodeError = (e: ParseResult.ParseError) =>
+  ParseResult.TreeFormatter.formatErrorSync(e).split("\n").slice(0, 3).join(" ")
 
 const groupBy = <A>(rows: ReadonlyArray<A>, key: (a: A) => string | undefined): Map<string, Array<A>> => {
   const map = new Map<string, Array<A>>()
@@ -162,7 +172,8 @@ const groupBy = <A>(rows: ReadonlyArray<A>, key: (a: A) => string | undefined): 
   return map
 }
 
-const field = (u: unknown, name: string): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[name] : undefined)
+const field = (u: unknown, name: string): unknown =>
+  typeof u === "object" && u !== null ? (u as Record<string, unknown>)[name] : undefined
 
 // ---- growth ------------------------------------------------------------------------------------------------------
 
@@ -219,7 +230,15 @@ export const latestGrowthFit = (growthMeta: ReadonlyArray<unknown>): LatestGrowt
 export const fitChecks = (reasons: ReadonlyArray<string>): ReadonlyArray<FitCheck> => {
   const checks = new Set<FitCheck>()
   for (const r of reasons) {
-    checks.add(/r-?hat/i.test(r) ? "rhat" : /\bess\b|effective sample/i.test(r) ? "ess" : /diverg/i.test(r) ? "divergences" : "other")
+    checks.add(
+      /r-?hat/i.test(r)
+        ? "rhat"
+        : /\bess\b|effective sample/i.test(r)
+          ? "ess"
+          : /diverg/i.test(r)
+            ? "divergences"
+            : "other"
+    )
   }
   return [...checks]
 }
@@ -234,16 +253,26 @@ const growthSection = (
   const rejected = latest !== undefined && !latest.accepted
   if (posterior === undefined) {
     if (rejected) {
-      return unavailable("FitRejected", `the latest growth fit${latest.runId === undefined ? "" : ` (${latest.runId})`} was rejected: ${latest.reasons.join("; ") || "no reason recorded"}; no accepted posterior exists for this student`, { checks: fitChecks(latest.reasons) })
+      return unavailable(
+        "FitRejected",
+        `the latest growth fit${latest.runId === undefined ? "" : ` (${latest.runId})`} was rejected: ${latest.reasons.join("; ") || "no reason recorded"}; no accepted posterior exists for this student`,
+        { checks: fitChecks(latest.reasons) }
+      )
     }
     return latest === undefined && !anyPosterior
       ? unavailable("NotRun", "growth_brms_meta and growth_brms_posterior hold no fit for this week or before")
-      : unavailable("NoStudentOutput", "the latest accepted growth fit has no posterior for this student (not in the fit: too few weeks with graded attempts, or started after it)")
+      : unavailable(
+          "NoStudentOutput",
+          "the latest accepted growth fit has no posterior for this student (not in the fit: too few weeks with graded attempts, or started after it)"
+        )
   }
   const points = accuracy.map((a) => ({ week: a.week_start, value: a.accuracy01 }))
   const horizonWeek = addDays(posterior.week_start, 7 * posterior.horizon_weeks)
   // the trend line must come from the fit the posterior came from
-  const own = coefficients?.runId === undefined || coefficients.runId === posterior.run_id ? coefficients?.byStudent.get(posterior.user_id) : undefined
+  const own =
+    coefficients?.runId === undefined || coefficients.runId === posterior.run_id
+      ? coefficients?.byStudent.get(posterior.user_id)
+      : undefined
   let trend: ReadonlyArray<TrendPoint>
   if (own !== undefined && coefficients !== undefined) {
     const weeks = [...new Set([...points.map((p) => p.week), posterior.week_start, horizonWeek])].sort()
@@ -251,7 +280,9 @@ const growthSection = (
     trend = weeks.map((week) => {
       const k = coefficients.asOfWeek + (Date.parse(week) - Date.parse(coefficients.weekStart)) / (7 * 86_400_000)
       const mean = intercept.mean + slope.mean * k
-      const sd = Math.sqrt(Math.max(0, intercept.sd ** 2 + k * k * slope.sd ** 2 + 2 * k * cor * intercept.sd * slope.sd))
+      const sd = Math.sqrt(
+        Math.max(0, intercept.sd ** 2 + k * k * slope.sd ** 2 + 2 * k * cor * intercept.sd * slope.sd)
+      )
       return { week, mean, lower: mean - 1.96 * sd, upper: mean + 1.96 * sd }
     })
   } else {
@@ -323,12 +354,16 @@ export const forecastSection = (
   const status = field(field(stored, "fit_meta"), "status")
   if (typeof status === "string" && status !== "ok") {
     const message = field(field(stored, "fit_meta"), "message")
-    return unavailable("ModelDeclined", `${status}${typeof message === "string" ? `: ${message}` : ""}`, { code: status })
+    return unavailable("ModelDeclined", `${status}${typeof message === "string" ? `: ${message}` : ""}`, {
+      code: status
+    })
   }
   return Either.match(Schema.decodeUnknownEither(ForecastRow)(stored), {
     onLeft: (e) => unavailable("Undecodable", decodeError(e)),
     onRight: (row) => {
-      const points = Array.isArray(row.forecast) ? row.forecast : (row.forecast as { forecast: ReadonlyArray<typeof ForecastPoint.Type> }).forecast
+      const points = Array.isArray(row.forecast)
+        ? row.forecast
+        : (row.forecast as { forecast: ReadonlyArray<typeof ForecastPoint.Type> }).forecast
       if (points.length === 0) return unavailable("ModelDeclined", "the stored forecast is empty", { code: "empty" })
       return {
         _tag: "Available",
@@ -360,14 +395,26 @@ const anomaliesByUser = (anomalies: ReadonlyArray<unknown>, forecasts: ReadonlyA
 
 // ---- churn and segment -------------------------------------------------------------------------------------------
 
-const churnSection = (risk: { readonly week: string; readonly value: number } | null, survivalFit: unknown): Section<Churn> => {
+const churnSection = (
+  risk: { readonly week: string; readonly value: number } | null,
+  survivalFit: unknown
+): Section<Churn> => {
   if (risk !== null) {
     const risk01 = probability01(risk.value)
-    return { _tag: "Available", week: risk.week, risk01, level: riskLevel(risk01), concordance: finite(field(survivalFit, "concordance")) }
+    return {
+      _tag: "Available",
+      week: risk.week,
+      risk01,
+      level: riskLevel(risk01),
+      concordance: finite(field(survivalFit, "concordance"))
+    }
   }
   return survivalFit === undefined
     ? unavailable("NotRun", "survival_fit_meta holds no fit: the survival model has not run (or is disabled)")
-    : unavailable("NoStudentOutput", "the survival fit stored no risk S for this student and week (SURVIVAL_UPDATE_KPI=false, or too little activity)")
+    : unavailable(
+        "NoStudentOutput",
+        "the survival fit stored no risk S for this student and week (SURVIVAL_UPDATE_KPI=false, or too little activity)"
+      )
 }
 
 // the trait's English `description` is ignored: the page words the feature and its direction in the reader's language
@@ -382,15 +429,25 @@ const segmentTraits = (segmentMeta: unknown) => {
   const centers = Schema.decodeUnknownOption(Centers)(field(segmentMeta, "centers"))
   return Option.match(centers, {
     onNone: () => new Map<string, typeof Center.Type>(),
-    onSome: (c) => new Map((Array.isArray(c) ? c : (c as { centers: ReadonlyArray<typeof Center.Type> }).centers).map((x) => [x.label, x]))
+    onSome: (c) =>
+      new Map(
+        (Array.isArray(c) ? c : (c as { centers: ReadonlyArray<typeof Center.Type> }).centers).map((x) => [x.label, x])
+      )
   })
 }
 
-const segmentSection = (stored: unknown, traits: ReturnType<typeof segmentTraits>, segmentRuns: number): Section<Segment> => {
+const segmentSection = (
+  stored: unknown,
+  traits: ReturnType<typeof segmentTraits>,
+  segmentRuns: number
+): Section<Segment> => {
   if (stored === undefined) {
     return segmentRuns === 0
       ? unavailable("NotRun", "user_segment is empty: the segment model has not run yet")
-      : unavailable("NoStudentOutput", "the student was not in the latest segmentation (joined after it, or too little data)")
+      : unavailable(
+          "NoStudentOutput",
+          "the student was not in the latest segmentation (joined after it, or too little data)"
+        )
   }
   return Either.match(Schema.decodeUnknownEither(SegmentRow)(stored), {
     onLeft: (e) => unavailable("Undecodable", decodeError(e)),
@@ -413,16 +470,20 @@ export const studentReports = (inputs: ReportInputs, week: ReportWeek): Readonly
   const accuracyByUser = groupBy(inputs.accuracy, (r) => r.user_id)
   const posteriors = new Map(inputs.posteriors.map((p) => [p.user_id, p]))
   const coefficients = growthCoefficients(inputs.growthMeta)
-  const forecasts = new Map(inputs.forecasts.flatMap((f) => {
-    const user = field(f, "user_id")
-    return typeof user === "string" ? [[user, f] as const] : []
-  }))
+  const forecasts = new Map(
+    inputs.forecasts.flatMap((f) => {
+      const user = field(f, "user_id")
+      return typeof user === "string" ? [[user, f] as const] : []
+    })
+  )
   const anomalies = anomaliesByUser(inputs.anomalies, inputs.forecasts)
   const survivalFit = inputs.survivalFits[0]
-  const segments = new Map(inputs.segments.flatMap((s) => {
-    const user = field(s, "user_id")
-    return typeof user === "string" ? [[user, s] as const] : []
-  }))
+  const segments = new Map(
+    inputs.segments.flatMap((s) => {
+      const user = field(s, "user_id")
+      return typeof user === "string" ? [[user, s] as const] : []
+    })
+  )
   const traits = segmentTraits(inputs.segmentMeta[0])
   const latestFit = latestGrowthFit(inputs.growthMeta)
   const lastActive = new Map(inputs.lastActive.map((a) => [a.user_id, a.last_day]))
@@ -437,13 +498,18 @@ export const studentReports = (inputs: ReportInputs, week: ReportWeek): Readonly
     // summary row and the gauge show the same one, and its change is against the week before that one
     const sNow = finite(current["S"])
     const sLater = finite(valuesOf(week.modelWeek)["S"])
-    const risk = sNow !== null
-      ? { week: week.weekStart, value: sNow }
-      : sLater !== null ? { week: week.modelWeek, value: sLater } : null
+    const risk =
+      sNow !== null
+        ? { week: week.weekStart, value: sNow }
+        : sLater !== null
+          ? { week: week.modelWeek, value: sLater }
+          : null
     const kpis = summaryKeys.map((key): KpiLine => {
       const bounded = (v: number | null) => (v === null || (key !== "P" && key !== "S") ? v : probability01(v))
       const now = bounded(key === "S" ? (risk?.value ?? null) : finite(current[key]))
-      const before = bounded(key === "S" && risk !== null ? finite(valuesOf(addDays(risk.week, -7))["S"]) : finite(previous[key]))
+      const before = bounded(
+        key === "S" && risk !== null ? finite(valuesOf(addDays(risk.week, -7))["S"]) : finite(previous[key])
+      )
       return { key, current: now, previous: before, change: now === null || before === null ? null : now - before }
     })
     const last = lastActive.get(userId)
@@ -455,12 +521,19 @@ export const studentReports = (inputs: ReportInputs, week: ReportWeek): Readonly
       userId,
       weekStart: week.weekStart,
       kpis,
-      growth: growthSection(posteriors.get(userId), accuracyByUser.get(userId) ?? [], coefficients, latestFit, inputs.posteriors.length > 0),
+      growth: growthSection(
+        posteriors.get(userId),
+        accuracyByUser.get(userId) ?? [],
+        coefficients,
+        latestFit,
+        inputs.posteriors.length > 0
+      ),
       forecast: forecastSection(forecasts.get(userId), anomalies.get(userId) ?? [], iHistory, inputs.forecasts.length),
       churn: churnSection(risk, survivalFit),
       churnHeuristic01: nullableProbability(finite(current["churn_heuristic"])),
       segment: segmentSection(segments.get(userId), traits, inputs.segments.length),
-      daysSinceActive: last === undefined ? null : Math.max(0, Math.round((Date.parse(lastDay) - Date.parse(last)) / 86_400_000))
+      daysSinceActive:
+        last === undefined ? null : Math.max(0, Math.round((Date.parse(lastDay) - Date.parse(last)) / 86_400_000))
     }
   })
 }
@@ -477,5 +550,10 @@ export const cohortForecast = (inputs: ReportInputs): Section<Forecast> => {
   const anomalies = inputs.anomalies
     .flatMap((a) => Option.toArray(Schema.decodeUnknownOption(AnomalyRow)(a)))
     .filter((a) => a.run_id === run && (a.user_id === null || a.user_id === undefined))
-  return forecastSection(stored, anomalies, inputs.cohortSeries.map((p) => ({ week: p.week_start, value: p.value })), inputs.cohortForecasts.length)
+  return forecastSection(
+    stored,
+    anomalies,
+    inputs.cohortSeries.map((p) => ({ week: p.week_start, value: p.value })),
+    inputs.cohortForecasts.length
+  )
 }

@@ -36,8 +36,9 @@ export interface TrendShrinkage {
 export const shrunkAccuracyTrends = (
   fits: ReadonlyArray<AccuracyTrendFit>
 ): { readonly slopes: ReadonlyArray<number | null>; readonly shrinkage: TrendShrinkage | null } => {
-  const usable = fits.filter((f): f is AccuracyTrendFit & { slopePerWeek: number; weekSpread: number } =>
-    f.slopePerWeek !== null && f.weekSpread !== null && f.weekSpread > 0
+  const usable = fits.filter(
+    (f): f is AccuracyTrendFit & { slopePerWeek: number; weekSpread: number } =>
+      f.slopePerWeek !== null && f.weekSpread !== null && f.weekSpread > 0
   )
   const withResiduals = usable.filter((f) => f.weeks > 2 && f.residualSs !== null)
   const residualDf = withResiduals.reduce((s, f) => s + f.weeks - 2, 0)
@@ -45,7 +46,8 @@ export const shrunkAccuracyTrends = (
   const residualVariance = withResiduals.reduce((s, f) => s + Math.max(0, f.residualSs!), 0) / residualDf
   const noise = (f: { readonly weekSpread: number }) => residualVariance / f.weekSpread
   // weights 1/se² = weekSpread/s²
-  const mean = usable.reduce((s, f) => s + f.slopePerWeek * f.weekSpread, 0) / usable.reduce((s, f) => s + f.weekSpread, 0)
+  const mean =
+    usable.reduce((s, f) => s + f.slopePerWeek * f.weekSpread, 0) / usable.reduce((s, f) => s + f.weekSpread, 0)
   const slopeMean = usable.reduce((s, f) => s + f.slopePerWeek, 0) / usable.length
   const slopeVariance = usable.reduce((s, f) => s + (f.slopePerWeek - slopeMean) ** 2, 0) / (usable.length - 1)
   const between = Math.max(0, slopeVariance - usable.reduce((s, f) => s + noise(f), 0) / usable.length)

@@ -17,32 +17,33 @@ export interface SegmentFeatures {
  * weekly accuracy trend, which averages less noise than the 14-day I_t, shrunk by its own precision (see
  * `shrunkAccuracyTrends`) so that a line through a few weeks does not pass for a strong trend.
  */
-export const segmentFeatures = (
-  rows: ReadonlyArray<SegmentFeatureSourceRow>,
-  minWeeks: number
-): SegmentFeatures => {
+export const segmentFeatures = (rows: ReadonlyArray<SegmentFeatureSourceRow>, minWeeks: number): SegmentFeatures => {
   const kept: Array<SegmentFeatureSourceRow> = []
   const tooLittleHistory: Array<string> = []
   for (const r of rows) {
     if (r.practice_weeks >= minWeeks && r.kpi_weeks >= 1) kept.push(r)
     else tooLittleHistory.push(r.user_id)
   }
-  const trends = shrunkAccuracyTrends(kept.map((r) => ({
-    slopePerWeek: r.accuracy_slope_per_week,
-    weeks: r.practice_weeks,
-    weekSpread: r.accuracy_slope_week_spread,
-    residualSs: r.accuracy_slope_residual_ss
-  })))
-  const features = kept.map((r, i): ClusterFeatureRow => ({
-    user_id: r.user_id,
-    engagement: r.engagement,
-    improvement: trends.slopes[i] ?? null,
-    efficiency: r.mean_response_ms === null || r.mean_response_ms <= 0 ? null : Math.log(60_000 / r.mean_response_ms),
-    recovery: r.recovery,
-    accuracy: r.accuracy,
-    hint_rate: r.hint_rate,
-    sessions: r.sessions,
-    mean_gap_days: r.mean_gap_days
-  }))
+  const trends = shrunkAccuracyTrends(
+    kept.map((r) => ({
+      slopePerWeek: r.accuracy_slope_per_week,
+      weeks: r.practice_weeks,
+      weekSpread: r.accuracy_slope_week_spread,
+      residualSs: r.accuracy_slope_residual_ss
+    }))
+  )
+  const features = kept.map(
+    (r, i): ClusterFeatureRow => ({
+      user_id: r.user_id,
+      engagement: r.engagement,
+      improvement: trends.slopes[i] ?? null,
+      efficiency: r.mean_response_ms === null || r.mean_response_ms <= 0 ? null : Math.log(60_000 / r.mean_response_ms),
+      recovery: r.recovery,
+      accuracy: r.accuracy,
+      hint_rate: r.hint_rate,
+      sessions: r.sessions,
+      mean_gap_days: r.mean_gap_days
+    })
+  )
   return { features, tooLittleHistory, trendShrinkage: trends.shrinkage }
 }

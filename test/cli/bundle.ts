@@ -30,5 +30,6 @@ export const childEnv = (env: Record<string, string | undefined>): Record<string
 export const seedtest = (args: ReadonlyArray<string>, env: Record<string, string | undefined>, timeout = 240_000) =>
   new Promise<Result>((resolve) => {
     execFile(process.execPath, [bin, ...args], { env: childEnv(env), timeout }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
+    )
   })

@@ -1,8 +1,8 @@
-import { assert, describe, it } from "@effect/vitest"
 import { execFile, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
 
 const bin = path.resolve("bin/seedtest.mjs")
 
@@ -17,18 +17,28 @@ interface Result {
 execFileSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" })
 
 /** Runs a launcher as a user would, in a child process. */
-const launch = (launcher: string, args: ReadonlyArray<string>, env: Record<string, string | undefined>, timeout: number): Promise<Result> =>
+const launch = (
+  launcher: string,
+  args: ReadonlyArray<string>,
+  env: Record<string, string | undefined>,
+  timeout: number
+): Promise<Result> =>
   new Promise((resolve) => {
     const childEnv: Record<string, string> = {}
-    for (const [k, v] of Object.entries({ ...process.env, SEEDTEST_CLI: "bundle", ...env })) if (v !== undefined) childEnv[k] = v
+    for (const [k, v] of Object.entries({ ...process.env, SEEDTEST_CLI: "bundle", ...env }))
+      if (v !== undefined) childEnv[k] = v
     execFile(process.execPath, [launcher, ...args], { env: childEnv, timeout }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
+    )
   })
 
 /** Runs the real CLI (the bundle) as a user would, in a child process with its own data folder. */
 // generous: on a loaded machine a cold start of the embedded database alone has taken over a minute
-const seedtest = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}, timeout = 240_000): Promise<Result> =>
-  launch(bin, args, env, timeout)
+const seedtest = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string | undefined> = {},
+  timeout = 240_000
+): Promise<Result> => launch(bin, args, env, timeout)
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-cli-"))
 const embedded = { SEEDTEST_DATA_DIR: dataDir, DATABASE_URL: undefined }
@@ -83,7 +93,11 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
 
   it("rejects a malformed R service URL at once as a configuration error naming the variable", async () => {
     const started = Date.now()
-    const r = await seedtest(["runs"], { ...embedded, R_FORECAST_URL: "r-forecast-plumber:8080", R_FORECAST_INTERNAL_TOKEN: SECRET })
+    const r = await seedtest(["runs"], {
+      ...embedded,
+      R_FORECAST_URL: "r-forecast-plumber:8080",
+      R_FORECAST_INTERNAL_TOKEN: SECRET
+    })
     assert.strictEqual(r.code, 3, r.stderr)
     assert.include(r.stderr, "R_FORECAST_URL")
     assert.include(r.stderr, "expected the service's http(s) URL")
@@ -105,15 +119,30 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
   it("lists upcoming runs, each after its same-day upstream pipelines", async () => {
     const r = await seedtest(["next", "--count", "6", "--json"], embedded)
     assert.strictEqual(r.code, 0, r.stderr)
-    const upcoming = JSON.parse(r.stdout) as ReadonlyArray<{ pipeline: string; startsAfter: string; after: ReadonlyArray<string> }>
+    const upcoming = JSON.parse(r.stdout) as ReadonlyArray<{
+      pipeline: string
+      startsAfter: string
+      after: ReadonlyArray<string>
+    }>
     assert.strictEqual(upcoming.length, 6)
     const starts = upcoming.map((u) => Date.parse(u.startsAfter))
-    assert.deepStrictEqual(starts, [...starts].sort((a, b) => a - b))
+    assert.deepStrictEqual(
+      starts,
+      [...starts].sort((a, b) => a - b)
+    )
   })
 
   it("rejects a bad schedule file naming the entry", async () => {
     const file = path.join(dataDir, "bad-schedule.json")
-    fs.writeFileSync(file, JSON.stringify({ schedules: [{ pipeline: "compute-daily-kpis", cron: "10 2 * * *" }, { pipeline: "compute-daily-kpi", cron: "0 1 * * *" }] }))
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        schedules: [
+          { pipeline: "compute-daily-kpis", cron: "10 2 * * *" },
+          { pipeline: "compute-daily-kpi", cron: "0 1 * * *" }
+        ]
+      })
+    )
     const unknown = await seedtest(["next"], { ...embedded, SEEDTEST_SCHEDULE_FILE: file })
     assert.strictEqual(unknown.code, 2)
     assert.include(unknown.stderr, "entry #2 (compute-daily-kpi)")
@@ -149,28 +178,45 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
     assert.isAbove(report.sinks[0]!.inserts, 0)
     // the dry run evaluates the sink's declared checks on the rows it would write
     const dryChecks = (JSON.parse(dry.stdout) as { checks: ReadonlyArray<{ check: string; status: string }> }).checks
-    assert.deepInclude(dryChecks.map((c) => [c.check, c.status]), ["kpis.P in [0, 1]", "passed"])
+    assert.deepInclude(
+      dryChecks.map((c) => [c.check, c.status]),
+      ["kpis.P in [0, 1]", "passed"]
+    )
     const planned = await seedtest(["plan", "compute-daily-kpis"], env)
     assert.include(planned.stdout, "check (error): kpis.P in [0, 1]")
     assert.include(dry.stderr, "✓ source") // progress, stage by stage, on stderr
     const none = await seedtest(["runs", "--json"], env)
     assert.deepStrictEqual(JSON.parse(none.stdout), []) // a dry run records nothing
 
-    const backfill = await seedtest(["backfill", "compute-daily-kpis", "--from", "2026-11-02", "--to", "2026-11-09"], env)
+    const backfill = await seedtest(
+      ["backfill", "compute-daily-kpis", "--from", "2026-11-02", "--to", "2026-11-09"],
+      env
+    )
     assert.strictEqual(backfill.code, 0, backfill.stderr)
     assert.include(backfill.stdout, "2 week(s) run, 0 already done")
     const again = await seedtest(["backfill", "compute-daily-kpis", "--from", "2026-11-02", "--to", "2026-11-16"], env)
     assert.include(again.stdout, "1 week(s) run, 2 already done")
-    const notMonday = await seedtest(["backfill", "compute-daily-kpis", "--from", "2026-11-03", "--to", "2026-11-09"], env)
+    const notMonday = await seedtest(
+      ["backfill", "compute-daily-kpis", "--from", "2026-11-03", "--to", "2026-11-09"],
+      env
+    )
     assert.strictEqual(notMonday.code, 2)
     assert.include(notMonday.stderr, "did you mean 2026-11-02")
 
-    const history = JSON.parse((await seedtest(["runs", "--json"], env)).stdout) as ReadonlyArray<{ id: string; trigger: string; status: string; params: Record<string, string> }>
-    assert.deepStrictEqual(history.map((r) => [r.trigger, r.status, r.params.asOf]), [
-      ["backfill", "succeeded", "2026-11-22"],
-      ["backfill", "succeeded", "2026-11-15"],
-      ["backfill", "succeeded", "2026-11-08"]
-    ])
+    const history = JSON.parse((await seedtest(["runs", "--json"], env)).stdout) as ReadonlyArray<{
+      id: string
+      trigger: string
+      status: string
+      params: Record<string, string>
+    }>
+    assert.deepStrictEqual(
+      history.map((r) => [r.trigger, r.status, r.params.asOf]),
+      [
+        ["backfill", "succeeded", "2026-11-22"],
+        ["backfill", "succeeded", "2026-11-15"],
+        ["backfill", "succeeded", "2026-11-08"]
+      ]
+    )
     const shown = await seedtest(["runs", "show", history[0]!.id], env)
     assert.strictEqual(shown.code, 0)
     assert.include(shown.stdout, "weekly_kpi:")
@@ -180,7 +226,13 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
   it("starts the local R services and prints PDF reports from the bundle", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-bundle-"))
     // no R_*_URL: the CLI starts the R services itself, from the repository the bundle belongs to
-    const env = { SEEDTEST_DATA_DIR: dir, DATABASE_URL: undefined, R_FORECAST_URL: undefined, R_CLUSTER_URL: undefined, R_BRMS_URL: undefined }
+    const env = {
+      SEEDTEST_DATA_DIR: dir,
+      DATABASE_URL: undefined,
+      R_FORECAST_URL: undefined,
+      R_CLUSTER_URL: undefined,
+      R_BRMS_URL: undefined
+    }
     const seeded = await seedtest(["seed", "--students", "12", "--weeks", "4", "--end-date", "2026-11-22"], env)
     assert.strictEqual(seeded.code, 0, seeded.stderr)
     const kpis = await seedtest(["run", "compute-daily-kpis", "--param", "asOf=2026-11-22"], env)
@@ -188,7 +240,20 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
     const survival = await seedtest(["run", "fit-survival-churn", "--param", "asOf=2026-11-22"], env, 240_000)
     assert.strictEqual(survival.code, 0, survival.stderr)
     const reports = path.join(dir, "out")
-    const report = await seedtest(["run", "generate-weekly-report", "--param", "asOf=2026-11-22", "--param", "format=html,pdf", "--param", `outputDir=${reports}`], env, 240_000)
+    const report = await seedtest(
+      [
+        "run",
+        "generate-weekly-report",
+        "--param",
+        "asOf=2026-11-22",
+        "--param",
+        "format=html,pdf",
+        "--param",
+        `outputDir=${reports}`
+      ],
+      env,
+      240_000
+    )
     assert.strictEqual(report.code, 0, report.stderr)
     const week = path.join(reports, "2026-11-16")
     const pdfs = fs.readdirSync(week).filter((f) => f.endsWith(".pdf"))
@@ -199,13 +264,24 @@ describe("the seedtest command", { timeout: 300_000 }, () => {
   it("stops the scheduler on SIGTERM with exit 0 when it is idle, after writing its health file", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-daemon-"))
     const file = path.join(dir, "schedule.json")
-    fs.writeFileSync(file, JSON.stringify({ schedules: [{ pipeline: "compute-daily-kpis", cron: "10 2 * * *", enabled: false }] }))
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ schedules: [{ pipeline: "compute-daily-kpis", cron: "10 2 * * *", enabled: false }] })
+    )
     const childEnv: Record<string, string> = {}
-    for (const [k, v] of Object.entries({ ...process.env, SEEDTEST_CLI: "bundle", SEEDTEST_DATA_DIR: dir, SEEDTEST_SCHEDULE_FILE: file })) {
+    for (const [k, v] of Object.entries({
+      ...process.env,
+      SEEDTEST_CLI: "bundle",
+      SEEDTEST_DATA_DIR: dir,
+      SEEDTEST_SCHEDULE_FILE: file
+    })) {
       if (v !== undefined && k !== "DATABASE_URL") childEnv[k] = v
     }
     const health = path.join(dir, "alive")
-    const daemon = spawn(process.execPath, [bin, "scheduler", "--verbose", "--health-file", health], { env: childEnv, stdio: ["ignore", "ignore", "pipe"] })
+    const daemon = spawn(process.execPath, [bin, "scheduler", "--verbose", "--health-file", health], {
+      env: childEnv,
+      stdio: ["ignore", "ignore", "pipe"]
+    })
     let healthy = false
     let stderr = ""
     const code = await new Promise<number | null>((resolve) => {

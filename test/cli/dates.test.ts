@@ -1,7 +1,7 @@
-import { assert, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
 import { build, seedtest } from "./bundle.ts"
 
 // what users run: the bundle, built from these sources now

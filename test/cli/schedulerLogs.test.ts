@@ -1,8 +1,8 @@
-import { assert, describe, it } from "@effect/vitest"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
 import { bin, build, childEnv } from "./bundle.ts"
 
 build()
@@ -64,6 +64,9 @@ describe("the scheduler's log", { timeout: 300_000 }, () => {
     assert.strictEqual(code, 0, stderr)
     assert.include(stderr, "scheduler replica-7 started: 0 scheduled pipelines")
     assert.include(stderr, "stopping: no run in progress")
-    assert.isFalse(stderr.split("\n").some((line) => line.trim().startsWith("{")), stderr)
+    assert.isFalse(
+      stderr.split("\n").some((line) => line.trim().startsWith("{")),
+      stderr
+    )
   })
 })

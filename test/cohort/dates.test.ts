@@ -9,7 +9,7 @@ import { postgres } from "../support/TestDatabase.ts"
 
 layer(postgres, { timeout: Duration.minutes(3) })("the cohort's dates", (it) => {
   it.effect("an end date the month does not have is refused before anything is written", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const error = yield* Effect.flip(seedCohort({ students: 3, weeks: 2, seed: 1, endDate: "2026-02-30" }))
       assert.strictEqual(error._tag, "CohortError")
@@ -22,16 +22,18 @@ layer(postgres, { timeout: Duration.minutes(3) })("the cohort's dates", (it) => 
         const [meta] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM cohort_meta`
         assert.strictEqual(meta!.n, 0)
       }
-    }))
+    })
+  )
 
   it.effect("without --end-date the cohort ends yesterday, by the Clock", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* TestClock.setTime(Date.parse("2026-03-01T00:30:00Z"))
       const result = yield* seedCommand({ students: 3, weeks: 2, seed: 5, endDate: undefined })
       assert.strictEqual(result.endDate, "2026-02-28")
       // two weeks ending on the 28th: from the 15th
       assert.strictEqual(result.startDate, "2026-02-15")
-    }))
+    })
+  )
 
   it("the planted anomalous week starts on a Monday inside the cohort's weeks, whatever the end date", () => {
     for (const endDate of ["2026-03-01", "2026-03-04", "2024-02-29", "2026-12-31"]) {

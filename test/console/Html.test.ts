@@ -15,15 +15,20 @@ describe("console markup", () => {
 
   it("shows a run with a hostile pipeline name and error message as text", () => {
     const started = new Date("2026-11-30T02:10:00Z")
-    const out = runsTable([{
-      id: `run_${hostile}`,
-      pipeline: hostile,
-      trigger: "manual",
-      status: "failed",
-      started_at: started,
-      finished_at: new Date(started.getTime() + 1500),
-      error: { tag: "StageFailed", reason: null, stage: null, message: hostile }
-    }], new Date("2026-11-30T03:00:00Z")).text
+    const out = runsTable(
+      [
+        {
+          id: `run_${hostile}`,
+          pipeline: hostile,
+          trigger: "manual",
+          status: "failed",
+          started_at: started,
+          finished_at: new Date(started.getTime() + 1500),
+          error: { tag: "StageFailed", reason: null, stage: null, message: hostile }
+        }
+      ],
+      new Date("2026-11-30T03:00:00Z")
+    ).text
     assert.notInclude(out, "<script>")
     assert.notInclude(out, "<img")
     assert.notInclude(out, `href="/runs/run_"`)

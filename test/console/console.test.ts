@@ -1,8 +1,8 @@
-import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Scope } from "effect"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll } from "vitest"
 import * as Plan from "../../engine/Plan.ts"
@@ -47,10 +47,19 @@ describe("the operations console", { timeout: 600_000 }, () => {
 
   it("shows every pipeline on the graph, with the weekly_kpi.S edge", async () => {
     const page = await visit(console_.url)
-    const nodes = await page.locator("#graph svg g.node").evaluateAll((els) => els.map((e) => e.getAttribute("data-id")))
-    assert.sameMembers(nodes, pipelines.map((p) => p.name))
+    const nodes = await page
+      .locator("#graph svg g.node")
+      .evaluateAll((els) => els.map((e) => e.getAttribute("data-id")))
+    assert.sameMembers(
+      nodes,
+      pipelines.map((p) => p.name)
+    )
     const labels = await page.locator("#graph svg text.edge-label").evaluateAll((els) =>
-      els.map((e) => ({ from: e.getAttribute("data-from"), resources: (e.getAttribute("data-resources") ?? "").split(" "), text: e.textContent ?? "" }))
+      els.map((e) => ({
+        from: e.getAttribute("data-from"),
+        resources: (e.getAttribute("data-resources") ?? "").split(" "),
+        text: e.textContent ?? ""
+      }))
     )
     const sEdges = labels.filter((l) => l.resources.includes("weekly_kpi.S"))
     assert.isNotEmpty(sEdges, JSON.stringify(labels))
@@ -59,7 +68,9 @@ describe("the operations console", { timeout: 600_000 }, () => {
       assert.include(edge.text, "weekly_kpi.S", "the label shows the column")
     }
     // the table says the same: the edges that carry weekly_kpi.S all leave fit-survival-churn, its one writer
-    const edges = await page.locator("#edges tbody tr").evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent ?? "")))
+    const edges = await page
+      .locator("#edges tbody tr")
+      .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent ?? "")))
     const carryingS = edges.filter(([, , resources]) => resources!.split(", ").includes("weekly_kpi.S"))
     assert.isNotEmpty(carryingS)
     assert.deepStrictEqual([...new Set(carryingS.map(([from]) => from))], ["fit-survival-churn"])
@@ -80,16 +91,25 @@ describe("the operations console", { timeout: 600_000 }, () => {
     // no reload: the page's live update brings the row in, and its status follows the run to the end
     const row = page.locator(`tr[data-run="${runId}"]`)
     await row.waitFor({ state: "visible", timeout: 30_000 })
-    await page.locator(`tr[data-run="${runId}"][data-status="succeeded"]`).waitFor({ state: "visible", timeout: 30_000 })
+    await page
+      .locator(`tr[data-run="${runId}"][data-status="succeeded"]`)
+      .waitFor({ state: "visible", timeout: 30_000 })
     assert.isAbove(await page.locator("tr[data-run]").count(), before)
     // the CLI sees the same history as the console
     const history = JSON.parse((await seedtest(["runs", "--json"], env)).stdout) as ReadonlyArray<{ id: string }>
-    assert.include(history.map((r) => r.id), runId)
+    assert.include(
+      history.map((r) => r.id),
+      runId
+    )
 
     await row.locator("a.mono").click()
     await page.waitForURL(new RegExp(`/runs/${runId}$`))
-    const stageNames = Plan.ofPipeline(computeDailyKpis).levels.flat().map((s) => s.name)
-    const shown = await page.locator("#stages tr[data-stage]").evaluateAll((els) => els.map((e) => e.getAttribute("data-stage")))
+    const stageNames = Plan.ofPipeline(computeDailyKpis)
+      .levels.flat()
+      .map((s) => s.name)
+    const shown = await page
+      .locator("#stages tr[data-stage]")
+      .evaluateAll((els) => els.map((e) => e.getAttribute("data-stage")))
     assert.sameMembers(shown, stageNames)
     assert.isTrue(await page.locator("#gantt svg").isVisible())
     assert.isAbove(await page.locator("#gantt svg path, #gantt svg rect").count(), stageNames.length)
@@ -114,11 +134,17 @@ describe("the operations console", { timeout: 600_000 }, () => {
     const growth = page.locator("#model-growth")
     assert.include(await growth.innerText(), fits.growthAccepted.run_id)
     const slope = fits.growthAccepted.posterior_summary.population.slope
-    assert.include(await growth.locator("table.population").innerText(), `${slope.mean.toFixed(3)} [${slope.q2_5.toFixed(3)}, ${slope.q97_5.toFixed(3)}]`)
+    assert.include(
+      await growth.locator("table.population").innerText(),
+      `${slope.mean.toFixed(3)} [${slope.q2_5.toFixed(3)}, ${slope.q97_5.toFixed(3)}]`
+    )
     assert.include(await growth.innerText(), fits.growthRejected.diagnostics.reasons[0])
     const survival = page.locator("#model-survival")
     for (const hr of fits.survival.hazard_ratios) {
-      assert.include(await survival.locator("table.hazard-ratios").innerText(), `${hr.hazard_ratio.toFixed(3)} [${hr.lower95.toFixed(3)}, ${hr.upper95.toFixed(3)}]`)
+      assert.include(
+        await survival.locator("table.hazard-ratios").innerText(),
+        `${hr.hazard_ratio.toFixed(3)} [${hr.lower95.toFixed(3)}, ${hr.upper95.toFixed(3)}]`
+      )
     }
     assert.include(await survival.innerText(), `concordance ${fits.survival.concordance.toFixed(3)}`)
     const sizes = await page.locator("#model-segments table.segment-sizes").innerText()
@@ -135,8 +161,13 @@ describe("the operations console", { timeout: 600_000 }, () => {
 
   it("shows the upcoming fires as `seedtest next` orders them, and the slot history per day", async () => {
     const page = await visit(`${console_.url}/schedule`)
-    const next = JSON.parse((await seedtest(["next", "--count", "8", "--json"], env)).stdout) as ReadonlyArray<{ pipeline: string; fire: string }>
-    const shown = await page.locator("#upcoming tbody tr").evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent ?? "")))
+    const next = JSON.parse((await seedtest(["next", "--count", "8", "--json"], env)).stdout) as ReadonlyArray<{
+      pipeline: string
+      fire: string
+    }>
+    const shown = await page
+      .locator("#upcoming tbody tr")
+      .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent ?? "")))
     assert.deepStrictEqual(
       shown.slice(0, next.length).map(([fire, pipeline]) => [fire, pipeline]),
       next.map((n) => [`${n.fire.slice(0, 16).replace("T", " ")} UTC`, n.pipeline])
@@ -147,7 +178,10 @@ describe("the operations console", { timeout: 600_000 }, () => {
       assert.include(await row.innerText(), slot.status)
       if (slot.detail !== null) assert.include(await row.innerText(), slot.detail)
     }
-    assert.include(await page.locator(`[data-day="${slots[0].slot.slice(0, 10)}"]`).innerText(), "1 succeeded · 1 skipped")
+    assert.include(
+      await page.locator(`[data-day="${slots[0].slot.slice(0, 10)}"]`).innerText(),
+      "1 succeeded · 1 skipped"
+    )
     await page.close()
   })
 
@@ -158,7 +192,12 @@ describe("the operations console", { timeout: 600_000 }, () => {
     await page.locator("#s1").click()
     assert.strictEqual(await page.locator("#student").innerText(), "Student s_001")
     await page.close()
-    for (const escape of [`/reports/${WEEK}/..%2Fsecret.txt`, `/reports/..%2F..%2Fpgdata/x.html`, `/reports/${WEEK}/.hidden.html`, `/reports/${WEEK}/%2E%2E%2Flock`]) {
+    for (const escape of [
+      `/reports/${WEEK}/..%2Fsecret.txt`,
+      `/reports/..%2F..%2Fpgdata/x.html`,
+      `/reports/${WEEK}/.hidden.html`,
+      `/reports/${WEEK}/%2E%2E%2Flock`
+    ]) {
       const r = await fetch(console_.url + escape)
       assert.strictEqual(r.status, 404, escape)
       assert.notInclude(await r.text(), outsideContent)
@@ -181,7 +220,9 @@ describe("the operations console", { timeout: 600_000 }, () => {
         const page = await visit(console_.url + url, width)
         // nothing but the graph scrolls sideways: the page itself fits the screen
         const overflow = await page.evaluate(() => {
-          const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement
+          const root = (
+            globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }
+          ).document.documentElement
           return root.scrollWidth - root.clientWidth
         })
         assert.isAtMost(overflow, 0, `${name} at ${width}px is wider than the screen`)
@@ -229,7 +270,9 @@ describe("the operations console", { timeout: 600_000 }, () => {
       let status = ""
       for (let i = 0; i < 120 && status !== "succeeded" && status !== "failed"; i++) {
         await new Promise((r) => setTimeout(r, 1000))
-        const shown = JSON.parse((await seedtest(["runs", "show", runId, "--json"], env)).stdout || "{}") as { status?: string }
+        const shown = JSON.parse((await seedtest(["runs", "show", runId, "--json"], env)).stdout || "{}") as {
+          status?: string
+        }
         status = shown.status ?? ""
       }
       assert.strictEqual(status, "succeeded")

@@ -27,15 +27,23 @@ describe("an embedded database shared by two clients", { timeout: 120_000 }, () 
       const inside = await a.query("SELECT who FROM t ORDER BY who")
       await a.query("ROLLBACK")
       await bWrite
-      assert.deepStrictEqual(inside.rows.map((r) => r.who), ["a"], "A's transaction does not see B's statement")
-      assert.deepStrictEqual((await b.query("SELECT who FROM t ORDER BY who")).rows.map((r) => r.who), ["b"])
+      assert.deepStrictEqual(
+        inside.rows.map((r) => r.who),
+        ["a"],
+        "A's transaction does not see B's statement"
+      )
+      assert.deepStrictEqual(
+        (await b.query("SELECT who FROM t ORDER BY who")).rows.map((r) => r.who),
+        ["b"]
+      )
 
       // many parameterised statements at once from both clients, each client its own statement text: every answer
       // belongs to its own question (interleaved Parse/Bind messages would bind one client's values to the other's)
       const asks = Array.from({ length: 400 }, (_, i) =>
         i % 2 === 0
           ? a.query("SELECT $1::int * 2 AS v, 'a'::text AS who", [i]).then((r) => [i, r.rows[0]] as const)
-          : b.query("SELECT $1::int * 3 AS v, 'b'::text AS who, 0 AS pad", [i]).then((r) => [i, r.rows[0]] as const))
+          : b.query("SELECT $1::int * 3 AS v, 'b'::text AS who, 0 AS pad", [i]).then((r) => [i, r.rows[0]] as const)
+      )
       for (const [i, row] of await Promise.all(asks)) {
         assert.deepStrictEqual(row, i % 2 === 0 ? { v: i * 2, who: "a" } : { v: i * 3, who: "b", pad: 0 })
       }
@@ -48,7 +56,11 @@ describe("an embedded database shared by two clients", { timeout: 120_000 }, () 
       }
       await Promise.all([txn(a, "a")(), txn(b, "b2")()])
       const counts = await a.query("SELECT who, count(*)::int AS n FROM t GROUP BY who ORDER BY who")
-      assert.deepStrictEqual(counts.rows, [{ who: "a", n: 20 }, { who: "b", n: 1 }, { who: "b2", n: 20 }])
+      assert.deepStrictEqual(counts.rows, [
+        { who: "a", n: 20 },
+        { who: "b", n: 1 },
+        { who: "b2", n: 20 }
+      ])
 
       // a client that leaves in the middle of a transaction does not hold the database
       await b.query("BEGIN")

@@ -1,7 +1,7 @@
-import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
 
 /** Stored fits of every model, as the meta tables hold them: what the models page must show. */
 export const fits = {
@@ -38,10 +38,21 @@ export const fits = {
   segments: {
     run_id: "run_fixture_segments",
     fitted_at: "2026-11-15T07:00:00Z",
-    centers: [{ label: "steady", size: 20 }, { label: "improver", size: 12 }, { label: "struggler", size: 8 }],
+    centers: [
+      { label: "steady", size: 20 },
+      { label: "improver", size: 12 },
+      { label: "struggler", size: 8 }
+    ],
     metrics: {
       silhouette: 0.41,
-      k_selection: { criterion: "the smallest k within one SE of the first local maximum", scores: [{ k: 2, gap: 0.3, se: 0.02 }, { k: 3, gap: 0.42, se: 0.02 }, { k: 4, gap: 0.41, se: 0.03 }] }
+      k_selection: {
+        criterion: "the smallest k within one SE of the first local maximum",
+        scores: [
+          { k: 2, gap: 0.3, se: 0.02 },
+          { k: 3, gap: 0.42, se: 0.02 },
+          { k: 4, gap: 0.41, se: 0.03 }
+        ]
+      }
     },
     n_clusters: 3
   },
@@ -62,12 +73,24 @@ const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString
 /** Two days of scheduler slots: one ran, one was skipped (with its reason), one failed and was retried. */
 export const slots = [
   { pipeline: "compute-daily-kpis", slot: `${daysAgo(1)}T02:10:00Z`, status: "succeeded", attempts: 1, detail: null },
-  { pipeline: "aggregate-features-daily", slot: `${daysAgo(1)}T02:25:00Z`, status: "skipped", attempts: 0, detail: "catch-up: only the latest missed fire runs" },
-  { pipeline: "fit-survival-churn", slot: `${daysAgo(2)}T05:00:00Z`, status: "failed", attempts: 3, detail: "gave up after 3 attempts: the R service answered 500" }
+  {
+    pipeline: "aggregate-features-daily",
+    slot: `${daysAgo(1)}T02:25:00Z`,
+    status: "skipped",
+    attempts: 0,
+    detail: "catch-up: only the latest missed fire runs"
+  },
+  {
+    pipeline: "fit-survival-churn",
+    slot: `${daysAgo(2)}T05:00:00Z`,
+    status: "failed",
+    attempts: 3,
+    detail: "gave up after 3 attempts: the R service answered 500"
+  }
 ] as const
 
 /** Writes the fits above into the meta tables (through whatever database the layer provides). */
-export const insertFits = Effect.gen(function*() {
+export const insertFits = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const j = (v: unknown) => JSON.stringify(v)
   for (const g of [fits.growthAccepted, fits.growthRejected]) {
@@ -98,8 +121,14 @@ export const outsideContent = "OUTSIDE-THE-REPORTS-7781"
 export const writeReports = (root: string, week: string) => {
   const dir = path.join(root, week)
   fs.mkdirSync(dir, { recursive: true })
-  fs.writeFileSync(path.join(dir, "index.html"), `<!doctype html><title>Week ${week}</title><h1>Reports of ${week}</h1><a id="s1" href="s_001.html">s_001</a>`)
-  fs.writeFileSync(path.join(dir, "s_001.html"), `<!doctype html><title>s_001</title><h1 id="student">Student s_001</h1>`)
+  fs.writeFileSync(
+    path.join(dir, "index.html"),
+    `<!doctype html><title>Week ${week}</title><h1>Reports of ${week}</h1><a id="s1" href="s_001.html">s_001</a>`
+  )
+  fs.writeFileSync(
+    path.join(dir, "s_001.html"),
+    `<!doctype html><title>s_001</title><h1 id="student">Student s_001</h1>`
+  )
   // a file next to the reports that must never be served through them
   fs.writeFileSync(path.join(root, "secret.txt"), outsideContent)
 }

@@ -20,7 +20,8 @@ const childEnv = (env: Record<string, string | undefined>): Record<string, strin
 export const seedtest = (args: ReadonlyArray<string>, env: Record<string, string | undefined>): Promise<Result> =>
   new Promise((resolve) => {
     execFile(process.execPath, [bin, ...args], { env: childEnv(env), timeout: 300_000 }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
+    )
   })
 
 /** A running `seedtest ui`: its URL, what it printed, and how to stop it. */
@@ -31,9 +32,15 @@ export interface RunningConsole {
 }
 
 /** Starts `seedtest ui --port 0` and resolves once it prints the address it serves on. */
-export const startConsole = (env: Record<string, string | undefined>, args: ReadonlyArray<string> = []): Promise<RunningConsole> =>
+export const startConsole = (
+  env: Record<string, string | undefined>,
+  args: ReadonlyArray<string> = []
+): Promise<RunningConsole> =>
   new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [bin, "ui", "--port", "0", ...args], { env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] })
+    const child: ChildProcess = spawn(process.execPath, [bin, "ui", "--port", "0", ...args], {
+      env: childEnv(env),
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let output = ""
     const stop = () =>
       new Promise<void>((done) => {

@@ -1,10 +1,11 @@
 // deploy/ cannot be applied here (no cluster, no Docker engine), so this checks what would break it on the day:
 // every manifest parses, every image is one the Dockerfiles build, every environment variable is one the code reads,
 // secrets come from Secrets, the R URLs reach the Services, and the mounted schedule is valid.
-import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
 import { parseAllDocuments } from "yaml"
 import * as Schedule from "../../config/schedule.ts"
 import { pipelines } from "../../pipelines/registry.ts"
@@ -81,7 +82,9 @@ describe("deploy/ manifests", () => {
   })
 
   it("every image is one the Dockerfiles build", () => {
-    const rTargets = [...read("r-services/Dockerfile").matchAll(/^FROM r-base AS (\w+)$/gm)].map((m) => `r-${m[1]}-plumber`)
+    const rTargets = [...read("r-services/Dockerfile").matchAll(/^FROM r-base AS (\w+)$/gm)].map(
+      (m) => `r-${m[1]}-plumber`
+    )
     assert.deepStrictEqual(rTargets.sort(), ["r-brms-plumber", "r-cluster-plumber", "r-forecast-plumber"])
     assert.match(read("Dockerfile"), /ENTRYPOINT \["node", "bin\/seedtest.mjs"\]/)
     for (const c of allContainers) {
@@ -115,14 +118,20 @@ describe("deploy/ manifests", () => {
       const port = svc!.spec.ports[0]
       assert.strictEqual(Number(url.port || 80), port.port, `${prefix}_URL uses the Service's port`)
       const backend = deployments.find((d) =>
-        Object.entries(svc!.spec.selector as Record<string, string>).every(([k, v]) => d.spec.template.metadata.labels[k] === v)
+        Object.entries(svc!.spec.selector as Record<string, string>).every(
+          ([k, v]) => d.spec.template.metadata.labels[k] === v
+        )
       )!
       const container = containersOf(backend)[0]!
       const target = container.ports!.find((p) => p.name === port.targetPort)!
       // the R images listen on 8080 (their CMD)
       assert.strictEqual(target.containerPort, 8080)
       const served = container.env!.find((v) => v.name === `${prefix}_INTERNAL_TOKEN`)!.valueFrom!.secretKeyRef!
-      assert.deepStrictEqual(env.get(`${prefix}_INTERNAL_TOKEN`)!.valueFrom!.secretKeyRef, served, `${prefix}: one token on both sides`)
+      assert.deepStrictEqual(
+        env.get(`${prefix}_INTERNAL_TOKEN`)!.valueFrom!.secretKeyRef,
+        served,
+        `${prefix}: one token on both sides`
+      )
     }
   })
 
@@ -161,18 +170,24 @@ describe("deploy/ manifests", () => {
   })
 
   it.effect("the schedule it mounts is valid for the registered pipelines", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const generator = kustomization.configMapGenerator.find((g) => g.name === "seedtest-schedule")!
-      const entries = yield* Schedule.load(path.join(repositoryRoot, "deploy", "base", generator.files[0]!), pipelines.map((p) => p.name))
+      const entries = yield* Schedule.load(
+        path.join(repositoryRoot, "deploy", "base", generator.files[0]!),
+        pipelines.map((p) => p.name)
+      )
       assert.isAbove(entries.length, 5)
-    }))
+    })
+  )
 
   it("runs every container as non-root with a read-only root filesystem, no privilege escalation and a writable /tmp", () => {
     for (const d of deployments) {
       const pod = d.spec.template.spec
       assert.isTrue(pod.securityContext?.runAsNonRoot, `${d.metadata.name}: runAsNonRoot`)
       assert.isAbove(pod.securityContext?.runAsUser ?? 0, 0, `${d.metadata.name}: a non-root uid`)
-      const volumes = new Map((pod.volumes as ReadonlyArray<{ name: string; emptyDir?: object }>).map((v) => [v.name, v]))
+      const volumes = new Map(
+        (pod.volumes as ReadonlyArray<{ name: string; emptyDir?: object }>).map((v) => [v.name, v])
+      )
       for (const c of containersOf(d)) {
         assert.strictEqual(c.securityContext?.allowPrivilegeEscalation, false, `${c.name}: no privilege escalation`)
         assert.strictEqual(c.securityContext?.readOnlyRootFilesystem, true, `${c.name}: read-only root filesystem`)
@@ -205,12 +220,14 @@ describe("deploy/ manifests", () => {
       resources: ReadonlyArray<string>
       images: ReadonlyArray<{ name: string; newName?: string; newTag?: string; digest?: string }>
     }
-    const overlayManifests = overlay.resources.filter((r) => r.endsWith(".yaml")).flatMap((file) =>
-      parseAllDocuments(read(`${overlayDir}/${file}`)).map((doc) => {
-        assert.deepStrictEqual(doc.errors, [], `${overlayDir}/${file} parses`)
-        return doc.toJS() as Manifest
-      })
-    )
+    const overlayManifests = overlay.resources
+      .filter((r) => r.endsWith(".yaml"))
+      .flatMap((file) =>
+        parseAllDocuments(read(`${overlayDir}/${file}`)).map((doc) => {
+          assert.deepStrictEqual(doc.errors, [], `${overlayDir}/${file} parses`)
+          return doc.toJS() as Manifest
+        })
+      )
 
     it("builds on the base", () => {
       assert.strictEqual(path.normalize(path.join(overlayDir, overlay.resources[0]!)), path.normalize("deploy/base"))
@@ -218,19 +235,31 @@ describe("deploy/ manifests", () => {
 
     it("creates every Secret the base reads with an ExternalSecret from the namespace's gcpsm-secret-store", () => {
       const externalSecrets = overlayManifests.filter((m) => m.kind === "ExternalSecret")
-      const refs = allContainers.flatMap((c) => (c.env ?? []).flatMap((v) => (v.valueFrom?.secretKeyRef === undefined ? [] : [v.valueFrom.secretKeyRef])))
+      const refs = allContainers.flatMap((c) =>
+        (c.env ?? []).flatMap((v) => (v.valueFrom?.secretKeyRef === undefined ? [] : [v.valueFrom.secretKeyRef]))
+      )
       assert.isAbove(refs.length, 4)
       for (const ref of refs) {
         const es = externalSecrets.find((e) => e.spec.target.name === ref.name)
         assert.isDefined(es, `an ExternalSecret creates the Secret ${ref.name}`)
         assert.deepStrictEqual(es!.spec.secretStoreRef, { kind: "SecretStore", name: "gcpsm-secret-store" })
-        const entry = (es!.spec.data as ReadonlyArray<{ secretKey: string; remoteRef: { key: string } }>).find((d) => d.secretKey === ref.key)
+        const entry = (es!.spec.data as ReadonlyArray<{ secretKey: string; remoteRef: { key: string } }>).find(
+          (d) => d.secretKey === ref.key
+        )
         assert.isDefined(entry, `${ref.name} has the key ${ref.key}`)
         // the R tokens live under the seed system's paths, named like their Secrets
         if (ref.name.endsWith("-internal-token")) assert.strictEqual(entry!.remoteRef.key, ref.name)
       }
-      for (const name of ["r-brms-internal-token", "r-forecast-internal-token", "r-cluster-internal-token", "seedtest-database"]) {
-        assert.isDefined(externalSecrets.find((e) => e.spec.target.name === name), name)
+      for (const name of [
+        "r-brms-internal-token",
+        "r-forecast-internal-token",
+        "r-cluster-internal-token",
+        "seedtest-database"
+      ]) {
+        assert.isDefined(
+          externalSecrets.find((e) => e.spec.target.name === name),
+          name
+        )
       }
     })
 

@@ -42,10 +42,11 @@ describe("the calendar", () => {
     assert.strictEqual(Calendar.lastCompleteWeek("2026-11-29"), "2026-11-23")
     assert.strictEqual(Calendar.lastCompleteWeek("2026-11-30"), "2026-11-23")
     assert.strictEqual(Calendar.lastCompleteWeek("2026-12-05"), "2026-11-23")
-    assert.deepStrictEqual(
-      Calendar.weeksBetween("2026-11-02", "2026-11-16"),
-      ["2026-11-02", "2026-11-09", "2026-11-16"]
-    )
+    assert.deepStrictEqual(Calendar.weeksBetween("2026-11-02", "2026-11-16"), [
+      "2026-11-02",
+      "2026-11-09",
+      "2026-11-16"
+    ])
     assert.deepStrictEqual(Calendar.weeksBetween("2026-11-16", "2026-11-02"), [])
   })
 
@@ -75,9 +76,10 @@ describe("the calendar", () => {
   })
 
   it.effect("today comes from the Clock, in the time zone asked for", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* TestClock.setTime(Date.parse("2026-11-30T23:30:00Z"))
       assert.strictEqual(yield* Calendar.today(), "2026-11-30")
       assert.strictEqual(yield* Calendar.today("Asia/Tokyo"), "2026-12-01")
-    }))
+    })
+  )
 })

@@ -1,5 +1,5 @@
-import { assert, describe, it, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { Cause, Duration, Effect, Either, Layer, Option, Schema } from "effect"
 import { ExitCode, explain } from "../../cli/Failure.ts"
 import * as Check from "../../engine/Check.ts"
@@ -7,8 +7,8 @@ import { CheckFailed } from "../../engine/Errors.ts"
 import * as Pipeline from "../../engine/Pipeline.ts"
 import * as Relation from "../../engine/Relation.ts"
 import * as Resource from "../../engine/Resource.ts"
-import { RunStore } from "../../engine/RunStore.ts"
 import * as Runner from "../../engine/Runner.ts"
+import { RunStore } from "../../engine/RunStore.ts"
 import * as TableWriter from "../../sinks/TableWriter.ts"
 import { databases } from "../support/TestDatabase.ts"
 
@@ -25,7 +25,7 @@ const scores = TableWriter.upsert<Score>({
   merge: ["scores"]
 })
 
-const setup = Effect.gen(function*() {
+const setup = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`CREATE TABLE IF NOT EXISTS check_score (user_id text, week text, scores jsonb NOT NULL,
                                                     PRIMARY KEY (user_id, week))`
@@ -86,23 +86,27 @@ const runtimeFor = (db: Layer.Layer<any, unknown>) => Layer.provideMerge(RunStor
 for (const [name, db] of databases) {
   layer(runtimeFor(db), { timeout: Duration.minutes(2) })(`Data checks on the ${name} database`, (it) => {
     it.effect("rows that pass every check commit, and the run record lists each check as passed", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* setup
         const result = yield* Runner.run(
           scoring({ sent: ["a", "b"], answer: [row("a", 0), row("b", 1)], checks: all }),
           { trigger: "test" }
         )
-        assert.deepStrictEqual(result.checks.map((c) => [c.check, c.status]), all.map((c) => [c.name, "passed"]))
+        assert.deepStrictEqual(
+          result.checks.map((c) => [c.check, c.status]),
+          all.map((c) => [c.name, "passed"])
+        )
         assert.strictEqual((yield* stored)[0]!.n, 2)
         const record = yield* recordOf(result.runId)
         assert.deepStrictEqual(
           record.checks.map((c) => [c.check, c.status, c.rows]),
           all.map((c) => [c.name, "passed", 2])
         )
-      }))
+      })
+    )
 
     it.effect("a probability of 1.0000000000000002 fails an error check: nothing written, the record names it", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* setup
         const exit = yield* Runner.run(
           scoring({
@@ -126,10 +130,11 @@ for (const [name, db] of databases) {
         const sampledUsers = failed.samples.map((s) => (s as Score).user_id).sort()
         assert.deepStrictEqual(sampledUsers, ["b", "c"])
         assert.strictEqual(record.stages.find((s) => s.name === "writeScores")?.status, "failed")
-      }))
+      })
+    )
 
     it.effect("NaN, a duplicate key and a user that was never sent each fail their check", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* setup
         const cases: ReadonlyArray<readonly [Check.Check<Score>, ReadonlyArray<Score>]> = [
           [noNaN, [row("a", Number.NaN), row("b", 0.2)]],
@@ -148,10 +153,11 @@ for (const [name, db] of databases) {
         }
         const record = yield* lastRun
         assert.deepStrictEqual(record.checks[0]!.samples, [row("z", 0.2)])
-      }))
+      })
+    )
 
     it.effect("a warn check that fails commits the run and records the warning with samples", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* setup
         const soft = Check.inRange<Score>("scores.P", 0, 0.5, { severity: "warn" })
         const answer = [row("a", 0.2), row("b", 0.9)]
@@ -163,10 +169,11 @@ for (const [name, db] of databases) {
           record.checks.map((c) => ({ check: c.check, severity: c.severity, status: c.status, samples: c.samples })),
           [{ check: soft.name, severity: "warn", status: "failed", samples: [row("b", 0.9)] }]
         )
-      }))
+      })
+    )
 
     it.effect("the row count is compared with the previous successful run's", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* setup
         const band = Check.rowCountNearPrevious<Score>(2)
         const users = ["a", "b", "c", "d", "e", "f"]
@@ -178,23 +185,30 @@ for (const [name, db] of databases) {
         assert.deepStrictEqual(second.checks[0]!.samples, [{ rows: 2, previousRows: 6 }])
         const third = yield* Runner.run(scoring({ sent: users, answer: rowsOf(3), checks: [band] }))
         assert.strictEqual(third.checks[0]!.status, "passed", "3 rows after 2 is within ×2")
-      }))
+      })
+    )
 
     it.effect("a dry run evaluates the checks on the rows it would write, and writes nothing", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* setup
         const report = yield* Runner.dryRun(scoring({ sent: ["a"], answer: [row("a", 2)], checks: all }))
         assert.deepStrictEqual(
           report.checks.map((c) => [c.check, c.status]),
-          [[probability.name, "failed"], [noNaN.name, "passed"], [onePerKey.name, "passed"], [sentOnly.name, "passed"]]
+          [
+            [probability.name, "failed"],
+            [noNaN.name, "passed"],
+            [onePerKey.name, "passed"],
+            [sentOnly.name, "passed"]
+          ]
         )
         assert.strictEqual((yield* stored)[0]!.n, 0)
         const store = yield* RunStore
         assert.strictEqual((yield* store.list({ limit: 5 })).length, 0, "no run record")
-      }))
+      })
+    )
 
     it.effect("checks on a relation sink run in SQL on the rows the relation yields", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* setup
         const relationScoring = (top: number) =>
           Pipeline.make({ name: "check-relation", description: "test pipeline", params: {} })
@@ -212,7 +226,8 @@ for (const [name, db] of databases) {
                       week: Schema.String,
                       scores: Schema.Struct({ P: Schema.NullOr(Schema.Number), sigma: Schema.Number })
                     })
-                  }))
+                  })
+                )
             })
             .sink("writeScores", {
               description: "scores",
@@ -222,14 +237,18 @@ for (const [name, db] of databases) {
               checks: [probability, onePerKey]
             })
         const ok = yield* Runner.run(relationScoring(4))
-        assert.deepStrictEqual(ok.checks.map((c) => c.status), ["passed", "passed"])
+        assert.deepStrictEqual(
+          ok.checks.map((c) => c.status),
+          ["passed", "passed"]
+        )
         assert.strictEqual((yield* stored)[0]!.n, 4)
         yield* setup
         const error = yield* Runner.run(relationScoring(2)).pipe(Effect.flip)
         assert.strictEqual(error._tag, "CheckFailed")
         if (error._tag === "CheckFailed") assert.strictEqual(error.failing, 2, "P = 1.5 and 2")
         assert.strictEqual((yield* stored)[0]!.n, 0)
-      }))
+      })
+    )
   })
 }
 

@@ -31,7 +31,7 @@ const logged = TableWriter.append<Probe>({
   sampleSize: 20
 })
 
-const setup = Effect.gen(function*() {
+const setup = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`CREATE TABLE IF NOT EXISTS relation_probe (id text PRIMARY KEY, value float8 NOT NULL, doc jsonb NOT NULL)`
   yield* sql`
@@ -50,15 +50,20 @@ const expected = Array.from({ length: PIECES }, (_, i) => ({
 
 const twelveParts = Effect.map(SqlClient.SqlClient, (sql) =>
   Relation.make({
-    query: sql.join(" UNION ALL ", false)(
-      expected.map((e) =>
-        sql`SELECT ${e.id}::text AS id, ${e.value}::float8 AS value,
+    query: sql.join(
+      " UNION ALL ",
+      false
+    )(
+      expected.map(
+        (e) =>
+          sql`SELECT ${e.id}::text AS id, ${e.value}::float8 AS value,
                    jsonb_build_object('label', ${e.doc.label}::text) AS doc`
       )
     ),
     row: ProbeRow,
     settings: { jit: "off" }
-  }))
+  })
+)
 
 const byId = <A extends { readonly id: string }>(rows: ReadonlyArray<A>) =>
   [...rows].sort((a, b) => a.id.localeCompare(b.id))
@@ -73,17 +78,18 @@ describe("Relation.generated", () => {
 for (const [name, db] of databases) {
   layer(db, { timeout: Duration.minutes(2) })(`Relation on the ${name} database`, (it) => {
     it.effect("a relation composed of fragments with more than nine parameters reads each in its place", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* setup
         const relation = yield* twelveParts
         const rows = yield* Relation.select(relation)
         assert.deepStrictEqual(byId(yield* Schema.decodeUnknown(Schema.Array(ProbeRow))(rows)), expected)
         // EXPLAIN of the composed statement: the planner sees the twelve branches
         assert.strictEqual(yield* Relation.plannedRows(relation), PIECES)
-      }))
+      })
+    )
 
     it.effect("a writer nests a many-parameter relation in its own statements (upsert, append, previews)", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* setup
         const sql = yield* SqlClient.SqlClient
         const relation = yield* twelveParts
@@ -107,6 +113,7 @@ for (const [name, db] of databases) {
         const appended = yield* sql.withTransaction(logged.writeRelation(relation, context))
         assert.strictEqual(appended.inserted, PIECES)
         assert.deepStrictEqual(yield* sql<Probe>`SELECT id, value, doc FROM relation_probe_log ORDER BY id`, expected)
-      }))
+      })
+    )
   })
 }

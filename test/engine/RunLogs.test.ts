@@ -3,8 +3,8 @@ import { assert, layer } from "@effect/vitest"
 import { Duration, Effect, Layer, Logger, Schema } from "effect"
 import * as Pipeline from "../../engine/Pipeline.ts"
 import * as Resource from "../../engine/Resource.ts"
-import { RunStore } from "../../engine/RunStore.ts"
 import * as Runner from "../../engine/Runner.ts"
+import { RunStore } from "../../engine/RunStore.ts"
 import { embedded } from "../support/TestDatabase.ts"
 
 /** Two independent branches that log, so annotations must reach concurrently running stage fibers too. */
@@ -39,7 +39,7 @@ const capture = () => {
 
 layer(Layer.provideMerge(RunStore.Default, embedded), { timeout: Duration.minutes(2) })("Run logs", (it) => {
   it.effect("every log line of a run and of a dry run carries runId and pipeline annotations", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       for (const mode of ["run", "dryRun"] as const) {
         const { layer: logs, lines } = capture()
         const runId = `run_logs_${mode}`
@@ -54,5 +54,6 @@ layer(Layer.provideMerge(RunStore.Default, embedded), { timeout: Duration.minute
           assert.deepStrictEqual(line.annotations, { runId, pipeline: "kernel-logs" }, what)
         }
       }
-    }))
+    })
+  )
 })

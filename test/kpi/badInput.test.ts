@@ -3,8 +3,8 @@ import { assert, layer } from "@effect/vitest"
 import { Duration, Effect, Option } from "effect"
 import { seedCohort } from "../../cohort/Loader.ts"
 import demoInputs from "../../db/migrations/0003_demo_inputs.ts"
-import { RunStore } from "../../engine/RunStore.ts"
 import * as Runner from "../../engine/Runner.ts"
+import { RunStore } from "../../engine/RunStore.ts"
 import { aggregateFeaturesDaily } from "../../pipelines/aggregateFeaturesDaily.ts"
 import { computeDailyKpis } from "../../pipelines/computeDailyKpis.ts"
 import { databases } from "../support/TestDatabase.ts"
@@ -13,7 +13,7 @@ import { assertFiniteOrNull, assertMatchesReference, injectBadRows, readKpis, re
 const LAST_DAY = "2026-05-31"
 
 /** Turns the demo table into what a host database may have: a view over a table without a key, repeating ids. */
-const hostView = Effect.gen(function*() {
+const hostView = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`ALTER TABLE attempt RENAME TO attempt_raw`
   yield* sql`ALTER TABLE attempt_raw DROP CONSTRAINT attempt_pkey`
@@ -30,13 +30,15 @@ const hostView = Effect.gen(function*() {
 for (const [name, db] of databases) {
   layer(runtimeFor(db), { timeout: Duration.minutes(5) })(`bad input on the ${name} database`, (it) => {
     it.effect("a host view is never touched by migrations or by seed", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         yield* seedCohort({ students: 24, weeks: 10, seed: 11, endDate: LAST_DAY })
         yield* hostView
         yield* injectBadRows(LAST_DAY)
         yield* demoInputs
-        const [kind] = yield* sql<{ kind: string }>`SELECT relkind::text AS kind FROM pg_class WHERE oid = to_regclass('attempt')`
+        const [kind] = yield* sql<{
+          kind: string
+        }>`SELECT relkind::text AS kind FROM pg_class WHERE oid = to_regclass('attempt')`
         assert.strictEqual(kind!.kind, "v")
         const error = yield* Effect.flip(seedCohort({ students: 2, weeks: 2, seed: 1, endDate: LAST_DAY }))
         assert.strictEqual(error._tag, "CohortError")
@@ -44,10 +46,11 @@ for (const [name, db] of databases) {
           assert.strictEqual(error.reason, "HostTables")
           assert.include(error.message, `"attempt"`)
         }
-      }))
+      })
+    )
 
     it.effect("duplicate ids are counted once (earliest copy), and every KPI still matches the reference", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         const result = yield* Runner.run(computeDailyKpis, { params: { asOf: LAST_DAY } })
         yield* assertMatchesReference({ asOf: LAST_DAY, lookbackDays: 30, target: 0.7, horizonWeeks: 4 })
@@ -63,10 +66,11 @@ for (const [name, db] of databases) {
         // a conflicting copy three days later may fall outside the range; the in-range surplus is what was dropped
         assert.isTrue((input["attempt_duplicate_rows_dropped"] as number) >= dups!.n - 5)
         assert.isTrue((input["attempt_duplicate_rows_dropped"] as number) <= dups!.n + 5)
-      }))
+      })
+    )
 
     it.effect("a student with a single attempt gets defined values: nulls where a window is empty, a wide P", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const lonely = (yield* readKpis).filter((r) => r.user_id === "lonely")
         assert.strictEqual(lonely.length, 1)
         const k = lonely[0]!.kpis
@@ -76,16 +80,18 @@ for (const [name, db] of databases) {
         assert.isTrue((k["P"] as number) > 0 && (k["P"] as number) < 1)
         assert.closeTo(k["sigma"] as number, Math.sqrt(0.75 * 0.25), 1e-12)
         // a student with sessions but no attempts: engagement and churn only
-        const visitor = (yield* readKpis).filter((r) => r.user_id === "visitor" && r.week_start === "2026-05-25")[0]!.kpis
+        const visitor = (yield* readKpis).filter((r) => r.user_id === "visitor" && r.week_start === "2026-05-25")[0]!
+          .kpis
         assert.deepStrictEqual([visitor["I_t"], visitor["P"], visitor["sigma"]], [null, null, null])
         assert.strictEqual(visitor["sessions"], 2)
         assert.isTrue((visitor["A_t"] as number) > 0)
         // the attempt and session dated after now are read by nobody
         assert.isFalse((yield* readKpis).some((r) => r.user_id === "timetraveller"))
-      }))
+      })
+    )
 
     it.effect("topic features count each attempt once and skip invalid times", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         yield* Runner.run(aggregateFeaturesDaily, { params: { asOf: LAST_DAY, lookbackDays: "6" } })
         const stored = yield* sql<{
@@ -122,13 +128,16 @@ for (const [name, db] of databases) {
           assert.strictEqual(row.attempts, as.length)
           assert.strictEqual(row.correct, as.filter((a) => a.correct === true).length)
           assert.strictEqual(row.hints, as.filter((a) => a.hint_used === true).length)
-          const times = as.map((a) => a.response_time_ms).filter((t): t is number => t !== null && t > 0 && t <= 1_800_000)
+          const times = as
+            .map((a) => a.response_time_ms)
+            .filter((t): t is number => t !== null && t > 0 && t <= 1_800_000)
           if (times.length === 0) assert.isNull(row.avg_time_ms)
           else assert.closeTo(row.avg_time_ms!, times.reduce((x, y) => x + y, 0) / times.length, 1e-6)
           assert.isTrue(row.improvement === null || (row.improvement >= -1 && row.improvement <= 1))
         }
         const again = yield* Runner.run(aggregateFeaturesDaily, { params: { asOf: LAST_DAY, lookbackDays: "6" } })
         assert.strictEqual(again.sinks[0]!.inserted, 0)
-      }))
+      })
+    )
   })
 }

@@ -4,8 +4,8 @@ import { Duration, Effect, Option } from "effect"
 import { seedCohort } from "../../cohort/Loader.ts"
 import * as Pipeline from "../../engine/Pipeline.ts"
 import * as Resource from "../../engine/Resource.ts"
-import { RunStore } from "../../engine/RunStore.ts"
 import * as Runner from "../../engine/Runner.ts"
+import { RunStore } from "../../engine/RunStore.ts"
 import { computeDailyKpis } from "../../pipelines/computeDailyKpis.ts"
 import { databases } from "../support/TestDatabase.ts"
 import { assertFiniteOrNull, assertMatchesReference, injectBadRows, readKpis, runtimeFor } from "./support.ts"
@@ -18,7 +18,7 @@ const settings = { asOf: LAST_DAY, lookbackDays: 30, target: 0.7, horizonWeeks: 
 for (const [name, db] of databases) {
   layer(runtimeFor(db), { timeout: Duration.minutes(5) })(`compute-daily-kpis on the ${name} database`, (it) => {
     it.effect(`agrees with the reference computation on a random dirty cohort (seed ${seed})`, () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         yield* seedCohort({ students: 40, weeks: 12, seed, endDate: LAST_DAY })
         yield* injectBadRows(LAST_DAY)
@@ -31,12 +31,15 @@ for (const [name, db] of databases) {
 
         // a mid-week as-of: the last week is partial, read up to the end of the as-of day
         yield* sql`TRUNCATE weekly_kpi`
-        yield* Runner.run(computeDailyKpis, { params: { asOf: "2026-05-27", lookbackDays: "12", horizonWeeks: "2", target: "0.6" } })
+        yield* Runner.run(computeDailyKpis, {
+          params: { asOf: "2026-05-27", lookbackDays: "12", horizonWeeks: "2", target: "0.6" }
+        })
         yield* assertMatchesReference({ asOf: "2026-05-27", lookbackDays: 12, target: 0.6, horizonWeeks: 2 })
-      }))
+      })
+    )
 
     it.effect("records what it skipped and why in the run record", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const result = yield* Runner.run(computeDailyKpis, { params: { asOf: LAST_DAY } })
         const record = Option.getOrThrow(yield* (yield* RunStore).get(result.runId))
         const notes = (stage: string) => record.stages.find((s) => s.name === stage)!.notes
@@ -65,10 +68,11 @@ for (const [name, db] of databases) {
           scanFrom: "2026-03-09",
           scanTo: "2026-06-01"
         })
-      }))
+      })
+    )
 
     it.effect("re-running the same week writes identical rows", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* Runner.run(computeDailyKpis, { params: { asOf: LAST_DAY } })
         const first = yield* readKpis
         const again = yield* Runner.run(computeDailyKpis, { params: { asOf: LAST_DAY } })
@@ -76,11 +80,15 @@ for (const [name, db] of databases) {
         assert.strictEqual(again.sinks[0]!.updated, first.length)
         assert.deepStrictEqual(yield* readKpis, first)
         const preview = yield* Runner.dryRun(computeDailyKpis, { params: { asOf: LAST_DAY } })
-        assert.deepStrictEqual([preview.sinks[0]!.inserts, preview.sinks[0]!.updates, preview.sinks[0]!.unchanged], [0, 0, first.length])
-      }))
+        assert.deepStrictEqual(
+          [preview.sinks[0]!.inserts, preview.sinks[0]!.updates, preview.sinks[0]!.unchanged],
+          [0, 0, first.length]
+        )
+      })
+    )
 
     it.effect("keeps S written by the survival model, and dry-run shows the one value it would change", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         yield* Runner.run(computeDailyKpis, { params: { asOf: LAST_DAY } })
         yield* sql`UPDATE weekly_kpi SET kpis = kpis || '{"S": 0.42}'::jsonb WHERE week_start = '2026-05-25'`
@@ -99,30 +107,39 @@ for (const [name, db] of databases) {
         assert.isTrue(rows.length > 10)
         assert.isTrue(rows.every((r) => r.kpis["S"] === 0.42 && typeof r.kpis["I_t"] !== "undefined"))
         yield* assertMatchesReference(settings)
-      }))
+      })
+    )
 
-    it.effect("METRICS_USE_BAYESIAN=true fails with a clear error until the growth posterior exists, then uses it", () =>
-      Effect.gen(function*() {
-        const sql = yield* SqlClient.SqlClient
-        const before = yield* readKpis
-        const error = yield* Effect.flip(Runner.run(computeDailyKpis, { params: { asOf: LAST_DAY, useBayesian: "true" } }))
-        assert.strictEqual(error._tag, "StageFailed")
-        assert.include(error.message, "growthPosterior")
-        assert.include(error.message, "METRICS_USE_BAYESIAN=true needs the growth model's posterior")
-        assert.deepStrictEqual(yield* readKpis, before, "nothing written")
-        yield* sql`
+    it.effect(
+      "METRICS_USE_BAYESIAN=true fails with a clear error until the growth posterior exists, then uses it",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const before = yield* readKpis
+          const error = yield* Effect.flip(
+            Runner.run(computeDailyKpis, { params: { asOf: LAST_DAY, useBayesian: "true" } })
+          )
+          assert.strictEqual(error._tag, "StageFailed")
+          assert.include(error.message, "growthPosterior")
+          assert.include(error.message, "METRICS_USE_BAYESIAN=true needs the growth model's posterior")
+          assert.deepStrictEqual(yield* readKpis, before, "nothing written")
+          yield* sql`
           INSERT INTO growth_brms_posterior (run_id, user_id, week_start, p_goal, sigma, lower95, upper95, target, horizon_weeks)
           VALUES ('run_growth', 's00001', '2026-05-18', 0.81, 0.07, 0.6, 0.9, 0.7, 4)`
-        yield* Runner.run(computeDailyKpis, { params: { asOf: LAST_DAY, useBayesian: "true" } })
-        const after = yield* readKpis
-        const s1 = after.find((r) => r.user_id === "s00001" && r.week_start === "2026-05-25")!
-        assert.strictEqual(s1.kpis["P"], 0.81)
-        assert.strictEqual(s1.kpis["sigma"], 0.07)
-        const s2 = after.find((r) => r.user_id === "s00002" && r.week_start === "2026-05-25")!
-        assert.isNull(s2.kpis["P"], "no posterior for this student: null, not the closed form")
-        const older = after.find((r) => r.user_id === "s00001" && r.week_start === "2026-05-11")
-        assert.isTrue(older === undefined || older.kpis["P"] === null, "a posterior is not used for weeks before its own")
-      }))
+          yield* Runner.run(computeDailyKpis, { params: { asOf: LAST_DAY, useBayesian: "true" } })
+          const after = yield* readKpis
+          const s1 = after.find((r) => r.user_id === "s00001" && r.week_start === "2026-05-25")!
+          assert.strictEqual(s1.kpis["P"], 0.81)
+          assert.strictEqual(s1.kpis["sigma"], 0.07)
+          const s2 = after.find((r) => r.user_id === "s00002" && r.week_start === "2026-05-25")!
+          assert.isNull(s2.kpis["P"], "no posterior for this student: null, not the closed form")
+          const older = after.find((r) => r.user_id === "s00001" && r.week_start === "2026-05-11")
+          assert.isTrue(
+            older === undefined || older.kpis["P"] === null,
+            "a posterior is not used for weeks before its own"
+          )
+        })
+    )
   })
 }
 
@@ -130,8 +147,15 @@ describe("compute-daily-kpis declarations", () => {
   it("declares exactly what it reads and writes", () => {
     const writes = Pipeline.writes(computeDailyKpis).map(Resource.format)
     assert.deepStrictEqual(writes, [
-      "weekly_kpi.I_t", "weekly_kpi.E_t", "weekly_kpi.R_t", "weekly_kpi.A_t", "weekly_kpi.P", "weekly_kpi.sigma",
-      "weekly_kpi.sessions", "weekly_kpi.mean_gap", "weekly_kpi.churn_heuristic"
+      "weekly_kpi.I_t",
+      "weekly_kpi.E_t",
+      "weekly_kpi.R_t",
+      "weekly_kpi.A_t",
+      "weekly_kpi.P",
+      "weekly_kpi.sigma",
+      "weekly_kpi.sessions",
+      "weekly_kpi.mean_gap",
+      "weekly_kpi.churn_heuristic"
     ])
     assert.notInclude(writes, "weekly_kpi.S")
     const tables = new Set(Pipeline.reads(computeDailyKpis).map((r) => r.table))

@@ -8,7 +8,7 @@ import { improvement } from "../../stages/kpi/Improvement.ts"
 import { kpiWeeks } from "../../stages/kpi/KpiWeeks.ts"
 import { normalCdf } from "../../stages/kpi/NormalDistribution.ts"
 import { recovery } from "../../stages/kpi/Recovery.ts"
-import { weeklyKpis, type WeeklyWindows } from "../../stages/kpi/WeeklyKpis.ts"
+import { type WeeklyWindows, weeklyKpis } from "../../stages/kpi/WeeklyKpis.ts"
 
 const close = (actual: number | null, expected: number, digits = 12) => {
   assert.isNotNull(actual)
@@ -49,7 +49,10 @@ describe("KPI formulas (hand-computed fixtures)", () => {
 
   it("A_t: weighted components, missing ones count 0.5", () => {
     // 0.35·(14/28) + 0.25·min(1, 1/2) + 0.20·(1 − 0.3/3) + 0.20·min(1, 450/900)
-    close(engagement({ sessions: 14, meanGapDays: 2, avgHints: 0.3, avgSessionSeconds: 450 }), 0.175 + 0.125 + 0.18 + 0.1)
+    close(
+      engagement({ sessions: 14, meanGapDays: 2, avgHints: 0.3, avgSessionSeconds: 450 }),
+      0.175 + 0.125 + 0.18 + 0.1
+    )
     // one session, no timing, no attempts: 0.35/28 + 0.25·0.5 + 0.20·0.5 + 0.20·0.5
     close(engagement({ sessions: 1, meanGapDays: null, avgHints: null, avgSessionSeconds: null }), 0.0125 + 0.325)
     // saturation: every component at 1
@@ -87,7 +90,7 @@ describe("KPI formulas (hand-computed fixtures)", () => {
     close(g.probability01, 1 - normalCdf((0.7 - 1.1) / sigma))
     // one week only: no slope, σ² = p̃(1−p̃)/N
     const flat = goalAttainment({ graded: 10, correct: 7, sumX: 0, sumXX: 0, sumKX: 0 }, 0.7, 4)!
-    close(flat.sigma, Math.sqrt((7.5 / 11) * (3.5 / 11) / 10))
+    close(flat.sigma, Math.sqrt(((7.5 / 11) * (3.5 / 11)) / 10))
     close(flat.probability01, 0.5)
     // a single correct attempt: finite, uncertain
     const single = goalAttainment({ graded: 1, correct: 1, sumX: 0, sumXX: 0, sumKX: 0 }, 0.7, 4)!
@@ -123,14 +126,39 @@ describe("KPI formulas (hand-computed fixtures)", () => {
 
   it("weeklyKpis: never NaN or Infinity, null instead", () => {
     const empty: WeeklyWindows = {
-      user_id: "u", week_start: "2026-05-25", graded_14: 0, correct_14: 0, graded_prev_14: 0, correct_prev_14: 0,
-      median_rt_28: null, median_rt_prev_28: null, returned_items: 0, recovered_items: 0, attempts_28: 0, hints_28: 0,
-      sessions_28: 0, mean_gap_days: null, avg_session_seconds: null, days_since_last: 30, trend_graded: 0,
-      trend_correct: 0, trend_sum_x: 0, trend_sum_xx: 0, trend_sum_kx: 0
+      user_id: "u",
+      week_start: "2026-05-25",
+      graded_14: 0,
+      correct_14: 0,
+      graded_prev_14: 0,
+      correct_prev_14: 0,
+      median_rt_28: null,
+      median_rt_prev_28: null,
+      returned_items: 0,
+      recovered_items: 0,
+      attempts_28: 0,
+      hints_28: 0,
+      sessions_28: 0,
+      mean_gap_days: null,
+      avg_session_seconds: null,
+      days_since_last: 30,
+      trend_graded: 0,
+      trend_correct: 0,
+      trend_sum_x: 0,
+      trend_sum_xx: 0,
+      trend_sum_kx: 0
     }
     const kpis = weeklyKpis(empty, { probability01: Number.NaN, sigma: Number.POSITIVE_INFINITY })
     assert.deepStrictEqual(kpis, {
-      I_t: null, E_t: null, R_t: null, A_t: 0.325, P: null, sigma: null, sessions: 0, mean_gap: null, churn_heuristic: 0.875
+      I_t: null,
+      E_t: null,
+      R_t: null,
+      A_t: 0.325,
+      P: null,
+      sigma: null,
+      sessions: 0,
+      mean_gap: null,
+      churn_heuristic: 0.875
     })
   })
 
@@ -138,10 +166,16 @@ describe("KPI formulas (hand-computed fixtures)", () => {
     assert.strictEqual(mondayOf("2026-05-31"), "2026-05-25")
     assert.strictEqual(mondayOf("2026-05-25"), "2026-05-25")
     assert.deepStrictEqual(kpiWeeks("2026-05-31", 30), {
-      firstWeek: "2026-04-27", lastWeek: "2026-05-25", scanFrom: "2026-03-09", scanTo: "2026-06-01"
+      firstWeek: "2026-04-27",
+      lastWeek: "2026-05-25",
+      scanFrom: "2026-03-09",
+      scanTo: "2026-06-01"
     })
     assert.deepStrictEqual(kpiWeeks("2026-05-27", 0), {
-      firstWeek: "2026-05-25", lastWeek: "2026-05-25", scanFrom: "2026-04-06", scanTo: "2026-05-28"
+      firstWeek: "2026-05-25",
+      lastWeek: "2026-05-25",
+      scanFrom: "2026-04-06",
+      scanTo: "2026-05-28"
     })
   })
 })

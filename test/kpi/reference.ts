@@ -32,7 +32,10 @@ export interface ReferenceSettings {
   readonly nowMs: number
 }
 
-export type ReferenceKpis = Record<"I_t" | "E_t" | "R_t" | "A_t" | "P" | "sigma" | "sessions" | "mean_gap" | "churn_heuristic", number | null>
+export type ReferenceKpis = Record<
+  "I_t" | "E_t" | "R_t" | "A_t" | "P" | "sigma" | "sessions" | "mean_gap" | "churn_heuristic",
+  number | null
+>
 
 const DAY = 86_400_000
 
@@ -100,25 +103,38 @@ export const referenceKpis = (
       // E_t
       const correctTimes = (from: number, to: number) =>
         inWindow(from, to)
-          .filter((a) => a.correct === true && a.response_time_ms !== null && a.response_time_ms > 0 && a.response_time_ms <= 1_800_000)
+          .filter(
+            (a) =>
+              a.correct === true &&
+              a.response_time_ms !== null &&
+              a.response_time_ms > 0 &&
+              a.response_time_ms <= 1_800_000
+          )
           .map((a) => a.response_time_ms!)
       const mRecent = median(correctTimes(end - 28 * DAY, end))
       const mPrev = median(correctTimes(end - 56 * DAY, end - 28 * DAY))
       const E_t = mRecent === null || mPrev === null ? null : cap01((mPrev - mRecent) / mPrev)
 
       // R_t
-      const wrongBefore = new Set(inWindow(end - 56 * DAY, end - 28 * DAY).filter((a) => a.correct === false).map((a) => a.item_id))
+      const wrongBefore = new Set(
+        inWindow(end - 56 * DAY, end - 28 * DAY)
+          .filter((a) => a.correct === false)
+          .map((a) => a.item_id)
+      )
       const latest = new Map<string, RawAttempt>()
       for (const a of inWindow(end - 28 * DAY, end)) {
         if (a.correct === null || !wrongBefore.has(a.item_id)) continue
         const seen = latest.get(a.item_id)
-        if (seen === undefined || a.started_ms > seen.started_ms || (a.started_ms === seen.started_ms && a.correct)) latest.set(a.item_id, a)
+        if (seen === undefined || a.started_ms > seen.started_ms || (a.started_ms === seen.started_ms && a.correct))
+          latest.set(a.item_id, a)
       }
       const R_t = latest.size === 0 ? null : [...latest.values()].filter((a) => a.correct).length / latest.size
 
       // A_t and the session figures
       const recentAttempts = inWindow(end - 28 * DAY, end)
-      const recentSessions = ss.filter((s) => s.started_ms >= end - 28 * DAY).sort((a, b) => a.started_ms - b.started_ms)
+      const recentSessions = ss
+        .filter((s) => s.started_ms >= end - 28 * DAY)
+        .sort((a, b) => a.started_ms - b.started_ms)
       const n = recentSessions.length
       let gapSum = 0
       for (let i = 1; i < n; i++) gapSum += recentSessions[i]!.started_ms - recentSessions[i - 1]!.started_ms
@@ -127,8 +143,12 @@ export const referenceKpis = (
         .filter((s) => s.ended_ms !== null && s.ended_ms > s.started_ms && s.ended_ms - s.started_ms <= 14_400_000)
         .map((s) => (s.ended_ms! - s.started_ms) / 1000)
       const avgLength = lengths.length === 0 ? null : lengths.reduce((x, y) => x + y, 0) / lengths.length
-      const avgHints = recentAttempts.length === 0 ? null : recentAttempts.filter((a) => a.hint_used === true).length / recentAttempts.length
-      const A_t = 0.35 * Math.min(1, n / 28) +
+      const avgHints =
+        recentAttempts.length === 0
+          ? null
+          : recentAttempts.filter((a) => a.hint_used === true).length / recentAttempts.length
+      const A_t =
+        0.35 * Math.min(1, n / 28) +
         0.25 * (meanGap === null ? 0.5 : meanGap <= 0 ? 1 : Math.min(1, 1 / meanGap)) +
         0.2 * (avgHints === null ? 0.5 : cap01(1 - avgHints / 3)) +
         0.2 * (avgLength === null ? 0.5 : Math.min(1, avgLength / 900))
@@ -136,7 +156,10 @@ export const referenceKpis = (
       // churn heuristic
       const last = Math.max(...as.map((a) => a.started_ms), ...ss.map((s) => s.started_ms))
       const daysSinceLast = (windowEnd - last) / DAY
-      const churn = 0.6 * cap01(daysSinceLast / 14) + 0.25 * (meanGap === null ? 0.5 : cap01(meanGap / 7)) + 0.15 * cap01(1 - n / 10)
+      const churn =
+        0.6 * cap01(daysSinceLast / 14) +
+        0.25 * (meanGap === null ? 0.5 : cap01(meanGap / 7)) +
+        0.15 * cap01(1 - n / 10)
 
       // P: weighted least squares through weekly accuracy, x = weeks before the KPI week
       const weekly = new Map<number, { n: number; k: number }>()
@@ -162,7 +185,9 @@ export const referenceKpis = (
         const slope = sxx > 1e-9 ? sxy / sxx : 0
         const mu = yBar + slope * (settings.horizonWeeks - xBar)
         const pTilde = (K + 0.5) / (N + 1)
-        sigma = Math.sqrt(pTilde * (1 - pTilde) * (1 / N + (sxx > 1e-9 ? (settings.horizonWeeks - xBar) ** 2 / sxx : 0)))
+        sigma = Math.sqrt(
+          pTilde * (1 - pTilde) * (1 / N + (sxx > 1e-9 ? (settings.horizonWeeks - xBar) ** 2 / sxx : 0))
+        )
         P = 1 - normalCdf((settings.target - mu) / sigma)
       }
 

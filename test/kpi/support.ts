@@ -2,13 +2,13 @@ import { SqlClient } from "@effect/sql"
 import { assert } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { RunStore } from "../../engine/RunStore.ts"
-import { type RawAttempt, type RawSession, referenceKpis, type ReferenceSettings } from "./reference.ts"
+import { type RawAttempt, type RawSession, type ReferenceSettings, referenceKpis } from "./reference.ts"
 
 /** A database with the run store, as the KPI suites need it. */
 export const runtimeFor = (db: Layer.Layer<any, unknown>) => Layer.provideMerge(RunStore.Default, db)
 
 /** The raw input rows, read back as plain values for the reference computation. */
-export const readRaw = Effect.gen(function*() {
+export const readRaw = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const attempts = yield* sql<RawAttempt>`
     SELECT id::text AS id, student_id, item_id, session_id, correct, response_time_ms, hint_used,
@@ -23,7 +23,7 @@ export const readRaw = Effect.gen(function*() {
 })
 
 /** The stored weekly_kpi rows, ordered. */
-export const readKpis = Effect.gen(function*() {
+export const readKpis = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   return yield* sql<{ user_id: string; week_start: string; kpis: Record<string, number | null> }>`
     SELECT user_id, week_start::text AS week_start, kpis FROM weekly_kpi ORDER BY user_id, week_start`
@@ -31,7 +31,7 @@ export const readKpis = Effect.gen(function*() {
 
 /** Asserts that what the pipeline stored equals the reference computation, key by key, within 1e-9. */
 export const assertMatchesReference = (settings: Omit<ReferenceSettings, "nowMs">) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const raw = yield* readRaw
     const expected = referenceKpis(raw.attempts, raw.sessions, { ...settings, nowMs: Date.now() })
     const stored = yield* readKpis
@@ -60,7 +60,7 @@ export const assertMatchesReference = (settings: Omit<ReferenceSettings, "nowMs"
  * after now.
  */
 export const injectBadRows = (lastDay: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* sql`UPDATE attempt SET correct = NULL WHERE id % 53 = 0`
     yield* sql`UPDATE attempt SET response_time_ms = -120 WHERE id % 47 = 0`
@@ -85,7 +85,10 @@ export const injectBadRows = (lastDay: string) =>
 export const assertFiniteOrNull = (rows: ReadonlyArray<{ readonly kpis: Record<string, unknown> }>) => {
   for (const row of rows) {
     for (const [key, value] of Object.entries(row.kpis)) {
-      assert.isTrue(value === null || (typeof value === "number" && Number.isFinite(value)), `${key} = ${String(value)}`)
+      assert.isTrue(
+        value === null || (typeof value === "number" && Number.isFinite(value)),
+        `${key} = ${String(value)}`
+      )
     }
   }
 }

@@ -1,7 +1,7 @@
 // A separate TypeScript service using seedtest-pipelines as a library: it imports ONLY the public entry.
 import { Effect, Layer, Schema } from "effect"
-import { Param, Pipeline, Resource, RunObserver, Runner, RunStore, TableWriter } from "seedtest-pipelines"
 import type { RunEvent } from "seedtest-pipelines"
+import { Param, Pipeline, Resource, Runner, RunObserver, RunStore, TableWriter } from "seedtest-pipelines"
 
 /** The consumer's own service, provided by the consumer's own layer. */
 export class Greetings extends Effect.Service<Greetings>()("consumer/Greetings", {
@@ -28,7 +28,8 @@ export const greetingPipeline = Pipeline.make({
   .transform("lengths", {
     description: "name lengths",
     inputs: ["names"],
-    run: ({ names }, { params }) => names.filter((n) => n.length >= params.minLength).map((name) => ({ name, length: name.length }))
+    run: ({ names }, { params }) =>
+      names.filter((n) => n.length >= params.minLength).map((name) => ({ name, length: name.length }))
   })
   .sink("store", {
     description: "one row per name",
@@ -45,9 +46,11 @@ export const greetingPipeline = Pipeline.make({
 /** Runs it with the consumer's layers and an observer collecting events. */
 export const runGreetings = (events: Array<RunEvent>) =>
   Runner.run(greetingPipeline, { params: { minLength: "4" }, trigger: "library" }).pipe(
-    Effect.provide(Layer.mergeAll(
-      Greetings.Default,
-      RunStore.Default,
-      Layer.succeed(RunObserver, { onEvent: (e: RunEvent) => Effect.sync(() => void events.push(e)) })
-    ))
+    Effect.provide(
+      Layer.mergeAll(
+        Greetings.Default,
+        RunStore.Default,
+        Layer.succeed(RunObserver, { onEvent: (e: RunEvent) => Effect.sync(() => void events.push(e)) })
+      )
+    )
   )

@@ -1,17 +1,17 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { SqlClient } from "@effect/sql"
 import { assert, layer } from "@effect/vitest"
 import { Duration, Effect, Redacted } from "effect"
-import * as fs from "node:fs"
-import * as path from "node:path"
-import { postgres, TestDatabaseUrl } from "../support/TestDatabase.ts"
 import { exec } from "../support/ChildProcess.ts"
+import { postgres, TestDatabaseUrl } from "../support/TestDatabase.ts"
 
 /** The TypeScript block of README.md's "As a library" section, exactly as a reader copies it. */
 const readmeExample = (): string => {
   const readme = fs.readFileSync("README.md", "utf8")
   const section = readme.slice(readme.indexOf("## As a library"))
   const block = /```ts\n([\s\S]*?)```/.exec(section)
-  if (block === null) throw new Error("README.md has no ```ts block under \"## As a library\"")
+  if (block === null) throw new Error('README.md has no ```ts block under "## As a library"')
   return block[1]!
 }
 
@@ -22,7 +22,7 @@ const node = (args: ReadonlyArray<string>) => exec(process.execPath, args)
 
 layer(postgres, { timeout: Duration.minutes(2) })("README.md's library example", (it) => {
   it.effect("runs as written against the package entry, in a Node process of its own", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       fs.mkdirSync(folder, { recursive: true })
       fs.writeFileSync(path.join(folder, "example.ts"), readmeExample())
       fs.writeFileSync(
@@ -31,8 +31,16 @@ layer(postgres, { timeout: Duration.minutes(2) })("README.md's library example",
           `Effect.runPromise(runMine(Redacted.make(process.argv[2]!))).then((r) => console.log(JSON.stringify(r)), (e) => { console.error(String(e)); process.exit(1) })\n`
       )
       // it type-checks as a consumer's file would (tsx below only strips the types)
-      fs.writeFileSync(path.join(folder, "tsconfig.json"), JSON.stringify({ extends: "../../tsconfig.json", include: ["example.ts", "main.ts"] }))
-      const typed = yield* node([path.resolve("node_modules/typescript/bin/tsc"), "--noEmit", "-p", path.join(folder, "tsconfig.json")])
+      fs.writeFileSync(
+        path.join(folder, "tsconfig.json"),
+        JSON.stringify({ extends: "../../tsconfig.json", include: ["example.ts", "main.ts"] })
+      )
+      const typed = yield* node([
+        path.resolve("node_modules/typescript/bin/tsc"),
+        "--noEmit",
+        "-p",
+        path.join(folder, "tsconfig.json")
+      ])
       assert.strictEqual(typed.code, 0, typed.stdout + typed.stderr)
       const sql = yield* SqlClient.SqlClient
       yield* sql`CREATE TABLE my_scores (user_id text PRIMARY KEY, score float8 NOT NULL)`
@@ -47,8 +55,18 @@ layer(postgres, { timeout: Duration.minutes(2) })("README.md's library example",
       assert.strictEqual(ran.code, 0, ran.stderr)
       const rows = yield* sql<{ user_id: string; score: number }>`SELECT user_id, score FROM my_scores ORDER BY user_id`
       // days=14: s3's only attempt is older; s1 has the most correct answers (2), s2 half as many
-      assert.deepStrictEqual(rows.map((r) => [r.user_id, r.score]), [["s1", 1], ["s2", 0.5]])
-      const [record] = yield* sql<{ status: string; trigger: string }>`SELECT status, trigger FROM pipeline_run WHERE pipeline = 'my-pipeline'`
+      assert.deepStrictEqual(
+        rows.map((r) => [r.user_id, r.score]),
+        [
+          ["s1", 1],
+          ["s2", 0.5]
+        ]
+      )
+      const [record] = yield* sql<{
+        status: string
+        trigger: string
+      }>`SELECT status, trigger FROM pipeline_run WHERE pipeline = 'my-pipeline'`
       assert.deepStrictEqual(record, { status: "succeeded", trigger: "library" })
-    }))
+    })
+  )
 })

@@ -1,9 +1,9 @@
-import { assert, describe, layer } from "@effect/vitest"
-import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import { execFile, execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { assert, describe, layer } from "@effect/vitest"
+import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import { assertPageWellFormed, browser, open } from "../report/browser.ts"
 import { platformLayer, type RunningRService, startRService } from "../support/rServices.ts"
 import { postgres, TestDatabaseUrl } from "../support/TestDatabase.ts"
@@ -44,11 +44,17 @@ const userEnv = (running: ReadonlyArray<RunningRService>, database: Record<strin
 }
 
 const seedtest = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  Effect.promise(() =>
-    new Promise<Result>((resolve) => {
-      execFile(process.execPath, [bin, ...args], { env, timeout: 900_000, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
-    })
+  Effect.promise(
+    () =>
+      new Promise<Result>((resolve) => {
+        execFile(
+          process.execPath,
+          [bin, ...args],
+          { env, timeout: 900_000, maxBuffer: 256 * 1024 * 1024 },
+          (error, stdout, stderr) =>
+            resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
+        )
+      })
   )
 
 const STUDENTS = 40
@@ -59,14 +65,19 @@ const notesOf = (stdout: string, stage: string) =>
 
 /** Seeds, runs every pipeline once in list order with defaults, and checks the fills and the reports. */
 const firstRun = (database: Record<string, string>, dataDir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const env = userEnv(yield* Services, { ...database, SEEDTEST_DATA_DIR: dataDir })
     const seeded = yield* seedtest(["seed", "--students", String(STUDENTS), "--weeks", "16"], env)
     assert.strictEqual(seeded.code, 0, seeded.stderr)
     const listed = yield* seedtest(["list", "--json"], env)
     assert.strictEqual(listed.code, 0, listed.stderr)
     const order = (JSON.parse(listed.stdout) as ReadonlyArray<{ name: string }>).map((p) => p.name)
-    assert.includeMembers(order, ["compute-daily-kpis", "aggregate-features-daily", "cluster-segments", "forecast-prophet"])
+    assert.includeMembers(order, [
+      "compute-daily-kpis",
+      "aggregate-features-daily",
+      "cluster-segments",
+      "forecast-prophet"
+    ])
     const runs: Record<string, Result> = {}
     for (const pipeline of order) {
       const r = yield* seedtest(["run", pipeline, "--json"], env)
@@ -78,7 +89,10 @@ const firstRun = (database: Record<string, string>, dataDir: string) =>
     const kpis = runs["compute-daily-kpis"]!
     assert.match(kpis.stderr, /⇡ filled \d+ missing weeks of weekly_kpi for [^\n]*cluster-segments \(needs 12 weeks\)/)
     assert.match(kpis.stderr, /forecast-prophet \(needs 12 weeks\)/)
-    const kpiFill = notesOf(kpis.stdout, "weeklyKpi")["filled"] as { missing: ReadonlyArray<string>; window: { first: string } }
+    const kpiFill = notesOf(kpis.stdout, "weeklyKpi")["filled"] as {
+      missing: ReadonlyArray<string>
+      window: { first: string }
+    }
     assert.isAbove(kpiFill.missing.length, 0)
     const kpiWeeks = notesOf(kpis.stdout, "windows")["weeks"] as { firstWeek: string; lastWeek: string }
     assert.strictEqual(kpiWeeks.firstWeek, kpiFill.window.first)
@@ -86,7 +100,10 @@ const firstRun = (database: Record<string, string>, dataDir: string) =>
     const weeksComputed = (Date.parse(kpiWeeks.lastWeek) - Date.parse(kpiWeeks.firstWeek)) / 604_800_000 + 1
     assert.isAtLeast(weeksComputed, 12)
     const features = runs["aggregate-features-daily"]!
-    assert.match(features.stderr, /⇡ filled \d+ missing days of features_topic_daily for cluster-segments \(needs 84 days\)/)
+    assert.match(
+      features.stderr,
+      /⇡ filled \d+ missing days of features_topic_daily for cluster-segments \(needs 84 days\)/
+    )
 
     // segments found nearly every student with enough history (the cohort's early churners may have too little);
     // with the features of the default 7 days only, no one would have 3 weeks
@@ -104,7 +121,9 @@ const firstRun = (database: Record<string, string>, dataDir: string) =>
       assert.notProperty(reasons, "NotRun", `${section}: ${JSON.stringify(reasons)}`)
     }
     const week = fs.readdirSync(path.join(dataDir, "reports")).sort().at(-1)!
-    const pages = fs.readdirSync(path.join(dataDir, "reports", week)).filter((f) => f.endsWith(".html") && f !== "index.html")
+    const pages = fs
+      .readdirSync(path.join(dataDir, "reports", week))
+      .filter((f) => f.endsWith(".html") && f !== "index.html")
     assert.strictEqual(pages.length, report["students"])
     const b = yield* browser
     for (const page of pages.slice(0, 3)) {
@@ -122,14 +141,23 @@ const firstRun = (database: Record<string, string>, dataDir: string) =>
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-first-run-"))
 
 describe("a first run on a database holding only attempts", () => {
-  layer(services, { timeout: Duration.minutes(40), excludeTestServices: true })("every pipeline once, in list order", (it) => {
-    it.effect("on the embedded database", () => firstRun({}, tempDir()), { timeout: Duration.toMillis(Duration.minutes(20)) })
+  layer(services, { timeout: Duration.minutes(40), excludeTestServices: true })(
+    "every pipeline once, in list order",
+    (it) => {
+      it.effect("on the embedded database", () => firstRun({}, tempDir()), {
+        timeout: Duration.toMillis(Duration.minutes(20))
+      })
 
-    it.effect("on PostgreSQL", () =>
-      Effect.gen(function*() {
-        const context = yield* Layer.build(postgres)
-        const url = Context.get(context, TestDatabaseUrl)
-        return yield* firstRun({ DATABASE_URL: Redacted.value(url) }, tempDir())
-      }).pipe(Effect.scoped), { timeout: Duration.toMillis(Duration.minutes(20)) })
-  })
+      it.effect(
+        "on PostgreSQL",
+        () =>
+          Effect.gen(function* () {
+            const context = yield* Layer.build(postgres)
+            const url = Context.get(context, TestDatabaseUrl)
+            return yield* firstRun({ DATABASE_URL: Redacted.value(url) }, tempDir())
+          }).pipe(Effect.scoped),
+        { timeout: Duration.toMillis(Duration.minutes(20)) }
+      )
+    }
+  )
 })

@@ -35,7 +35,7 @@ export const rankAuc = (positives: ReadonlyArray<number>, negatives: ReadonlyArr
 
 /** Row counts of tables, to show a run wrote nothing. */
 export const countRows = (tables: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const counts: Record<string, number> = {}
     for (const table of tables) {

@@ -5,7 +5,7 @@ import { ClusterClient, make as makeClusterClient } from "../../stages/models/Cl
 import * as RServiceClient from "../../stages/models/RServiceClient.ts"
 import { openApiDocument } from "../../stages/models/RServiceOpenApi.ts"
 import type { ClusterFeatureRow } from "../../stages/models/schemas/Cluster.ts"
-import { platformLayer, rawPost, type RunningRService, startRService } from "../support/rServices.ts"
+import { platformLayer, type RunningRService, rawPost, startRService } from "../support/rServices.ts"
 import { adjustedRandIndex, seededRandom } from "../support/simulate.ts"
 
 class Cluster extends Context.Tag("test/RunningCluster")<Cluster, RunningRService>() {}
@@ -40,12 +40,23 @@ const simulateUsers = (n: number, seed: number) => {
 
 layer(TestLayer, { timeout: 300_000, excludeTestServices: true })("r-cluster-plumber", (it) => {
   it.effect("recovers simulated clusters, picks k = 3, labels them from their centres, stably", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const cluster = yield* ClusterClient
       const users = simulateUsers(240, 5)
       const fit = yield* cluster.fit({ features: users.features })
-      const ari = adjustedRandIndex(users.truth, fit.segments.map((s) => s.cluster))
-      console.log("ARI", ari, "k", fit.segment_meta.n_clusters, "labels", fit.segment_meta.centers.map((c) => c.label), fit.segment_meta.k_selection.scores)
+      const ari = adjustedRandIndex(
+        users.truth,
+        fit.segments.map((s) => s.cluster)
+      )
+      console.log(
+        "ARI",
+        ari,
+        "k",
+        fit.segment_meta.n_clusters,
+        "labels",
+        fit.segment_meta.centers.map((c) => c.label),
+        fit.segment_meta.k_selection.scores
+      )
       assert.isAbove(ari, 0.95)
       assert.strictEqual(fit.segment_meta.n_clusters, 3)
       const labelOfGroup = (name: string) => {
@@ -70,18 +81,20 @@ layer(TestLayer, { timeout: 300_000, excludeTestServices: true })("r-cluster-plu
         assert.strictEqual(p.cluster, fit.segments[i]!.cluster)
         assert.approximately(p.distance, fit.segments[i]!.distance, 1e-9)
       })
-    }))
+    })
+  )
 
   it.effect("honours a given k", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const cluster = yield* ClusterClient
       const fit = yield* cluster.fit({ features: simulateUsers(90, 9).features, n_clusters: 2 })
       assert.strictEqual(fit.segment_meta.n_clusters, 2)
       assert.strictEqual(fit.segment_meta.k_selection.criterion, "given")
-    }))
+    })
+  )
 
   it.effect("refuses missing and wrong tokens, and malformed bodies, with typed reasons", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const service = yield* Cluster
       const users = simulateUsers(12, 1).features
       for (const token of ["", "not-the-token"]) {
@@ -95,20 +108,39 @@ layer(TestLayer, { timeout: 300_000, excludeTestServices: true })("r-cluster-plu
       })
       assert.strictEqual(bearer.status, 200)
       const raw = yield* RServiceClient.make(service.connection())
-      const invalid = yield* Effect.flip(raw.endpoint("/cluster/fit", Schema.Unknown, Schema.Unknown)({ features: [{ user_id: "a", engagement: "high" }] }))
+      const invalid = yield* Effect.flip(
+        raw.endpoint(
+          "/cluster/fit",
+          Schema.Unknown,
+          Schema.Unknown
+        )({ features: [{ user_id: "a", engagement: "high" }] })
+      )
       assert.strictEqual(invalid.reason, "InvalidRequest")
       assert.strictEqual(invalid.field, "features")
-      const typo = yield* Effect.flip(raw.endpoint("/cluster/fit", Schema.Unknown, Schema.Unknown)({ features: [users[0], { ...users[1], engagement: "high" }, users[2]] }))
+      const typo = yield* Effect.flip(
+        raw.endpoint(
+          "/cluster/fit",
+          Schema.Unknown,
+          Schema.Unknown
+        )({ features: [users[0], { ...users[1], engagement: "high" }, users[2]] })
+      )
       assert.strictEqual(typo.field, "features[1].engagement")
-      const malformed = yield* rawPost(`${service.url}/cluster/fit`, "{features", { "X-Internal-Token": Redacted.value(service.token) })
+      const malformed = yield* rawPost(`${service.url}/cluster/fit`, "{features", {
+        "X-Internal-Token": Redacted.value(service.token)
+      })
       assert.strictEqual(malformed.status, 400)
-    }))
+    })
+  )
 
   it.effect("publishes the OpenAPI document generated from the client schemas", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const service = yield* Cluster
       const http = yield* HttpClient.HttpClient
-      const served = yield* http.get(`${service.url}/openapi.json`).pipe(Effect.flatMap((res) => res.json), Effect.scoped)
+      const served = yield* http.get(`${service.url}/openapi.json`).pipe(
+        Effect.flatMap((res) => res.json),
+        Effect.scoped
+      )
       assert.deepStrictEqual(served, JSON.parse(JSON.stringify(openApiDocument("cluster"))))
-    }))
+    })
+  )
 })

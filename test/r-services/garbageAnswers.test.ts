@@ -1,7 +1,7 @@
-import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Redacted, Schema } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Redacted, Schema } from "effect"
 import * as RServiceClient from "../../stages/models/RServiceClient.ts"
 import { platformLayer } from "../support/rServices.ts"
 
@@ -22,7 +22,7 @@ const lyingService = (body: string, contentType: string) =>
 const Answer = Schema.Struct({ forecasts: Schema.Array(Schema.Struct({ user_id: Schema.String, p: Schema.Number })) })
 
 const call = (body: string, contentType = "application/json") =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const server = yield* lyingService(body, contentType)
     const client = yield* RServiceClient.make({
       service: "r-forecast-plumber",
@@ -46,27 +46,33 @@ const assertOneSentence = (message: string) => {
 
 describe("a garbage answer from an R service", () => {
   it.live("names the first problem's path when the JSON has the wrong shape", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const many = Array.from({ length: 500 }, (_, i) => ({ user_id: `u${i}`, p: i === 0 ? "high" : 0.5 }))
       const message = yield* call(JSON.stringify({ forecasts: many }))
       assertOneSentence(message)
       assert.include(message, `forecasts.0.p: Expected number, actual "high"`)
-    }))
+    })
+  )
 
   it.live("says the body is not JSON for an HTML page or garbage, quoting its start", () =>
-    Effect.gen(function*() {
-      const html = yield* call(`<!DOCTYPE html><html><body>${"<p>bad gateway</p>".repeat(200)}</body></html>`, "text/html")
+    Effect.gen(function* () {
+      const html = yield* call(
+        `<!DOCTYPE html><html><body>${"<p>bad gateway</p>".repeat(200)}</body></html>`,
+        "text/html"
+      )
       assertOneSentence(html)
       assert.include(html, `the body is not JSON (it starts "<!DOCTYPE html>`)
       const garbage = yield* call(`{"forecasts": [`)
       assertOneSentence(garbage)
       assert.include(garbage, "the body is not JSON")
-    }))
+    })
+  )
 
   it.live("says the body is empty", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const message = yield* call("")
       assertOneSentence(message)
       assert.include(message, "the body is empty")
-    }))
+    })
+  )
 })

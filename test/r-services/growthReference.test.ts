@@ -38,7 +38,10 @@ const Comparison = Schema.Struct({
 })
 
 const Algebra = Schema.Struct({
-  log_density: Schema.Struct({ stan_differences: Schema.Array(Schema.Number), direct_differences: Schema.Array(Schema.Number) }),
+  log_density: Schema.Struct({
+    stan_differences: Schema.Array(Schema.Number),
+    direct_differences: Schema.Array(Schema.Number)
+  }),
   students: Schema.Struct({
     max_abs_p: Schema.Number,
     max_abs_mean: Schema.Number,
@@ -60,52 +63,62 @@ const rScript = <A, I>(script: string, schema: Schema.Schema<A, I>) =>
   )
 
 describe("the growth model's algebra against the direct computation", () => {
-  it.effect("Stan's marginal log density and the per-student posteriors equal the full-matrix formulas", () =>
-    Effect.gen(function*() {
-      const result = yield* rScript("growth_algebra.R", Algebra)
-      const { direct_differences, stan_differences } = result.log_density
-      assert.strictEqual(stan_differences.length, 2)
-      stan_differences.forEach((d, i) => assert.approximately(d, direct_differences[i]!, 1e-8, "log density difference"))
-      assert.isBelow(result.students.max_abs_p, 1e-10)
-      assert.isBelow(result.students.max_abs_mean, 1e-10)
-      assert.isBelow(result.students.max_abs_sd, 1e-10)
-      // the draws split over two forked processes give the same posteriors
-      assert.isBelow(result.students.forked_max_abs_p, 1e-12)
-      // the students computed in chunks (as the pipeline spreads them over replicas) give the same numbers exactly
-      assert.isTrue(result.students.chunked_same_students)
-      assert.strictEqual(result.students.chunked_max_abs, 0)
-    }), { timeout: 600_000 })
+  it.effect(
+    "Stan's marginal log density and the per-student posteriors equal the full-matrix formulas",
+    () =>
+      Effect.gen(function* () {
+        const result = yield* rScript("growth_algebra.R", Algebra)
+        const { direct_differences, stan_differences } = result.log_density
+        assert.strictEqual(stan_differences.length, 2)
+        stan_differences.forEach((d, i) =>
+          assert.approximately(d, direct_differences[i]!, 1e-8, "log density difference")
+        )
+        assert.isBelow(result.students.max_abs_p, 1e-10)
+        assert.isBelow(result.students.max_abs_mean, 1e-10)
+        assert.isBelow(result.students.max_abs_sd, 1e-10)
+        // the draws split over two forked processes give the same posteriors
+        assert.isBelow(result.students.forked_max_abs_p, 1e-12)
+        // the students computed in chunks (as the pipeline spreads them over replicas) give the same numbers exactly
+        assert.isTrue(result.students.chunked_same_students)
+        assert.strictEqual(result.students.chunked_max_abs, 0)
+      }),
+    { timeout: 600_000 }
+  )
 })
 
 describe("the growth model against brms (the reference)", () => {
-  it.effect("population posteriors agree within Monte Carlo error; per-student P within 0.05 for ≥ 95% of students", () =>
-    Effect.gen(function*() {
-      const result = yield* rScript("growth_reference.R", Comparison)
-      assert.isBelow(result.brms.diagnostics.max_rhat, 1.01, "the reference itself converged")
+  it.effect(
+    "population posteriors agree within Monte Carlo error; per-student P within 0.05 for ≥ 95% of students",
+    () =>
+      Effect.gen(function* () {
+        const result = yield* rScript("growth_reference.R", Comparison)
+        assert.isBelow(result.brms.diagnostics.max_rhat, 1.01, "the reference itself converged")
 
-      for (const name of Object.keys(result.brms.population) as Array<keyof typeof result.brms.population>) {
-        const b = result.brms.population[name]
-        const m = result.marginal.population[name]
-        // Monte Carlo standard error of each posterior mean: sd / sqrt(ESS)
-        const mcse = Math.sqrt(b.sd ** 2 / b.ess_bulk + m.sd ** 2 / m.ess_bulk)
-        const z = (m.mean - b.mean) / mcse
+        for (const name of Object.keys(result.brms.population) as Array<keyof typeof result.brms.population>) {
+          const b = result.brms.population[name]
+          const m = result.marginal.population[name]
+          // Monte Carlo standard error of each posterior mean: sd / sqrt(ESS)
+          const mcse = Math.sqrt(b.sd ** 2 / b.ess_bulk + m.sd ** 2 / m.ess_bulk)
+          const z = (m.mean - b.mean) / mcse
+          console.log(
+            `growth reference: ${name} brms ${b.mean.toFixed(5)} ± ${b.sd.toFixed(5)} (ESS ${b.ess_bulk.toFixed(0)}), ` +
+              `marginal ${m.mean.toFixed(5)} ± ${m.sd.toFixed(5)} (ESS ${m.ess_bulk.toFixed(0)}): z = ${z.toFixed(2)}`
+          )
+          assert.isBelow(Math.abs(z), 4, `${name}: means differ by ${z.toFixed(2)} Monte Carlo SEs`)
+          assert.approximately(m.sd / b.sd, 1, 0.2, `${name}: posterior SDs ${m.sd} vs ${b.sd}`)
+        }
+
+        const brmsP = new Map(result.brms.students.map((s) => [s.student, s.p]))
+        assert.strictEqual(result.marginal.students.length, result.n_students)
+        const gaps = result.marginal.students.map((s) => Math.abs(s.p - brmsP.get(s.student)!))
+        const within = gaps.filter((g) => g <= 0.05).length / gaps.length
         console.log(
-          `growth reference: ${name} brms ${b.mean.toFixed(5)} ± ${b.sd.toFixed(5)} (ESS ${b.ess_bulk.toFixed(0)}), ` +
-            `marginal ${m.mean.toFixed(5)} ± ${m.sd.toFixed(5)} (ESS ${m.ess_bulk.toFixed(0)}): z = ${z.toFixed(2)}`
+          `growth reference: per-student |ΔP| ≤ 0.05 for ${(within * 100).toFixed(1)}% of ${gaps.length}, max ${Math.max(
+            ...gaps
+          ).toFixed(3)}; brms ${result.seconds.brms.toFixed(1)} s, marginal ${result.seconds.marginal.toFixed(1)} s`
         )
-        assert.isBelow(Math.abs(z), 4, `${name}: means differ by ${z.toFixed(2)} Monte Carlo SEs`)
-        assert.approximately(m.sd / b.sd, 1, 0.2, `${name}: posterior SDs ${m.sd} vs ${b.sd}`)
-      }
-
-      const brmsP = new Map(result.brms.students.map((s) => [s.student, s.p]))
-      assert.strictEqual(result.marginal.students.length, result.n_students)
-      const gaps = result.marginal.students.map((s) => Math.abs(s.p - brmsP.get(s.student)!))
-      const within = gaps.filter((g) => g <= 0.05).length / gaps.length
-      console.log(
-        `growth reference: per-student |ΔP| ≤ 0.05 for ${(within * 100).toFixed(1)}% of ${gaps.length}, max ${
-          Math.max(...gaps).toFixed(3)
-        }; brms ${result.seconds.brms.toFixed(1)} s, marginal ${result.seconds.marginal.toFixed(1)} s`
-      )
-      assert.isAtLeast(within, 0.95)
-    }), { timeout: 900_000 })
+        assert.isAtLeast(within, 0.95)
+      }),
+    { timeout: 900_000 }
+  )
 })

@@ -1,8 +1,8 @@
-import { assert } from "@effect/vitest"
-import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
+import { assert } from "@effect/vitest"
+import { Effect } from "effect"
 import type { Browser, Page } from "playwright-core"
 
 /** The installed Chromium, driven by playwright-core (never downloaded). */
@@ -10,7 +10,15 @@ export const browser = Effect.acquireRelease(
   Effect.promise(async () =>
     (await import("playwright-core")).chromium.launch({
       executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run"
+      ]
     })
   ),
   (b) => Effect.promise(() => b.close())
@@ -64,7 +72,10 @@ export const assertPageWellFormed = (visit: Visit, label: string) =>
       assert.isTrue(title.length > 0, `${label}: section ${id} has a title`)
       const status = await section.getAttribute("data-status")
       if (status === "unavailable") {
-        assert.isTrue(await section.locator("[data-unavailable]").isVisible(), `${label}: ${id} says why it is unavailable`)
+        assert.isTrue(
+          await section.locator("[data-unavailable]").isVisible(),
+          `${label}: ${id} says why it is unavailable`
+        )
       }
     }
     const charts = page.locator("figure.chart")
@@ -72,7 +83,10 @@ export const assertPageWellFormed = (visit: Visit, label: string) =>
       const svg = charts.nth(i).locator("svg")
       assert.strictEqual(await svg.count(), 1, `${label}: chart ${i} is one SVG`)
       const box = await svg.boundingBox()
-      assert.isTrue(box !== null && box.width > 50 && box.height > 20, `${label}: chart ${i} has a size (${JSON.stringify(box)})`)
+      assert.isTrue(
+        box !== null && box.width > 50 && box.height > 20,
+        `${label}: chart ${i} has a size (${JSON.stringify(box)})`
+      )
       assert.isTrue((await svg.locator("path, rect, line, symbol").count()) > 3, `${label}: chart ${i} draws marks`)
     }
     assert.deepStrictEqual(visit.consoleErrors, [], `${label}: no console errors`)
@@ -93,7 +107,7 @@ export const shownNumber = (text: string): { readonly value: number; readonly ha
   assert.isNotNull(match, `a number in "${text}"`)
   const digits = match![2]?.length ?? 0
   const scale = match![3] === "%" ? 100 : 1
-  return { value: Number(match![1]) / scale, halfUnit: 0.5 * 10 ** -digits / scale + 1e-12 }
+  return { value: Number(match![1]) / scale, halfUnit: (0.5 * 10 ** -digits) / scale + 1e-12 }
 }
 
 /** A screenshot of a page at a viewport width (full page), kept under test-artifacts/. */
@@ -144,7 +158,10 @@ export const contrastFailures = (page: Page) =>
     const parse = (c: string) => {
       const m = /rgba?\(([^)]+)\)/.exec(c)
       if (m === null) return null
-      const [r, g, b, a = 1] = m[1]!.split(/[\s,/]+/).filter((x) => x !== "").map(Number)
+      const [r, g, b, a = 1] = m[1]!
+        .split(/[\s,/]+/)
+        .filter((x) => x !== "")
+        .map(Number)
       return { r: r!, g: g!, b: b!, a }
     }
     const lum = (c: { r: number; g: number; b: number }) => {
@@ -175,7 +192,10 @@ export const contrastFailures = (page: Page) =>
       const ratio = (hi! + 0.05) / (lo! + 0.05)
       const size = Number.parseFloat(style.fontSize)
       const large = size >= 24 || (Number(style.fontWeight) >= 700 && size >= 18.66)
-      if (ratio < (large ? 3 : 4.5)) failures.push(`${el.tagName.toLowerCase()}.${el.getAttribute("class") ?? ""} "${el.textContent.trim().slice(0, 40)}": ${ratio.toFixed(2)}`)
+      if (ratio < (large ? 3 : 4.5))
+        failures.push(
+          `${el.tagName.toLowerCase()}.${el.getAttribute("class") ?? ""} "${el.textContent.trim().slice(0, 40)}": ${ratio.toFixed(2)}`
+        )
     }
     return failures as Array<string>
   })

@@ -13,7 +13,22 @@ describe("a student's report file name", () => {
   })
 
   it("keeps distinct ids apart even on a case-insensitive file system", () => {
-    const ids = ["ada", "Ada", "ADA", "a.da", "a_da", "a/da", "a\\da", "..", ".", "", "index", "Index", "s00001", "s00001~0"]
+    const ids = [
+      "ada",
+      "Ada",
+      "ADA",
+      "a.da",
+      "a_da",
+      "a/da",
+      "a\\da",
+      "..",
+      ".",
+      "",
+      "index",
+      "Index",
+      "s00001",
+      "s00001~0"
+    ]
     const names = ids.map((id) => reportFileName(id, "pdf").toLowerCase())
     assert.strictEqual(new Set(names).size, ids.length, names.join(" "))
   })

@@ -1,8 +1,8 @@
-import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
 import { seedCohort } from "../../cohort/Loader.ts"
 import * as Runner from "../../engine/Runner.ts"
 import { computeDailyKpis } from "../../pipelines/computeDailyKpis.ts"
@@ -18,16 +18,19 @@ export const LOW_RISK = { index: 1, s: 0.12 }
 export const outputFolder = () => fs.mkdtempSync(path.join(os.tmpdir(), "seedtest-report-test-"))
 
 /** 30 students with 12 weeks of attempts and their KPIs over the last 12 weeks (so I_t has a history). */
-export const seedReportCohort = Effect.gen(function*() {
+export const seedReportCohort = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* seedCohort({ students: 30, weeks: 14, seed: 7, endDate: LAST_DAY })
   yield* sql`TRUNCATE weekly_kpi`
   yield* Runner.run(computeDailyKpis, { params: { asOf: LAST_DAY, lookbackDays: "84" } })
-  const users = yield* sql<{ user_id: string }>`SELECT user_id FROM weekly_kpi WHERE week_start = ${WEEK}::date ORDER BY user_id`
+  const users = yield* sql<{
+    user_id: string
+  }>`SELECT user_id FROM weekly_kpi WHERE week_start = ${WEEK}::date ORDER BY user_id`
   return users.map((u) => u.user_id)
 })
 
-const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10)
+const addDays = (date: string, days: number) =>
+  new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10)
 
 /** Deterministic pseudo-random numbers in [0, 1). */
 const noise = (i: number, k: number) => {
@@ -37,14 +40,18 @@ const noise = (i: number, k: number) => {
 
 /** Realistic model outputs, as the model pipelines store them, for every student of the week. */
 export const insertModelOutputs = (users: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* sql`TRUNCATE growth_brms_meta, growth_brms_posterior, prophet_fit_meta, prophet_anomalies, survival_fit_meta, user_segment, segment_meta`
     // growth: the posterior of week WEEK; coefficients stored for even students only (the others get the cone), keyed
     // by student as stages/growth/GrowthRows.ts writes them
     const students = users.map((user, i) => ({
       student: user,
-      coefficients: { intercept: { mean: 0.45 + 0.2 * noise(i, 1), sd: 0.04 }, slope: { mean: 0.01 + 0.01 * noise(i, 2), sd: 0.004 }, intercept_slope_cor: -0.3 }
+      coefficients: {
+        intercept: { mean: 0.45 + 0.2 * noise(i, 1), sd: 0.04 },
+        slope: { mean: 0.01 + 0.01 * noise(i, 2), sd: 0.004 },
+        intercept_slope_cor: -0.3
+      }
     }))
     yield* sql`INSERT INTO growth_brms_meta (run_id, formula, priors, posterior_summary, diagnostics)
       VALUES ('run_growth', 'score ~ week + (week | student)', '{}'::jsonb,
@@ -62,13 +69,17 @@ export const insertModelOutputs = (users: ReadonlyArray<string>) =>
     for (const [i, user] of users.entries()) {
       const last = kpis.filter((k) => k.user_id === user && k.i_t !== null).at(-1)?.i_t ?? 0
       const declined = i === users.length - 1
-      const forecast = declined ? [] : [1, 2, 3, 4].map((h) => ({
-        week_start: addDays(WEEK, 7 * h),
-        yhat: last + 0.01 * h,
-        yhat_lower: last + 0.01 * h - 0.05 * h,
-        yhat_upper: last + 0.01 * h + 0.05 * h
-      }))
-      const fitMeta = declined ? { status: "insufficient_data", message: "2 non-null points; at least 4 are needed" } : { status: "ok", residual_sd: 0.04 }
+      const forecast = declined
+        ? []
+        : [1, 2, 3, 4].map((h) => ({
+            week_start: addDays(WEEK, 7 * h),
+            yhat: last + 0.01 * h,
+            yhat_lower: last + 0.01 * h - 0.05 * h,
+            yhat_upper: last + 0.01 * h + 0.05 * h
+          }))
+      const fitMeta = declined
+        ? { status: "insufficient_data", message: "2 non-null points; at least 4 are needed" }
+        : { status: "ok", residual_sd: 0.04 }
       yield* sql`INSERT INTO prophet_fit_meta (run_id, metric, user_id, changepoints, forecast, fit_meta, lookback_weeks, horizon_weeks, anomaly_threshold, as_of_week)
         VALUES ('run_forecast', 'I_t', ${user}, '[]'::jsonb, ${JSON.stringify(forecast)}::jsonb, ${JSON.stringify(fitMeta)}::jsonb, 12, 4, 2.5, ${WEEK}::date)`
     }
@@ -104,8 +115,21 @@ export const insertModelOutputs = (users: ReadonlyArray<string>) =>
     }
     // segments: every student but the last; two clusters with traits
     const centers = [
-      { cluster: 1, label: "highly engaged", size: 15, traits: [{ feature: "engagement", z: 1.2, description: "engagement well above the cohort" }, { feature: "sessions", z: 0.8, description: "more sessions than most" }] },
-      { cluster: 2, label: "slow 2", size: 14, traits: [{ feature: "efficiency", z: -1.1, description: "response times not improving" }] }
+      {
+        cluster: 1,
+        label: "highly engaged",
+        size: 15,
+        traits: [
+          { feature: "engagement", z: 1.2, description: "engagement well above the cohort" },
+          { feature: "sessions", z: 0.8, description: "more sessions than most" }
+        ]
+      },
+      {
+        cluster: 2,
+        label: "slow 2",
+        size: 14,
+        traits: [{ feature: "efficiency", z: -1.1, description: "response times not improving" }]
+      }
     ]
     yield* sql`INSERT INTO segment_meta (run_id, method, n_clusters, centers, metrics) VALUES ('run_segments', 'kmeans', 2, ${JSON.stringify(centers)}::jsonb, '{}'::jsonb)`
     for (const [i, user] of users.slice(0, -1).entries()) {

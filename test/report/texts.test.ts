@@ -5,11 +5,53 @@ import { fitChecks, latestGrowthFit, type UnavailableReason } from "../../stages
 import { latinWords } from "./browser.ts"
 
 const sections: ReadonlyArray<SectionName> = ["kpis", "growth", "forecast", "churn", "segment"]
-const reasons: ReadonlyArray<UnavailableReason> = ["NotRun", "NoStudentOutput", "ModelDeclined", "FitRejected", "Undecodable"]
+const reasons: ReadonlyArray<UnavailableReason> = [
+  "NotRun",
+  "NoStudentOutput",
+  "ModelDeclined",
+  "FitRejected",
+  "Undecodable"
+]
 // what the models store: the forecast's statuses, the cluster service's features and fallback labels
 const forecastCodes = ["insufficient_data", "constant_series", "failed", "empty", "something_new"]
-const features = ["improvement", "engagement", "efficiency", "recovery", "accuracy", "hint_rate", "hints", "sessions", "mean_gap", "mean_gap_days", "response_time", "a_new_feature"]
-const labels = ["improving", "declining", "highly engaged", "disengaged", "efficient", "slow", "slow 2", "recovering", "repeating mistakes", "high achiever", "struggling", "hint-heavy", "independent", "frequent", "infrequent", "irregular", "regular", "fast", "typical", "segment 4", "high a_new_feature", "something else"]
+const features = [
+  "improvement",
+  "engagement",
+  "efficiency",
+  "recovery",
+  "accuracy",
+  "hint_rate",
+  "hints",
+  "sessions",
+  "mean_gap",
+  "mean_gap_days",
+  "response_time",
+  "a_new_feature"
+]
+const labels = [
+  "improving",
+  "declining",
+  "highly engaged",
+  "disengaged",
+  "efficient",
+  "slow",
+  "slow 2",
+  "recovering",
+  "repeating mistakes",
+  "high achiever",
+  "struggling",
+  "hint-heavy",
+  "independent",
+  "frequent",
+  "infrequent",
+  "irregular",
+  "regular",
+  "fast",
+  "typical",
+  "segment 4",
+  "high a_new_feature",
+  "something else"
+]
 
 describe("report texts", () => {
   it("Korean: every reason, trait, segment and KPI text is Korean, whatever the model stored", () => {
@@ -18,7 +60,15 @@ describe("report texts", () => {
     for (const section of sections) {
       for (const reason of reasons) {
         for (const code of [undefined, ...forecastCodes]) {
-          texts.push(ko.unavailable(section, { _tag: "Unavailable", reason, detail: "English detail", ...(code === undefined ? {} : { code }), checks: ["rhat", "ess", "divergences", "other"] }))
+          texts.push(
+            ko.unavailable(section, {
+              _tag: "Unavailable",
+              reason,
+              detail: "English detail",
+              ...(code === undefined ? {} : { code }),
+              checks: ["rhat", "ess", "divergences", "other"]
+            })
+          )
         }
       }
     }
@@ -48,9 +98,21 @@ describe("report texts", () => {
 
   it("growth fits: the latest verdict, and the checks a rejected fit failed", () => {
     assert.isUndefined(latestGrowthFit([]))
-    assert.deepStrictEqual(latestGrowthFit([{ run_id: "a", diagnostics: { accepted: false, reasons: ["max R-hat 1.2 > 1.01"] } }]), { runId: "a", accepted: false, reasons: ["max R-hat 1.2 > 1.01"] })
+    assert.deepStrictEqual(
+      latestGrowthFit([{ run_id: "a", diagnostics: { accepted: false, reasons: ["max R-hat 1.2 > 1.01"] } }]),
+      { runId: "a", accepted: false, reasons: ["max R-hat 1.2 > 1.01"] }
+    )
     // a fit recorded before the verdict existed was stored only when accepted
     assert.isTrue(latestGrowthFit([{ run_id: "b", diagnostics: { converged: true } }])!.accepted)
-    assert.deepStrictEqual(fitChecks(["max R-hat 1.120 > 1.05", "min bulk ESS 120 < 400", "3 divergent transitions", "R-hat could not be computed", "tree depth"]), ["rhat", "ess", "divergences", "other"])
+    assert.deepStrictEqual(
+      fitChecks([
+        "max R-hat 1.120 > 1.05",
+        "min bulk ESS 120 < 400",
+        "3 divergent transitions",
+        "R-hat could not be computed",
+        "tree depth"
+      ]),
+      ["rhat", "ess", "divergences", "other"]
+    )
   })
 })

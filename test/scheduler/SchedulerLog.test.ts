@@ -17,20 +17,20 @@ const at = (h: number, m: number) => MONDAY + (h * 60 + m) * 60_000
 
 /** The slot-lag histogram of one pipeline: how many slots were recorded, and their total lag in seconds. */
 const lagOf = (pipeline: string) =>
-  Effect.map(
-    Metric.value(RunMetrics.slotLag.pipe(Metric.tagged("pipeline", pipeline))),
-    (state) => ({ count: state.count, sum: state.sum })
-  )
+  Effect.map(Metric.value(RunMetrics.slotLag.pipe(Metric.tagged("pipeline", pipeline))), (state) => ({
+    count: state.count,
+    sum: state.sum
+  }))
 
 layer(postgres, { timeout: Duration.minutes(3) })("scheduler logs and metrics", (it) => {
   it.scoped("each decision is a JSON log line with its pipeline and run, and each run's slot lag is recorded", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* reset
       yield* TestClock.setTime(at(2, 0))
       // the KPI run takes 30 minutes, so the features slot due at 02:25 can start only at 02:40: 15 minutes late
       const registry = Either.getOrThrow(Registry.make(stubPipelines({ "compute-daily-kpis": Duration.minutes(30) })))
-      const schedule = defaultSchedule.filter((e) =>
-        e.pipeline === "compute-daily-kpis" || e.pipeline === "aggregate-features-daily"
+      const schedule = defaultSchedule.filter(
+        (e) => e.pipeline === "compute-daily-kpis" || e.pipeline === "aggregate-features-daily"
       )
       assert.deepStrictEqual(schedule.map((e) => e.cron).sort(), ["10 2 * * *", "25 2 * * *"])
       const before = { kpis: yield* lagOf("compute-daily-kpis"), features: yield* lagOf("aggregate-features-daily") }
@@ -47,13 +47,10 @@ layer(postgres, { timeout: Duration.minutes(3) })("scheduler logs and metrics", 
 
       // the runs happened as the scenario says: the KPI run ends at 02:40, when the features run starts
       const log = yield* logOf
-      assert.deepStrictEqual(
-        Object.fromEntries(log.map((r) => [r.pipeline, r.at.toISOString()])),
-        {
-          "compute-daily-kpis": new Date(at(2, 40)).toISOString(),
-          "aggregate-features-daily": new Date(at(2, 40)).toISOString()
-        }
-      )
+      assert.deepStrictEqual(Object.fromEntries(log.map((r) => [r.pipeline, r.at.toISOString()])), {
+        "compute-daily-kpis": new Date(at(2, 40)).toISOString(),
+        "aggregate-features-daily": new Date(at(2, 40)).toISOString()
+      })
 
       const parsed = lines.map((line) => JSON.parse(line) as JsonLine)
       const messages = parsed.map((l) => String(l.message))
@@ -67,8 +64,8 @@ layer(postgres, { timeout: Duration.minutes(3) })("scheduler logs and metrics", 
         const claimed = events.find((e) => e._tag === "Claimed" && e.pipeline === pipeline)
         assert.isDefined(claimed)
         const runId = claimed?._tag === "Claimed" ? claimed.runId : ""
-        const claimLine = parsed.find((l) =>
-          l.annotations["event"] === "Claimed" && l.annotations["pipeline"] === pipeline
+        const claimLine = parsed.find(
+          (l) => l.annotations["event"] === "Claimed" && l.annotations["pipeline"] === pipeline
         )
         assert.isDefined(claimLine, `a claim line for ${pipeline}`)
         assert.strictEqual(claimLine!.logLevel, "INFO")
@@ -78,8 +75,8 @@ layer(postgres, { timeout: Duration.minutes(3) })("scheduler logs and metrics", 
         assert.strictEqual(done?.annotations["runId"], runId)
         assert.include(String(done?.message), `done ${pipeline} @`)
       }
-      const featuresClaim = parsed.find((l) =>
-        l.annotations["event"] === "Claimed" && l.annotations["pipeline"] === "aggregate-features-daily"
+      const featuresClaim = parsed.find(
+        (l) => l.annotations["event"] === "Claimed" && l.annotations["pipeline"] === "aggregate-features-daily"
       )!
       assert.strictEqual(featuresClaim.annotations["slot"], new Date(at(2, 25)).toISOString())
       assert.strictEqual(featuresClaim.annotations["slotLagSeconds"], 15 * 60)
@@ -93,5 +90,6 @@ layer(postgres, { timeout: Duration.minutes(3) })("scheduler logs and metrics", 
       )
       assert.strictEqual(after.kpis.sum - before.kpis.sum, 0)
       assert.strictEqual(after.features.sum - before.features.sum, 15 * 60)
-    }))
+    })
+  )
 })

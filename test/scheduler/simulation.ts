@@ -45,14 +45,18 @@ export const startReplica = (
   opts: Scheduler.SchedulerOptions,
   observe: (event: SchedulerEvent) => Effect.Effect<void> = () => Effect.void
 ) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const events = yield* Ref.make<ReadonlyArray<SchedulerEvent>>([])
     const stores = Layer.mergeAll(SlotStore.Default, RunStore.Default)
     const services = yield* Layer.build(stores.pipe(Layer.provideMerge(db)))
     const fiber = yield* Scheduler.run(registry, schedule, opts).pipe(
       Effect.provide(services),
       Effect.provideService(SchedulerObserver, {
-        onEvent: (e) => Effect.zipRight(Ref.update(events, (all) => [...all, e]), observe(e))
+        onEvent: (e) =>
+          Effect.zipRight(
+            Ref.update(events, (all) => [...all, e]),
+            observe(e)
+          )
       }),
       Effect.fork
     )
@@ -72,7 +76,7 @@ export const asleepUntil = (replica: Replica, now: number) =>
  * on the clock (a slow stage), and nothing has happened for a while, the clock jumps to the earliest pending sleep.
  */
 export const simulateUntil = (replicas: ReadonlyArray<Replica>, end: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const eventCount = Effect.map(
       Effect.forEach(replicas, (r) => Ref.get(r.events)),
       (all) => all.reduce((n, e) => n + e.length, 0)
@@ -104,14 +108,17 @@ export const simulateUntil = (replicas: ReadonlyArray<Replica>, end: number) =>
     }
   })
 
-export const logOf = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-  sql<{ pipeline: string; as_of: string; at: Date; seen: ReadonlyArray<string> }>`
-    SELECT pipeline, as_of, at, seen FROM sched_log ORDER BY at, pipeline`)
+export const logOf = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    sql<{ pipeline: string; as_of: string; at: Date; seen: ReadonlyArray<string> }>`
+    SELECT pipeline, as_of, at, seen FROM sched_log ORDER BY at, pipeline`
+)
 
 /** The test's own connection, shared by a single replica. */
 export const ambient = Effect.map(SqlClient.SqlClient, (sql) => Layer.succeed(SqlClient.SqlClient, sql))
 
-export const reset = Effect.gen(function*() {
+export const reset = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* createLog
   yield* sql`TRUNCATE sched_log, schedule_slot, pipeline_run`

@@ -25,7 +25,10 @@ describe("accuracy trends shrunk by their precision", () => {
       const trueSlope = random.normal(0.01, 0.02)
       const weeks = 3 + Math.floor(random.uniform() * 10)
       const start = random.normal(0.6, 0.1)
-      return { trueSlope, fit: lineThrough(Array.from({ length: weeks }, (_, w) => start + trueSlope * w + random.normal(0, 0.1))) }
+      return {
+        trueSlope,
+        fit: lineThrough(Array.from({ length: weeks }, (_, w) => start + trueSlope * w + random.normal(0, 0.1)))
+      }
     })
     const { shrinkage, slopes } = shrunkAccuracyTrends(users.map((u) => u.fit))
     assert.isNotNull(shrinkage)
@@ -61,7 +64,11 @@ describe("accuracy trends shrunk by their precision", () => {
       { slopePerWeek: null, weeks: 1, weekSpread: 0, residualSs: null }
     ]
     assert.deepStrictEqual(shrunkAccuracyTrends(twoWeeks), { slopes: [0.1, -0.05, null], shrinkage: null })
-    const withNoise = shrunkAccuracyTrends([lineThrough([0.5, 0.6, 0.55, 0.7]), lineThrough([0.4, 0.3, 0.45]), twoWeeks[2]!])
+    const withNoise = shrunkAccuracyTrends([
+      lineThrough([0.5, 0.6, 0.55, 0.7]),
+      lineThrough([0.4, 0.3, 0.45]),
+      twoWeeks[2]!
+    ])
     assert.isNull(withNoise.slopes[2]!)
   })
 })

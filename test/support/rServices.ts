@@ -3,9 +3,9 @@ import { Effect } from "effect"
 
 export {
   platformLayer,
-  repositoryRoot,
   type RServiceName,
   type RunningRService,
+  repositoryRoot,
   serviceTokens,
   sharedCacheDir,
   startRService
@@ -13,10 +13,13 @@ export {
 
 /** A raw POST (for bodies the typed clients cannot produce, like malformed JSON): status and text. */
 export const rawPost = (url: string, body: string, headers: Record<string, string>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const http = yield* HttpClient.HttpClient
     const res = yield* http.execute(
-      HttpClientRequest.post(url).pipe(HttpClientRequest.setHeaders(headers), HttpClientRequest.bodyText(body, "application/json"))
+      HttpClientRequest.post(url).pipe(
+        HttpClientRequest.setHeaders(headers),
+        HttpClientRequest.bodyText(body, "application/json")
+      )
     )
     return { status: res.status, text: yield* res.text }
   }).pipe(Effect.scoped)

@@ -1,10 +1,10 @@
-import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
 import * as Plan from "../../engine/Plan.ts"
 import { computeDailyKpis } from "../../pipelines/computeDailyKpis.ts"
 import { loggerLayer } from "../../telemetry/Telemetry.ts"
@@ -18,30 +18,33 @@ interface Received {
 
 /** A stand-in OTLP/HTTP collector: records every POST, answers 200 as a collector does. */
 const collector = () =>
-  new Promise<{ readonly url: string; readonly received: Array<Received>; readonly close: () => Promise<void> }>((resolve) => {
-    const received: Array<Received> = []
-    const server = http.createServer((req, res) => {
-      const chunks: Array<Buffer> = []
-      req.on("data", (c: Buffer) => chunks.push(c))
-      req.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8")
-        let body: unknown = text
-        try {
-          body = JSON.parse(text)
-        } catch {
-          // not JSON: kept as text, and the test will say so
-        }
-        received.push({ path: req.url ?? "", headers: req.headers, body })
-        res.writeHead(200, { "content-type": "application/json" }).end("{}")
+  new Promise<{ readonly url: string; readonly received: Array<Received>; readonly close: () => Promise<void> }>(
+    (resolve) => {
+      const received: Array<Received> = []
+      const server = http.createServer((req, res) => {
+        const chunks: Array<Buffer> = []
+        req.on("data", (c: Buffer) => chunks.push(c))
+        req.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8")
+          let body: unknown = text
+          try {
+            body = JSON.parse(text)
+          } catch {
+            // not JSON: kept as text, and the test will say so
+          }
+          received.push({ path: req.url ?? "", headers: req.headers, body })
+          res.writeHead(200, { "content-type": "application/json" }).end("{}")
+        })
       })
-    })
-    server.listen(0, "127.0.0.1", () =>
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        received,
-        close: () => new Promise((done) => server.close(() => done()))
-      }))
-  })
+      server.listen(0, "127.0.0.1", () =>
+        resolve({
+          url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          received,
+          close: () => new Promise((done) => server.close(() => done()))
+        })
+      )
+    }
+  )
 
 interface Span {
   readonly name: string
@@ -51,10 +54,13 @@ interface Span {
 }
 
 const spansOf = (received: ReadonlyArray<Received>): ReadonlyArray<Span> =>
-  received.filter((r) => r.path === "/v1/traces").flatMap((r) =>
-    ((r.body as { resourceSpans?: Array<{ scopeSpans: Array<{ spans: Array<Span> }> }> }).resourceSpans ?? [])
-      .flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans))
-  )
+  received
+    .filter((r) => r.path === "/v1/traces")
+    .flatMap((r) =>
+      (
+        (r.body as { resourceSpans?: Array<{ scopeSpans: Array<{ spans: Array<Span> }> }> }).resourceSpans ?? []
+      ).flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans))
+    )
 
 describe("telemetry", { timeout: 600_000 }, () => {
   it("exports a run's trace over OTLP/HTTP: the run span with its stage spans beneath it", async () => {
@@ -75,7 +81,9 @@ describe("telemetry", { timeout: 600_000 }, () => {
       const traces = otlp.received.filter((r) => r.path === "/v1/traces")
       assert.isNotEmpty(traces, `requests: ${otlp.received.map((r) => r.path).join(", ")}`)
       assert.strictEqual(traces[0]!.headers["x-api-key"], "key one")
-      const service = JSON.stringify((traces[0]!.body as { resourceSpans: Array<{ resource: unknown }> }).resourceSpans[0]!.resource)
+      const service = JSON.stringify(
+        (traces[0]!.body as { resourceSpans: Array<{ resource: unknown }> }).resourceSpans[0]!.resource
+      )
       assert.include(service, "seedtest-under-test")
 
       const spans = spansOf(otlp.received)
@@ -83,10 +91,13 @@ describe("telemetry", { timeout: 600_000 }, () => {
       assert.isDefined(runSpan, `span names: ${spans.map((s) => s.name).join(", ")}`)
       const byId = new Map(spans.map((s) => [s.spanId, s] as const))
       const underRun = (s: Span): boolean => {
-        for (let p = s.parentSpanId; p !== undefined && p !== ""; p = byId.get(p)?.parentSpanId) if (p === runSpan!.spanId) return true
+        for (let p = s.parentSpanId; p !== undefined && p !== ""; p = byId.get(p)?.parentSpanId)
+          if (p === runSpan!.spanId) return true
         return false
       }
-      const stageNames = Plan.ofPipeline(computeDailyKpis).levels.flat().map((s) => s.name)
+      const stageNames = Plan.ofPipeline(computeDailyKpis)
+        .levels.flat()
+        .map((s) => s.name)
       for (const stage of stageNames) {
         const span = spans.find((s) => s.name === `stage ${stage}`)
         assert.isDefined(span, `stage ${stage} has a span`)
@@ -105,7 +116,7 @@ describe("telemetry", { timeout: 600_000 }, () => {
   })
 
   it.effect("logs one JSON object per line with LOG_FORMAT=json", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const lines: Array<string> = []
       const original = globalThis.console.error
       globalThis.console.error = (...args: Array<unknown>) => void lines.push(args.map(String).join(" "))
@@ -115,9 +126,14 @@ describe("telemetry", { timeout: 600_000 }, () => {
         Effect.ensuring(Effect.sync(() => (globalThis.console.error = original)))
       )
       assert.strictEqual(lines.length, 1)
-      const entry = JSON.parse(lines[0]!) as { message: unknown; logLevel: string; annotations: Record<string, unknown> }
+      const entry = JSON.parse(lines[0]!) as {
+        message: unknown
+        logLevel: string
+        annotations: Record<string, unknown>
+      }
       assert.deepStrictEqual(entry.message, "slot late")
       assert.strictEqual(entry.logLevel, "WARN")
       assert.deepStrictEqual(entry.annotations, { pipeline: "compute-daily-kpis", runId: "run_x" })
-    }))
+    })
+  )
 })

@@ -114,9 +114,9 @@ export type ClusterFitResponse = typeof ClusterFitResponse.Type
 /** `POST /cluster/predict`: assign users to stored centres with the stored scaling. */
 export const ClusterPredictRequest = Schema.Struct({
   scaling: Schema.Struct({ center: NumberByFeature, scale: NumberByFeature }),
-  centers: Schema.Array(Schema.Struct({ cluster: Schema.Int, label: Schema.String, center_scaled: NumberByFeature })).pipe(
-    Schema.minItems(1)
-  ),
+  centers: Schema.Array(
+    Schema.Struct({ cluster: Schema.Int, label: Schema.String, center_scaled: NumberByFeature })
+  ).pipe(Schema.minItems(1)),
   features: Schema.Array(ClusterFeatureRow).pipe(Schema.minItems(1))
 })
 export type ClusterPredictRequest = typeof ClusterPredictRequest.Type

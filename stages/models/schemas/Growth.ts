@@ -102,14 +102,18 @@ export const GrowthDiagnostics = Schema.Struct({
   converged: Schema.Boolean,
   per_parameter: Schema.Record({ key: Schema.String, value: Convergence }),
   /** Gaussian family: each sampling attempt (a second one with twice the iterations when the first missed the rule). */
-  attempts: Schema.optional(Schema.Array(Schema.Struct({
-    iter: Schema.Int,
-    seed: Schema.Int,
-    max_rhat: Schema.NullOr(Schema.Number),
-    min_ess_bulk: Schema.NullOr(Schema.Number),
-    min_ess_tail: Schema.NullOr(Schema.Number),
-    divergences: Schema.Int
-  })))
+  attempts: Schema.optional(
+    Schema.Array(
+      Schema.Struct({
+        iter: Schema.Int,
+        seed: Schema.Int,
+        max_rhat: Schema.NullOr(Schema.Number),
+        min_ess_bulk: Schema.NullOr(Schema.Number),
+        min_ess_tail: Schema.NullOr(Schema.Number),
+        divergences: Schema.Int
+      })
+    )
+  )
 })
 export type GrowthDiagnostics = typeof GrowthDiagnostics.Type
 

@@ -108,9 +108,9 @@ export const SurvivalPredictRequest = Schema.Struct({
   imputation: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Number })),
   event_threshold_days: Schema.Positive,
   horizon_days: Schema.optional(Schema.Positive),
-  rows: Schema.Array(Schema.Struct({ user_id: Schema.String, days_since_last: Schema.NonNegative, ...covariateFields })).pipe(
-    Schema.minItems(1)
-  )
+  rows: Schema.Array(
+    Schema.Struct({ user_id: Schema.String, days_since_last: Schema.NonNegative, ...covariateFields })
+  ).pipe(Schema.minItems(1))
 })
 export type SurvivalPredictRequest = typeof SurvivalPredictRequest.Type
 
