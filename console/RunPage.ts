@@ -11,12 +11,17 @@ import { html, trusted } from "./Html.ts"
 import { page, statusBadge } from "./Layout.ts"
 import { runsTable } from "./RunsPage.ts"
 
-/** The stages that ran, as Gantt bars: seconds from the run's start to each stage's start and end. */
-export const ganttRows = (run: RunRecord) =>
+/**
+ * The stages that ran, as Gantt bars: seconds from the run's start to each stage's start and end; a stage still
+ * running (the run is in progress) reaches to `now`.
+ */
+export const ganttRows = (run: RunRecord, now: Date = new Date()) =>
   run.stages.flatMap((s, order) => {
-    if (s.startedAt === null || s.millis === null) return []
+    if (s.startedAt === null) return []
+    const millis = s.millis ?? (s.status === "running" ? Math.max(0, now.getTime() - Date.parse(s.startedAt)) : null)
+    if (millis === null) return []
     const from = (Date.parse(s.startedAt) - run.startedAt.getTime()) / 1000
-    return [{ stage: s.name, kind: s.kind, order, from, to: from + s.millis / 1000, seconds: s.millis / 1000 }]
+    return [{ stage: s.name, kind: s.kind, order, from, to: from + millis / 1000, seconds: millis / 1000 }]
   })
 
 const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/
@@ -27,10 +32,10 @@ export const runPage = (run: RunRecord) =>
     const { reportsRoot, token } = yield* Console
     const store = yield* ConsoleStore
     const now = new Date()
-    const bars = ganttRows(run)
+    const bars = ganttRows(run, now)
     const gantt =
       bars.length === 0
-        ? html`<p class="muted">${run.status === "running" ? "Stage timings appear when the run finishes." : "No stage ran."}</p>`
+        ? html`<p class="muted">${run.status === "running" ? "No stage has started yet." : "No stage ran."}</p>`
         : yield* Charts.render("gantt", bars)
     const others = run.slot === null ? [] : yield* store.attempts(run.pipeline, run.slot, run.id)
     const asOf = run.params.asOf

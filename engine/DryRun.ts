@@ -69,7 +69,7 @@ const dryRunPrepared = <R>(prepared: PreparedRun) =>
       runId: prepared.runId,
       pipeline: prepared.pipeline.name,
       params: prepared.encodedParams,
-      stages: StageTracker.snapshot(tracker),
+      stages: StageTracker.final(tracker),
       sinks: previews,
       checks,
       millis

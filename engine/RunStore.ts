@@ -12,7 +12,8 @@ export type Trigger = typeof Trigger.Type
 export class StageRecord extends Schema.Class<StageRecord>("StageRecord")({
   name: Schema.String,
   kind: Schema.Literal("source", "transform", "model", "sink"),
-  status: Schema.Literal("succeeded", "failed", "not run"),
+  /** `running` only while its run is going (the console shows it live); a finished run's stages never are. */
+  status: Schema.Literal("succeeded", "failed", "not run", "running"),
   startedAt: Schema.NullOr(Schema.String),
   millis: Schema.NullOr(Schema.Number),
   rows: Schema.NullOr(Schema.Number),
@@ -179,6 +180,13 @@ export class RunStore extends Effect.Service<RunStore>()("@seedtest/engine/RunSt
       /** Says the run's process is alive (the scheduler fails runs whose heartbeat stopped). */
       heartbeat: Effect.fn("RunStore.heartbeat")(function* (id: string) {
         yield* sql`UPDATE pipeline_run SET heartbeat_at = now() WHERE id = ${id} AND status = 'running'`
+      }),
+      /** The stages of a running run as they are now (started, finished, rows), so a run can be watched live. */
+      progress: Effect.fn("RunStore.progress")(function* (id: string, stages: ReadonlyArray<StageRecord>) {
+        const redactor = yield* Redactor
+        const scrubbed = stages.map((s) => ({ ...s, error: s.error === null ? null : redactor.scrub(s.error) }))
+        yield* sql`UPDATE pipeline_run SET stages = ${redactor.scrub(json(scrubbed))}::jsonb, heartbeat_at = now()
+                   WHERE id = ${id} AND status = 'running'`
       }),
       /** Records how a run ended. */
       finish: Effect.fn("RunStore.finish")(function* (id: string, finish: RunFinish) {

@@ -5,7 +5,7 @@ import type { CheckResult } from "./Check.ts"
 import { describe, type RunError, StageFailed } from "./Errors.ts"
 import type * as Pipeline from "./Pipeline.ts"
 import { announceFill, logAnnotations, type PreparedRun, prepare, type RunOptions } from "./PreparedRun.ts"
-import { RunObserver } from "./RunObserver.ts"
+import { type RunEvent, RunObserver } from "./RunObserver.ts"
 import { RunStore, type StageRecord } from "./RunStore.ts"
 import type { SinkWriteResult } from "./Sink.ts"
 import { commitSinks, sinkRows } from "./SinkWriting.ts"
@@ -46,6 +46,26 @@ const failureOf = (exit: Exit.Exit<unknown, unknown>): unknown =>
           : Cause.squash(exit.cause)
       )
 
+/**
+ * The observer of a run's stages that also writes each stage's start and end into the run record as they happen, so
+ * the console and `runs show` follow a run in progress. A record that cannot be written does not stop the run (the
+ * heartbeat and the final record carry on).
+ */
+const liveRecord = (
+  observer: RunObserver["Type"],
+  store: RunStore,
+  runId: string,
+  tracker: StageTracker.StageTracker
+): RunObserver["Type"] => ({
+  onEvent: (event: RunEvent) =>
+    Effect.zipRight(
+      observer.onEvent(event),
+      event._tag === "StageStarted" || event._tag === "StageSucceeded" || event._tag === "StageFailed"
+        ? store.progress(runId, StageTracker.snapshot(tracker)).pipe(Effect.ignore)
+        : Effect.void
+    )
+})
+
 const runPrepared = <R>(prepared: PreparedRun, options: RunOptions) =>
   Effect.gen(function* () {
     const store = yield* RunStore
@@ -76,7 +96,9 @@ const runPrepared = <R>(prepared: PreparedRun, options: RunOptions) =>
       .pipe(Effect.ignore, Effect.repeat(Schedule.spaced(beat)), Effect.delay(beat), Effect.fork)
 
     const work = Effect.gen(function* () {
-      const outputs = yield* computeStages<R>(prepared, tracker, false)
+      const outputs = yield* computeStages<R>(prepared, tracker, false).pipe(
+        Effect.provideService(RunObserver, liveRecord(observer, store, prepared.runId, tracker))
+      )
       const sinks = yield* sinkRows(prepared, tracker, outputs)
       yield* observer.onEvent({ _tag: "Committing", runId: prepared.runId, sinks: sinks.length })
       sinkResults.push(...(yield* commitSinks<R>(prepared, sinks, checks)))
@@ -90,7 +112,7 @@ const runPrepared = <R>(prepared: PreparedRun, options: RunOptions) =>
         yield* store
           .finish(prepared.runId, {
             status: failure === null ? "succeeded" : "failed",
-            stages: StageTracker.snapshot(tracker),
+            stages: StageTracker.final(tracker),
             sinks: sinkResults,
             checks,
             error: failure === null ? null : errorRecord(failure)
@@ -113,7 +135,7 @@ const runPrepared = <R>(prepared: PreparedRun, options: RunOptions) =>
       runId: prepared.runId,
       pipeline: prepared.pipeline.name,
       params: prepared.encodedParams,
-      stages: StageTracker.snapshot(tracker),
+      stages: StageTracker.final(tracker),
       sinks: sinkResults,
       checks,
       millis: performance.now() - started

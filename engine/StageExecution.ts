@@ -31,6 +31,7 @@ export const runStage = <A, R>(
     const observer = yield* RunObserver
     const started = performance.now()
     record.startedAt = new Date().toISOString()
+    record.status = "running"
     yield* observer.onEvent({ _tag: "StageStarted", runId: prepared.runId, stage: stage.name, kind: stage.kind })
     const output = yield* withTimeoutAndRetry(prepared.runId, stage, record, work).pipe(
       Effect.catchAllCause((cause) => toStageFailed(prepared, stage, record, cause))

@@ -47,6 +47,13 @@ export const make = (pipeline: Pipeline.Any): StageTracker => {
   }
 }
 
-/** The stage entries as they are now, for the run record and the run's result. */
+/** The stage entries as they are now, for the live run record (a stage under way is `running`). */
 export const snapshot = (tracker: StageTracker): ReadonlyArray<StageRecord> =>
   [...tracker.records.values()].map((r) => new StageRecord({ ...r, notes: { ...r.notes } }))
+
+/**
+ * The stage entries once the run has ended, for its final record and result: a stage still under way was interrupted
+ * (a sibling failed, or the run was stopped) and did not run to its end, so it is `not run` (its `startedAt` stays).
+ */
+export const final = (tracker: StageTracker): ReadonlyArray<StageRecord> =>
+  snapshot(tracker).map((r) => (r.status === "running" ? new StageRecord({ ...r, status: "not run" }) : r))

@@ -1,6 +1,19 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Either, Exit, Fiber, Layer, Option, Ref, Schema, TestClock } from "effect"
+import {
+  ConfigProvider,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Ref,
+  Schema,
+  TestClock
+} from "effect"
 import * as Param from "../../engine/Param.ts"
 import * as Pipeline from "../../engine/Pipeline.ts"
 import * as RedactorModule from "../../engine/Redactor.ts"
@@ -394,6 +407,77 @@ for (const [name, db] of databases) {
         assert.deepStrictEqual(result.sinks[0], { target: "kernel_item", inserted: 2, updated: 1, deleted: 0 })
         const [row] = yield* sql<{ doc: Record<string, unknown> }>`SELECT doc FROM kernel_item WHERE id = 'item-1'`
         assert.deepStrictEqual(row!.doc, { S: 0.4, fresh: 2 })
+      })
+    )
+
+    it.effect("a run in progress shows each stage's start, end and rows in its record as they happen", () =>
+      Effect.gen(function* () {
+        yield* setup
+        const started = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        const watched = Pipeline.make({ name: "kernel-live", description: "test pipeline", params: {} })
+          .transform("first", { description: "fast", inputs: [], run: () => [1, 2, 3] })
+          .model("slow", {
+            description: "waits until the test lets it go",
+            inputs: ["first"],
+            output: Schema.Number,
+            run: ({ first }) =>
+              Deferred.succeed(started, undefined).pipe(
+                Effect.zipRight(Deferred.await(release)),
+                Effect.as(first.length)
+              )
+          })
+        const running = yield* Effect.fork(Runner.run(watched, { runId: "run_live_1" }))
+        yield* Deferred.await(started)
+        const store = yield* RunStore
+        const during = Option.getOrThrow(yield* store.get("run_live_1"))
+        assert.strictEqual(during.status, "running")
+        const first = during.stages.find((s) => s.name === "first")!
+        const slow = during.stages.find((s) => s.name === "slow")!
+        assert.deepStrictEqual([first.status, first.rows], ["succeeded", 3])
+        assert.isNotNull(first.millis)
+        assert.strictEqual(slow.status, "running")
+        assert.isNotNull(slow.startedAt)
+        assert.isNull(slow.millis)
+
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(running)
+        const after = Option.getOrThrow(yield* store.get("run_live_1"))
+        assert.deepStrictEqual(
+          after.stages.map((s) => [s.name, s.status]),
+          [
+            ["first", "succeeded"],
+            ["slow", "succeeded"]
+          ]
+        )
+      })
+    )
+
+    it.effect("a stage cut short by a failing sibling is recorded as not run once the run has ended", () =>
+      Effect.gen(function* () {
+        yield* setup
+        const started = yield* Deferred.make<void>()
+        const never = yield* Deferred.make<void>()
+        const broken = Pipeline.make({ name: "kernel-cut", description: "test pipeline", params: {} })
+          .model("waiting", {
+            description: "never finishes by itself",
+            inputs: [],
+            output: Schema.Number,
+            run: () => Deferred.succeed(started, undefined).pipe(Effect.zipRight(Deferred.await(never)), Effect.as(1))
+          })
+          .model("failing", {
+            description: "fails once its sibling is under way",
+            inputs: [],
+            output: Schema.Number,
+            run: () => Deferred.await(started).pipe(Effect.zipRight(Effect.fail(new Boom({ n: 1 }))))
+          })
+        const error = yield* Effect.flip(Runner.run(broken, { runId: "run_cut_1" }))
+        assert.strictEqual(error._tag, "StageFailed")
+        const after = Option.getOrThrow(yield* (yield* RunStore).get("run_cut_1"))
+        const waiting = after.stages.find((s) => s.name === "waiting")!
+        assert.strictEqual(after.stages.find((s) => s.name === "failing")!.status, "failed")
+        assert.strictEqual(waiting.status, "not run")
+        assert.isNotNull(waiting.startedAt)
       })
     )
   })
