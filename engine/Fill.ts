@@ -5,6 +5,7 @@ import * as Need from "./Need.ts"
 import * as Param from "./Param.ts"
 import * as Partitions from "./Partitions.ts"
 import type * as Pipeline from "./Pipeline.ts"
+import { generated } from "./Relation.ts"
 import * as Resource from "./Resource.ts"
 
 /**
@@ -84,12 +85,11 @@ export const storedPartitions = Effect.fn("Fill.storedPartitions")(function* (
     return yield* Effect.dieMessage(`partitions of "${named}": not plain SQL identifiers`)
   }
   const sql = yield* SqlClient.SqlClient
-  const present = partitions.present === undefined ? "" : ` AND (${partitions.present})`
-  const rows = yield* sql.unsafe<{ partition: string }>(
-    `SELECT DISTINCT to_char(${partitions.column}, 'YYYY-MM-DD') AS partition FROM ${partitions.table}
-     WHERE ${partitions.column} BETWEEN $1::date AND $2::date${present}`,
-    [first, last]
-  )
+  const column = generated(partitions.column)
+  const present = generated(partitions.present === undefined ? "true" : `(${partitions.present})`)
+  const rows = yield* sql<{ partition: string }>`
+    SELECT DISTINCT to_char(${column}, 'YYYY-MM-DD') AS partition FROM ${generated(partitions.table)}
+    WHERE ${column} BETWEEN ${first}::date AND ${last}::date AND ${present}`
   return new Set(rows.map((r) => r.partition))
 })
 
@@ -104,9 +104,8 @@ export const earliestPartition = Effect.fn("Fill.earliestPartition")(function* (
   const sql = yield* SqlClient.SqlClient
   const first = `min(${since.column}) AT TIME ZONE 'UTC'`
   const truncated = unit === "week" ? `date_trunc('week', ${first})` : first
-  const [row] = yield* sql.unsafe<{ first: string | null }>(
-    `SELECT to_char(${truncated}, 'YYYY-MM-DD') AS first FROM ${since.table}`
-  )
+  const [row] = yield* sql<{ first: string | null }>`
+    SELECT to_char(${generated(truncated)}, 'YYYY-MM-DD') AS first FROM ${generated(since.table)}`
   return row?.first ?? undefined
 })
 
