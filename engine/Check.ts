@@ -1,4 +1,6 @@
+import type { SqlClient, Statement } from "@effect/sql"
 import { Schema } from "effect"
+import { generated } from "./Relation.ts"
 
 /**
  * A data check: a rule about the rows a sink is about to write, evaluated in SQL inside the run's transaction before
@@ -21,18 +23,11 @@ export interface CheckContext {
   readonly inputs: Readonly<Record<string, unknown>>
 }
 
-/** A value bound to a check query's `$n`. */
-export type Parameter = string | number | boolean | null
-
 /**
- * A check's SQL: a query over `check_rows(r jsonb)` selecting one `sample jsonb` per violation. Its text is generated
- * from declared field paths; values travel as `$n` parameters. (Not yet an `@effect/sql` fragment: the check query is
- * wrapped once, by `SinkChecks.evaluate`, and never composed further.)
+ * A check's SQL: a query over `check_rows(r jsonb)` selecting one `sample jsonb` per violation, as an `@effect/sql`
+ * fragment written with the client's `sql` tag (values are its parameters; field paths enter as `generated` text).
  */
-export interface CheckQuery {
-  readonly sql: string
-  readonly params: ReadonlyArray<Parameter>
-}
+export type CheckQuery = (sql: SqlClient.SqlClient, context: CheckContext) => Statement.Fragment
 
 /** A check as declared; `Row` is the sink's row type, which its field paths are checked against. */
 export interface Check<in Row = any> {
@@ -44,7 +39,7 @@ export interface Check<in Row = any> {
   readonly description: string
   /** The sink inputs the check compares the rows with (validated when the pipeline is built). */
   readonly inputs: ReadonlyArray<string>
-  readonly query: (context: CheckContext) => CheckQuery
+  readonly query: CheckQuery
 }
 
 /** The outcome of one check in one run, as stored in the run record. */
@@ -72,17 +67,19 @@ export type Path<Row> = {
       : K
 }[keyof Row & string]
 
-/** `r #> '{a,b}'`: the jsonb value at a path. */
-const at = (path: string): string =>
+/** `r #> '{a,b}'`: the jsonb value at a path (a field path of the row type, checked by `Path`). */
+const atText = (path: string): string =>
   `(r #> '{${path
     .split(".")
     .map((p) => `"${p}"`)
     .join(",")}}')`
 
 /** The value at a path as a float8, null when absent, JSON null or not a number. */
-const number = (path: string): string =>
-  `(CASE WHEN jsonb_typeof(${at(path)}) = 'number' THEN (${at(path)})::text::float8
-         WHEN ${at(path)} #>> '{}' IN ('NaN', 'Infinity', '-Infinity') THEN (${at(path)} #>> '{}')::float8 END)`
+const number = (path: string): Statement.Fragment =>
+  generated(`(CASE WHEN jsonb_typeof(${atText(path)}) = 'number' THEN (${atText(path)})::text::float8
+         WHEN ${atText(path)} #>> '{}' IN ('NaN', 'Infinity', '-Infinity') THEN (${atText(path)} #>> '{}')::float8 END)`)
+
+const at = (path: string): Statement.Fragment => generated(atText(path))
 
 const label = (severity: Severity) => (severity === "warn" ? " (warn)" : "")
 
@@ -99,13 +96,10 @@ export const inRange = <Row>(path: Path<Row>, lo: number, hi: number, options: O
   severity: options.severity ?? "error",
   description: `every ${path} lies in [${lo}, ${hi}]${label(options.severity ?? "error")}`,
   inputs: [],
-  query: () => ({
-    sql: `SELECT r AS sample FROM check_rows
+  query: (sql) => sql`SELECT r AS sample FROM check_rows
           WHERE ${at(path)} IS NOT NULL AND jsonb_typeof(${at(path)}) <> 'null'
             AND (${number(path)} IS NULL OR ${number(path)} = 'NaN'::float8
-                 OR ${number(path)} < $1 OR ${number(path)} > $2)`,
-    params: [lo, hi]
-  })
+                 OR ${number(path)} < ${lo} OR ${number(path)} > ${hi})`
 })
 
 /**
@@ -117,10 +111,8 @@ export const notNaN = <Row>(path: Path<Row>, options: Options = {}): Check<Row> 
   severity: options.severity ?? "error",
   description: `every row has a number at ${path} (not null, not NaN)${label(options.severity ?? "error")}`,
   inputs: [],
-  query: () => ({
-    sql: `SELECT r AS sample FROM check_rows WHERE ${number(path)} IS NULL OR ${number(path)} = 'NaN'::float8`,
-    params: []
-  })
+  query: (sql) =>
+    sql`SELECT r AS sample FROM check_rows WHERE ${number(path)} IS NULL OR ${number(path)} = 'NaN'::float8`
 })
 
 /** Every row has a value at `path` (not missing, not JSON null). */
@@ -129,10 +121,8 @@ export const notNull = <Row>(path: Path<Row>, options: Options = {}): Check<Row>
   severity: options.severity ?? "error",
   description: `every row has a value at ${path}${label(options.severity ?? "error")}`,
   inputs: [],
-  query: () => ({
-    sql: `SELECT r AS sample FROM check_rows WHERE ${at(path)} IS NULL OR jsonb_typeof(${at(path)}) = 'null'`,
-    params: []
-  })
+  query: (sql) =>
+    sql`SELECT r AS sample FROM check_rows WHERE ${at(path)} IS NULL OR jsonb_typeof(${at(path)}) = 'null'`
 })
 
 /** One row per key: a violation is a key that occurs more than once (sampled with its count). */
@@ -141,11 +131,11 @@ export const uniqueKey = <Row>(key: ReadonlyArray<Path<Row>>, options: Options =
   severity: options.severity ?? "error",
   description: `no two rows share (${key.join(", ")})${label(options.severity ?? "error")}`,
   inputs: [],
-  query: () => ({
-    sql: `SELECT jsonb_build_object(${key.map((k) => `'${k}', ${at(k)}`).join(", ")}, 'rows', count(*)) AS sample
-          FROM check_rows GROUP BY ${key.map(at).join(", ")} HAVING count(*) > 1`,
-    params: []
-  })
+  query: (sql) => {
+    const pairs = generated(key.map((k) => `'${k}', ${atText(k)}`).join(", "))
+    return sql`SELECT jsonb_build_object(${pairs}, 'rows', count(*)) AS sample
+          FROM check_rows GROUP BY ${generated(key.map(atText).join(", "))} HAVING count(*) > 1`
+  }
 })
 
 /**
@@ -158,12 +148,11 @@ export const rowCountNearPrevious = <Row>(factor: number, options: Options = {})
   description:
     `the row count is within ×${factor} of the previous successful run's` + label(options.severity ?? "warn"),
   inputs: [],
-  query: ({ previousRows }) => ({
-    sql: `SELECT jsonb_build_object('rows', n, 'previousRows', $1::float8) AS sample
+  query: (sql, { previousRows }) =>
+    sql`SELECT jsonb_build_object('rows', n, 'previousRows', ${previousRows}::float8) AS sample
           FROM (SELECT count(*) AS n FROM check_rows) c
-          WHERE $1::float8 IS NOT NULL AND (n < $1::float8 / $2::float8 OR n > $1::float8 * $2::float8)`,
-    params: [previousRows, factor]
-  })
+          WHERE ${previousRows}::float8 IS NOT NULL
+            AND (n < ${previousRows}::float8 / ${factor}::float8 OR n > ${previousRows}::float8 * ${factor}::float8)`
 })
 
 /**
@@ -180,12 +169,12 @@ export const subsetOf = <Row, In = any>(
   severity: options.severity ?? "error",
   description: `every ${path} is among the keys of input "${input}"${label(options.severity ?? "error")}`,
   inputs: [input],
-  query: ({ inputs }) => ({
-    sql: `SELECT r AS sample FROM check_rows
+  query: (sql, { inputs }) => {
+    const keys = JSON.stringify([...new Set(keysOf(inputs[input] as In))])
+    return sql`SELECT r AS sample FROM check_rows
           WHERE ${at(path)} IS NULL
-             OR NOT ((${at(path)} #>> '{}') IN (SELECT jsonb_array_elements_text($1::jsonb)))`,
-    params: [JSON.stringify([...new Set(keysOf(inputs[input] as In))])]
-  })
+             OR NOT ((${at(path)} #>> '{}') IN (SELECT jsonb_array_elements_text(${keys}::jsonb)))`
+  }
 })
 
 /**
@@ -202,5 +191,5 @@ export const where = <Row>(
     severity: options.severity ?? "error",
     description: `${options.description ?? name}${label(options.severity ?? "error")}`,
     inputs: [],
-    query: () => ({ sql: `SELECT r AS sample FROM check_rows WHERE ${violation}`, params: [] })
+    query: (sql) => sql`SELECT r AS sample FROM check_rows WHERE ${generated(violation)}`
   }) satisfies Check<Row>

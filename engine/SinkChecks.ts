@@ -65,14 +65,11 @@ export const evaluate = (
     const context = { pipeline, sink: sink.name, previousRows: previous, inputs }
     const results = yield* Effect.forEach(checks, (check) =>
       Effect.gen(function* () {
-        const query = check.query(context)
-        const [row] = yield* sql.unsafe<{ failing: number; rows: number; samples: ReadonlyArray<unknown> | string }>(
-          `WITH v AS (${query.sql})
-           SELECT (SELECT count(*) FROM v)::int AS failing, (SELECT count(*) FROM check_rows)::int AS rows,
-                  (SELECT coalesce(jsonb_agg(sample), '[]'::jsonb) FROM (SELECT sample FROM v LIMIT ${sampleSize}) s)
-                    AS samples`,
-          query.params
-        )
+        const [row] = yield* sql<{ failing: number; rows: number; samples: ReadonlyArray<unknown> | string }>`
+          WITH v AS (${check.query(sql, context)})
+          SELECT (SELECT count(*) FROM v)::int AS failing, (SELECT count(*) FROM check_rows)::int AS rows,
+                 (SELECT coalesce(jsonb_agg(sample), '[]'::jsonb) FROM (SELECT sample FROM v LIMIT ${sampleSize}) s)
+                   AS samples`
         const samples = typeof row!.samples === "string" ? JSON.parse(row!.samples) : row!.samples
         return new CheckResult({
           sink: sink.name,
