@@ -17,45 +17,39 @@ export const connectionConfig = RServiceClient.connectionConfig({
   defaultTimeoutSeconds: 120
 })
 
+/** What a fit or predict answer must hold: segments of users that were sent, each in a cluster that exists. */
+const segmentsAnswer = (
+  sent: ReadonlyArray<{ readonly user_id: string }>,
+  centers: ReadonlyArray<{ readonly cluster: number }>,
+  segments: ReadonlyArray<{ readonly user_id: string; readonly cluster: number }>
+) =>
+  firstProblem(
+    () =>
+      idsWereSent(
+        sent.map((f) => f.user_id),
+        segments.map((s) => s.user_id),
+        "segments"
+      ),
+    () =>
+      clustersAreDefined(
+        centers.map((c) => c.cluster),
+        segments,
+        "segments"
+      )
+  )
+
 /** Build the cluster client for an explicit connection. */
 export const make = (connection: RServiceClient.RServiceConnection) =>
   Effect.gen(function* () {
     const client = yield* RServiceClient.make(connection)
     const fit = client.endpoint("/cluster/fit", ClusterFitRequest, ClusterFitResponse, (request, answer) =>
-      firstProblem(
-        () =>
-          idsWereSent(
-            request.features.map((f) => f.user_id),
-            answer.segments.map((s) => s.user_id),
-            "segments"
-          ),
-        () =>
-          clustersAreDefined(
-            answer.segment_meta.centers.map((c) => c.cluster),
-            answer.segments,
-            "segments"
-          )
-      )
+      segmentsAnswer(request.features, answer.segment_meta.centers, answer.segments)
     )
     const predict = client.endpoint(
       "/cluster/predict",
       ClusterPredictRequest,
       ClusterPredictResponse,
-      (request, answer) =>
-        firstProblem(
-          () =>
-            idsWereSent(
-              request.features.map((f) => f.user_id),
-              answer.segments.map((s) => s.user_id),
-              "segments"
-            ),
-          () =>
-            clustersAreDefined(
-              request.centers.map((c) => c.cluster),
-              answer.segments,
-              "segments"
-            )
-        )
+      (request, answer) => segmentsAnswer(request.features, request.centers, answer.segments)
     )
     return {
       /** The instances' base URLs and the calls worth having in flight at once over them. */
