@@ -1,5 +1,5 @@
 import { FetchHttpClient } from "@effect/platform"
-import { type ConfigError, Effect, Layer, Logger, Option, Redacted } from "effect"
+import { type ConfigError, Duration, Effect, Layer, Logger, Option, Redacted } from "effect"
 import { TelemetrySettings } from "../config/TelemetrySettings.ts"
 
 /**
@@ -13,12 +13,28 @@ export const loggerLayer = (format: TelemetrySettings["logFormat"]): Layer.Layer
     format === "json" ? Logger.withConsoleError(Logger.jsonLogger) : Logger.prettyLogger({ stderr: true })
   )
 
+const EXPORT_INTERVAL = Duration.seconds(1)
+
+/**
+ * Before the exporter closes, one more periodic export runs to its end. The exporter's periodic export takes the
+ * pending spans out of its buffer and sends them; closing interrupts that export with them in flight (they are lost),
+ * while its own final flush only sends what is still buffered. So the process waits one interval plus time for the
+ * request: the last periodic export then carries every pending span, and the next one finds nothing to send.
+ */
+const drainPeriodicExport = Layer.scopedDiscard(
+  Effect.addFinalizer(() => Effect.sleep(Duration.sum(EXPORT_INTERVAL, Duration.seconds(2))))
+)
+
 /**
  * Traces (and Effect metrics and logs) exported over OTLP/HTTP with JSON bodies to `<endpoint>/v1/traces` …, by
  * `@effect/opentelemetry`'s own exporter. The module is imported only here, so a process without an endpoint never
  * loads it. Spans are batched and flushed when the layer's scope closes (the end of a command).
  */
 export const otlpLayer = (settings: TelemetrySettings, endpoint: string): Layer.Layer<never> =>
+  // the exporter is built first and released last, after `drainPeriodicExport`
+  drainPeriodicExport.pipe(Layer.provideMerge(exporter(settings, endpoint)))
+
+const exporter = (settings: TelemetrySettings, endpoint: string): Layer.Layer<never> =>
   Layer.unwrapEffect(
     Effect.promise(() => import("@effect/opentelemetry/Otlp")).pipe(
       Effect.map((Otlp) =>
@@ -27,7 +43,7 @@ export const otlpLayer = (settings: TelemetrySettings, endpoint: string): Layer.
           resource: { serviceName: settings.serviceName },
           headers: Redacted.value(settings.headers),
           // short intervals: a CLI run lasts seconds, and what is pending is flushed at exit anyway
-          tracerExportInterval: "1 second",
+          tracerExportInterval: EXPORT_INTERVAL,
           shutdownTimeout: "5 seconds"
         }).pipe(Layer.provide(FetchHttpClient.layer))
       )
