@@ -36,7 +36,7 @@ horizon_week <- as_of_week + horizon_weeks
 model_path <- marginal_model_path(cache_dir)
 if (!file.exists(model_path)) compile_marginal(cache_dir)
 marginal <- fit_marginal(list(data = rows, target = target, horizon_weeks = horizon_weeks, as_of_week = as_of_week,
-  iter = iter, chains = 2L, seed = 11L, adapt_delta = 0.95), readRDS(model_path), 2L)
+  iter = iter, chains = 2L, seed = 11L, adapt_delta = 0.95, students = TRUE), readRDS(model_path), 2L)
 
 # ---- brms on the same data, standardisation and priors ----
 gd <- growth_data(rows)
